@@ -1,0 +1,89 @@
+# gptmirror - one plain GNU Makefile.
+#
+#   make              bin/gptmirror and the bin/diskpart, bin/bootcfg links
+#   make check        tests under AddressSanitizer + UBSan; ends "N passed, N failed"
+#   make bench        benchmarks, each against a peer tool in the same run
+#   make fuzz         libFuzzer targets (clang)
+#   make install PREFIX=/usr/local
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+LIBS    := -luuid -lz -ledit
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+FMT_SRC    := $(wildcard src/fmt/*.c)
+IO_SRC     := $(wildcard src/io/*.c)
+ENGINE_SRC := $(wildcard src/engine/*.c)
+CLI_SRC    := $(wildcard src/cli/*.c)
+LIB_SRC    := $(FMT_SRC) $(IO_SRC) $(ENGINE_SRC)
+ALL_SRC    := $(LIB_SRC) $(CLI_SRC)
+HDRS       := $(wildcard src/*/*.h)
+
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all check bench fuzz install clean deps
+
+all: bin/gptmirror bin/diskpart bin/bootcfg
+
+deps:
+	@scripts/install-deps
+
+# --- normal build -----------------------------------------------------------
+build/rel/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) -c $< -o $@
+
+bin/gptmirror: $(patsubst %.c,build/rel/%.o,$(ALL_SRC))
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+bin/diskpart bin/bootcfg: | bin/gptmirror
+	ln -sf gptmirror $@
+
+# --- sanitizer build and tests ----------------------------------------------
+build/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -c $< -o $@
+
+build/san/bin/gptmirror: $(patsubst %.c,build/san/%.o,$(ALL_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+	ln -sf gptmirror build/san/bin/diskpart
+	ln -sf gptmirror build/san/bin/bootcfg
+
+build/san/unit_tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC) $(LIB_SRC))
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+build/san/fuzz_%_replay: build/san/tests/fuzz/fuzz_%.o build/san/tests/fuzz/replay.o $(patsubst %.c,build/san/%.o,$(LIB_SRC))
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+check: build/san/bin/gptmirror build/san/unit_tests $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
+	@GPTMIRROR_BIN=$(CURDIR)/build/san/bin/gptmirror \
+	 UNIT_TESTS=$(CURDIR)/build/san/unit_tests \
+	 FUZZ_REPLAYS="$(foreach f,$(FUZZ_NAMES),$(f):$(CURDIR)/build/san/fuzz_$(f)_replay)" \
+	 tests/run.sh
+
+# --- fuzzing (clang + libFuzzer) ---------------------------------------------
+fuzz: $(foreach f,$(FUZZ_NAMES),build/fuzz/fuzz_$(f))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
+
+# --- benchmarks -------------------------------------------------------------
+bench: bin/gptmirror
+	@bench/run.sh $(CURDIR)/bin/gptmirror
+
+# --- install ----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 bin/gptmirror $(DESTDIR)$(PREFIX)/bin/gptmirror
+	ln -sf gptmirror $(DESTDIR)$(PREFIX)/bin/diskpart
+	ln -sf gptmirror $(DESTDIR)$(PREFIX)/bin/bootcfg
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,285 @@
+/* machine_cmd.c - gptmirror machine create|status|pull-disk|insert-disk. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/machine.h"
+#include "cli.h"
+#include "out.h"
+
+static int parse_slot(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 0 || v >= GM_MAX_SLOTS)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_ss(const char *s, uint32_t *out)
+{
+	if (strcmp(s, "512") == 0)
+		*out = 512;
+	else if (strcmp(s, "4096") == 0)
+		*out = 4096;
+	else
+		return -1;
+	return 0;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	struct machine_spec spec = {.profile = PROFILE_MODERN, .ss = 512};
+	const char *dir = NULL;
+	struct gm_err err;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--disk") == 0 && v) {
+			if (spec.ndisks >= GM_MAX_SLOTS) {
+				fprintf(stderr, "gptmirror: at most %d disks\n",
+					GM_MAX_SLOTS);
+				return 2;
+			}
+			if (parse_size(v, &spec.sizes[spec.ndisks]) < 0) {
+				fprintf(stderr, "gptmirror: bad disk size '%s' "
+					"(use a number with K, M, G or T)\n", v);
+				return 2;
+			}
+			spec.ndisks++;
+			i++;
+		} else if (strcmp(a, "--profile") == 0 && v) {
+			if (profile_parse(v, &spec.profile) < 0) {
+				fprintf(stderr, "gptmirror: profile must be 2003 "
+					"or modern\n");
+				return 2;
+			}
+			i++;
+		} else if (strcmp(a, "--sector-size") == 0 && v) {
+			if (parse_ss(v, &spec.ss) < 0) {
+				fprintf(stderr, "gptmirror: sector size must be "
+					"512 or 4096\n");
+				return 2;
+			}
+			i++;
+		} else if (strcmp(a, "--install") == 0) {
+			fprintf(stderr, "gptmirror: --install is not available "
+				"yet (it needs the FAT and NVRAM work)\n");
+			return 2;
+		} else if (a[0] != '-' && !dir) {
+			dir = a;
+		} else {
+			fprintf(stderr, "gptmirror: machine create: unexpected "
+				"'%s'\n", a);
+			return 2;
+		}
+	}
+	if (!dir || spec.ndisks == 0) {
+		fprintf(stderr, "usage: gptmirror machine create DIR --disk SIZE "
+			"[--disk SIZE]... [--profile 2003|modern] "
+			"[--sector-size 512|4096]\n");
+		return 2;
+	}
+	if (machine_create(dir, &spec, &err) < 0) {
+		cli_print_err("gptmirror", &err);
+		return 1;
+	}
+	printf("Created machine %s (profile %s) with %d disk%s:\n", dir,
+	       profile_str(spec.profile), spec.ndisks,
+	       spec.ndisks == 1 ? "" : "s");
+	for (int i = 0; i < spec.ndisks; i++) {
+		char sz[32], by[32];
+		fmt_size(spec.sizes[i], sz, sizeof(sz));
+		fmt_commas(spec.sizes[i], by, sizeof(by));
+		printf("  Disk %d: disk%d.img, %s (%s bytes), %" PRIu32
+		       "-byte sectors, empty\n", i, i, sz, by, spec.ss);
+	}
+	return 0;
+}
+
+static const char *style_str(const struct disk *d)
+{
+	switch (d->style) {
+	case DS_RAW:
+		return d->raw_has_data ? "not initialized (holds unknown data)"
+				       : "empty (no partition table)";
+	case DS_MBR:
+		return "MBR";
+	case DS_GPT:
+		return "GPT";
+	case DS_UNREADABLE:
+		return "unreadable";
+	case DS_INVALID:
+		return "not a disk";
+	}
+	return "?";
+}
+
+/* One line per GPT copy problem; shared with diskpart's start-up warnings. */
+void cli_disk_warnings(FILE *f, const struct disk *d, const char *prefix);
+void cli_disk_warnings(FILE *f, const struct disk *d, const char *prefix)
+{
+	if (d->style == DS_UNREADABLE || d->style == DS_INVALID) {
+		fprintf(f, "%sDisk %d is %s: %s. Nothing will be written to "
+			"it%s.\n", prefix, d->slot,
+			d->style == DS_INVALID ? "not usable" : "unreadable",
+			d->why, d->style == DS_UNREADABLE ? " except by clean" : "");
+		return;
+	}
+	if (d->style != DS_GPT)
+		return;
+	if (d->recovery == GPT_REC_FROM_BACKUP)
+		fprintf(f, "%sDisk %d: the primary GPT is %s (%s); using the "
+			"backup copy. It is rewritten at the next change to "
+			"the disk.\n", prefix, d->slot,
+			gpt_state_str(d->prim_state), d->prim_why);
+	else if (d->recovery == GPT_REC_FROM_PRIMARY)
+		fprintf(f, "%sDisk %d: the backup GPT is %s (%s); using the "
+			"primary copy. It is rewritten at the next change to "
+			"the disk.\n", prefix, d->slot,
+			gpt_state_str(d->back_state), d->back_why);
+	else if (d->copies_differ)
+		fprintf(f, "%sDisk %d: the primary and backup GPT differ; using "
+			"the primary copy.\n", prefix, d->slot);
+	if (d->pmbr_bad)
+		fprintf(f, "%sDisk %d: the protective MBR is missing or wrong; "
+			"it is rewritten at the next change to the disk.\n",
+			prefix, d->slot);
+}
+
+static int cmd_status(struct machine *m)
+{
+	printf("Machine: %s\nProfile: %s\nSlots:   %d\n\n", m->dir,
+	       profile_str(m->profile), m->nslots);
+	for (int i = 0; i < m->nslots; i++) {
+		struct slot *s = &m->slots[i];
+		struct disk *d = s->disk;
+		if (!s->image) {
+			printf("Disk %d: empty slot\n", i);
+			continue;
+		}
+		if (!d) {
+			printf("Disk %d: %s: cannot be opened: %s\n", i, s->image,
+			       s->open_err.detail);
+			continue;
+		}
+		char sz[32], by[32];
+		fmt_size(d->dev->size, sz, sizeof(sz));
+		fmt_commas(d->dev->size, by, sizeof(by));
+		printf("Disk %d: %s, %s (%s bytes), %" PRIu32 "-byte sectors, %s",
+		       i, s->image, sz, by, d->ss, style_str(d));
+		if (d->style == DS_GPT || d->style == DS_MBR)
+			printf(", %zu partition%s", d->nparts,
+			       d->nparts == 1 ? "" : "s");
+		printf("\n");
+		if (d->style == DS_GPT || d->style == DS_UNREADABLE)
+			printf("        GPT copies: primary %s, backup %s\n",
+			       gpt_state_str(d->prim_state),
+			       gpt_state_str(d->back_state));
+		cli_disk_warnings(stdout, d, "        Warning: ");
+	}
+	printf("\nDrive letters:");
+	if (m->nletters == 0)
+		printf(" none");
+	printf("\n");
+	for (int i = 0; i < m->nletters; i++) {
+		const char *where = "on a disk that is not present";
+		char buf[64];
+		for (int s = 0; s < m->nslots; s++) {
+			struct disk *d = m->slots[s].disk;
+			if (!d)
+				continue;
+			for (size_t p = 0; p < d->nparts; p++) {
+				char k[64];
+				part_key(d, &d->parts[p], k, sizeof(k));
+				if (strcmp(k, m->letters[i].key) == 0) {
+					snprintf(buf, sizeof(buf),
+						 "disk %d partition %zu", s, p + 1);
+					where = buf;
+				}
+			}
+		}
+		printf("  %c: %s\n", m->letters[i].letter, where);
+	}
+	return 0;
+}
+
+int machine_main(const char *mdir, int argc, char **argv)
+{
+	struct machine *m;
+	struct gm_err err;
+	int rc = 0, slot;
+
+	if (argc < 1) {
+		fprintf(stderr, "usage: gptmirror machine create|status|pull-disk|"
+			"insert-disk ...\n");
+		return 2;
+	}
+	if (strcmp(argv[0], "create") == 0)
+		return cmd_create(argc - 1, argv + 1);
+	if (strcmp(argv[0], "reboot") == 0 || strcmp(argv[0], "boot") == 0) {
+		fprintf(stderr, "gptmirror: machine %s is not available yet "
+			"(it needs the NVRAM and firmware work)\n", argv[0]);
+		return 2;
+	}
+	if (strcmp(argv[0], "status") != 0 && strcmp(argv[0], "pull-disk") != 0 &&
+	    strcmp(argv[0], "insert-disk") != 0) {
+		fprintf(stderr, "gptmirror: unknown machine command '%s'\n",
+			argv[0]);
+		return 2;
+	}
+	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+		cli_print_err("gptmirror", &err);
+		return 1;
+	}
+	if (strcmp(argv[0], "status") == 0) {
+		rc = cmd_status(m);
+	} else if (strcmp(argv[0], "pull-disk") == 0) {
+		if (argc != 2 || parse_slot(argv[1], &slot) < 0) {
+			fprintf(stderr, "usage: gptmirror machine pull-disk N\n");
+			rc = 2;
+		} else if (machine_pull_disk(m, slot, &err) < 0) {
+			cli_print_err("gptmirror", &err);
+			rc = 1;
+		} else {
+			printf("Disk %d was pulled; slot %d is empty.\n", slot,
+			       slot);
+		}
+	} else {
+		uint64_t size = 0;
+		const char *image = NULL;
+		uint32_t ss = 512;
+		int bad = argc < 2 || parse_slot(argv[1], &slot) < 0;
+		for (int i = 2; i < argc && !bad; i++) {
+			const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+			if (strcmp(argv[i], "--size") == 0 && v)
+				bad = parse_size(v, &size) < 0, i++;
+			else if (strcmp(argv[i], "--image") == 0 && v)
+				image = v, i++;
+			else if (strcmp(argv[i], "--sector-size") == 0 && v)
+				bad = parse_ss(v, &ss) < 0, i++;
+			else
+				bad = 1;
+		}
+		if (bad || (!size) == (!image)) {
+			fprintf(stderr, "usage: gptmirror machine insert-disk N "
+				"--size SIZE | --image FILE "
+				"[--sector-size 512|4096]\n");
+			rc = 2;
+		} else if (machine_insert_disk(m, slot, size, image, ss, &err) < 0) {
+			cli_print_err("gptmirror", &err);
+			rc = 1;
+		} else {
+			struct disk *d = machine_disk(m, slot);
+			printf("A disk was inserted in slot %d.\n", slot);
+			if (d)
+				cli_disk_warnings(stdout, d, "Warning: ");
+		}
+	}
+	machine_close(m);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/*
+ * main.c - the gptmirror binary. Applets are chosen by argv[0] (diskpart,
+ * bootcfg) or by the first argument.
+ */
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/err.h"
+#include "../io/blkio.h"
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gptmirror [-m DIR] COMMAND [ARGS]\n"
+		"\n"
+		"  machine create DIR --disk SIZE [--disk SIZE]... [--profile 2003|modern]\n"
+		"                     [--sector-size 512|4096]\n"
+		"  machine status\n"
+		"  machine pull-disk N\n"
+		"  machine insert-disk N --size SIZE | --image FILE [--sector-size 512|4096]\n"
+		"  diskpart [/s SCRIPT]      the DISKPART> console (scripts on stdin too)\n"
+		"  bootcfg ...               NVRAM boot entries (not yet available)\n"
+		"\n"
+		"The machine is -m DIR, --machine DIR, $GPTMIRROR_MACHINE, or the current\n"
+		"directory. GPTMIRROR_SEED=N makes GUIDs and times deterministic.\n");
+}
+
+void cli_print_err(const char *prog, const struct gm_err *err)
+{
+	fprintf(stderr, "%s: %s\n", prog,
+		err->detail[0] ? err->detail : "the operation failed");
+}
+
+static void print_iostats(void)
+{
+	struct blkio_stats st;
+
+	blkio_stats_get(&st);
+	fprintf(stderr,
+		"gptmirror: io: read %" PRIu64 " bytes in %" PRIu64
+		" reads, wrote %" PRIu64 " bytes in %" PRIu64 " writes\n",
+		st.bytes_read, st.reads, st.bytes_written, st.writes);
+}
+
+/* Takes -m DIR / --machine DIR / --machine=DIR out of argv. */
+static const char *take_machine_opt(int *argc, char **argv)
+{
+	const char *dir = NULL;
+	int o = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if ((strcmp(argv[i], "-m") == 0 ||
+		     strcmp(argv[i], "--machine") == 0) && i + 1 < *argc) {
+			dir = argv[++i];
+			continue;
+		}
+		if (strncmp(argv[i], "--machine=", 10) == 0) {
+			dir = argv[i] + 10;
+			continue;
+		}
+		argv[o++] = argv[i];
+	}
+	*argc = o;
+	argv[o] = NULL;
+	return dir;
+}
+
+int main(int argc, char **argv)
+{
+	char *name = basename(argv[0]);
+	const char *mdir;
+
+	if (getenv("GPTMIRROR_IOSTATS"))
+		atexit(print_iostats);
+	mdir = take_machine_opt(&argc, argv);
+	if (strcmp(name, "diskpart") == 0)
+		return diskpart_main(mdir, argc - 1, argv + 1);
+	if (strcmp(name, "bootcfg") == 0)
+		return bootcfg_main(mdir, argc - 1, argv + 1);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "diskpart") == 0)
+		return diskpart_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "bootcfg") == 0)
+		return bootcfg_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "machine") == 0)
+		return machine_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("gptmirror %s\n", GM_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "gptmirror: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,38 @@
+/* out.c - number formatting as Windows shows it. */
+#include "out.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+void fmt_size_rule(uint64_t bytes, enum size_rule r, char *buf, size_t cap)
+{
+	static const char *const unit[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+	uint64_t limit = r == SIZE_2003 ? 8192 : 10240;
+	uint64_t div = 1;
+	int u = 0;
+
+	/* Pick the unit on the value as shown (rounded for 2003). */
+	for (;;) {
+		uint64_t shown = r == SIZE_2003 ? (bytes + div / 2) / div
+						 : bytes / div;
+		if (shown < limit || u == 5)
+			break;
+		div *= 1024;
+		u++;
+	}
+	uint64_t v = r == SIZE_2003 ? (bytes + div / 2) / div : bytes / div;
+	snprintf(buf, cap, "%" PRIu64 " %s", v, unit[u]);
+}
+
+void fmt_commas(uint64_t v, char *buf, size_t cap)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v), o = 0;
+
+	for (int i = 0; i < n && (size_t)o + 1 < cap; i++) {
+		if (i > 0 && (n - i) % 3 == 0 && (size_t)o + 2 < cap)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+}

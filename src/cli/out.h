@@ -1,0 +1,25 @@
+/* out.h - text helpers shared by the front ends. */
+#ifndef GM_OUT_H
+#define GM_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * diskpart's size display. Current Windows (SIZE_MODERN): the largest of
+ * B/KB/MB/GB/TB that keeps the number below 10240, floored ("1024 KB",
+ * "15 MB" for a 16 MiB-minus-17 KiB MSR). Server 2003 (SIZE_2003), as the
+ * KB 814070 listings show it: rounded to the nearest unit and switching
+ * unit at 8192 (31.5 KB -> "32 KB", 203.95 MB -> "204 MB", 8729 MB ->
+ * "9 GB", while 4996 MB stays in MB).
+ */
+enum size_rule { SIZE_MODERN, SIZE_2003 };
+void fmt_size_rule(uint64_t bytes, enum size_rule r, char *buf, size_t cap);
+static inline void fmt_size(uint64_t bytes, char *buf, size_t cap)
+{
+	fmt_size_rule(bytes, SIZE_MODERN, buf, cap);
+}
+/* 213909504 -> "213,909,504" */
+void fmt_commas(uint64_t v, char *buf, size_t cap);
+
+#endif

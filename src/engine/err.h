@@ -1,0 +1,42 @@
+/*
+ * err.h - engine results. The engine returns a code and a factual detail;
+ * the front ends turn codes into the words Windows uses.
+ */
+#ifndef GM_ERR_H
+#define GM_ERR_H
+
+enum gm_code {
+	GM_OK = 0,
+	GM_E_IO,             /* read/write failed */
+	GM_E_NOMEM,
+	GM_E_ARGS,           /* bad or missing arguments */
+	GM_E_MACHINE,        /* machine directory or machine.conf problem */
+	GM_E_NO_DISK,        /* no such disk / slot empty */
+	GM_E_NO_PART,        /* no such partition */
+	GM_E_NO_VOLUME,      /* no such volume */
+	GM_E_NO_SPACE,       /* not enough usable space */
+	GM_E_NOT_CONVERTIBLE,/* convert on a disk that cannot be */
+	GM_E_NOT_EMPTY,      /* disk has partitions */
+	GM_E_PROTECTED,      /* protected partition without override */
+	GM_E_LETTER_IN_USE,
+	GM_E_NO_LETTER,      /* no free letter / none assigned */
+	GM_E_UNREADABLE,     /* both GPT copies bad, or not a disk at all */
+	GM_E_NOT_INIT,       /* raw disk, no partition table */
+	GM_E_NOT_GPT,        /* GPT-only operation on another style */
+	GM_E_NOT_SUPPORTED,  /* operation not valid on this object */
+	GM_E_TOO_SMALL,      /* disk too small for the operation */
+	GM_E_TABLE_FULL,     /* no free partition table entry */
+};
+
+struct gm_err {
+	enum gm_code code;
+	char detail[256];
+};
+
+/* Sets err (if non-NULL) and returns -(int)code, so callers can write
+ * `return gm_fail(err, GM_E_ARGS, "...")`. */
+int gm_fail(struct gm_err *err, enum gm_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void gm_err_clear(struct gm_err *err);
+
+#endif

@@ -1,0 +1,739 @@
+/* machine.c - machine directory, machine.conf, slots and letters. */
+#include "machine.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	uint64_t mult = 1;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K':
+		mult = 1ull << 10;
+		break;
+	case 'M':
+		mult = 1ull << 20;
+		break;
+	case 'G':
+		mult = 1ull << 30;
+		break;
+	case 'T':
+		mult = 1ull << 40;
+		break;
+	default:
+		return -1;
+	}
+	if (*end) {
+		/* "10G", "10GB" and "10GiB" all mean 10 GiB. */
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+	}
+	if (*end)
+		return -1;
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+const char *profile_str(enum profile p)
+{
+	return p == PROFILE_2003 ? "2003" : "modern";
+}
+
+int profile_parse(const char *s, enum profile *out)
+{
+	if (strcmp(s, "2003") == 0)
+		*out = PROFILE_2003;
+	else if (strcmp(s, "modern") == 0)
+		*out = PROFILE_MODERN;
+	else
+		return -1;
+	return 0;
+}
+
+const char *machine_dir_default(const char *opt)
+{
+	const char *env = getenv("GPTMIRROR_MACHINE");
+
+	if (opt && *opt)
+		return opt;
+	if (env && *env)
+		return env;
+	return ".";
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+/* Creates a sparse file of the given size; refuses to overwrite. */
+static int make_sparse(const char *path, uint64_t size, struct gm_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return gm_fail(err, GM_E_MACHINE, "cannot create %s: %s", path,
+			       strerror(errno));
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(path);
+		return gm_fail(err, GM_E_MACHINE, "cannot size %s: %s", path,
+			       strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+/* --- machine.conf ------------------------------------------------------- */
+
+static int write_conf(struct machine *m, struct gm_err *err)
+{
+	char *path = path_in(m->dir, GM_CONF);
+	char *tmp = path_in(m->dir, GM_CONF ".tmp");
+	FILE *f = NULL;
+	int rc = 0;
+
+	if (!path || !tmp) {
+		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	f = fopen(tmp, "w");
+	if (!f) {
+		rc = gm_fail(err, GM_E_MACHINE, "cannot write %s: %s", tmp,
+			     strerror(errno));
+		goto out;
+	}
+	fprintf(f, "# gptmirror machine: disk slots, drive letters of basic "
+		   "volumes, pending work.\n"
+		   "# The disks themselves hold the data; losing this file "
+		   "loses letters only.\n");
+	fprintf(f, "version = 1\n");
+	fprintf(f, "profile = %s\n", profile_str(m->profile));
+	fprintf(f, "slots = %d\n", m->nslots);
+	for (int i = 0; i < m->nslots; i++) {
+		fprintf(f, "disk%d = %s\n", i,
+			m->slots[i].image ? m->slots[i].image : "");
+		if (m->slots[i].image)
+			fprintf(f, "disk%d.sector_size = %" PRIu32 "\n", i,
+				m->slots[i].ss);
+	}
+	for (int i = 0; i < m->nletters; i++)
+		fprintf(f, "letter.%c = %s\n", m->letters[i].letter,
+			m->letters[i].key);
+	if (m->rng.seeded || m->rng.counter)
+		fprintf(f, "seed.counter = %" PRIu64 "\n", m->rng.counter);
+	for (int i = 0; i < m->nextra; i++)
+		fprintf(f, "%s\n", m->extra[i]);
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		rc = gm_fail(err, GM_E_MACHINE, "cannot write %s: %s", tmp,
+			     strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		goto out;
+	}
+	fclose(f);
+	if (rename(tmp, path) < 0) {
+		rc = gm_fail(err, GM_E_MACHINE, "cannot replace %s: %s", path,
+			     strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	int dfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	m->conf_dirty = false;
+	m->saved_counter = m->rng.counter;
+out:
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int add_extra(struct machine *m, const char *line)
+{
+	char **n = realloc(m->extra, (size_t)(m->nextra + 1) * sizeof(*n));
+
+	if (!n)
+		return -1;
+	m->extra = n;
+	m->extra[m->nextra] = strdup(line);
+	if (!m->extra[m->nextra])
+		return -1;
+	m->nextra++;
+	return 0;
+}
+
+static int read_conf(struct machine *m, uint64_t *counter, struct gm_err *err)
+{
+	char *path = path_in(m->dir, GM_CONF);
+	FILE *f;
+	char line[1024];
+	int lineno = 0, rc = 0;
+
+	if (!path)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	f = fopen(path, "r");
+	if (!f) {
+		rc = gm_fail(err, GM_E_MACHINE,
+			     "%s is not a machine (no %s: %s). Create one with "
+			     "'gptmirror machine create DIR --disk SIZE'.",
+			     m->dir, GM_CONF, strerror(errno));
+		free(path);
+		return rc;
+	}
+	*counter = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq, *k, *v;
+		int n;
+		lineno++;
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			rc = gm_fail(err, GM_E_MACHINE, "%s line %d: expected "
+				     "'key = value'", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		k = trim(s);
+		v = trim(eq + 1);
+		if (strcmp(k, "version") == 0) {
+			if (strcmp(v, "1") != 0) {
+				rc = gm_fail(err, GM_E_MACHINE, "%s: version %s "
+					     "is not supported", path, v);
+				break;
+			}
+		} else if (strcmp(k, "profile") == 0) {
+			if (profile_parse(v, &m->profile) < 0) {
+				rc = gm_fail(err, GM_E_MACHINE, "%s line %d: "
+					     "unknown profile '%s'", path,
+					     lineno, v);
+				break;
+			}
+		} else if (strcmp(k, "slots") == 0) {
+			n = atoi(v);
+			if (n < 1 || n > GM_MAX_SLOTS) {
+				rc = gm_fail(err, GM_E_MACHINE, "%s line %d: bad "
+					     "slot count", path, lineno);
+				break;
+			}
+			m->nslots = n;
+		} else if (sscanf(k, "disk%d", &n) == 1 && n >= 0 &&
+			   n < GM_MAX_SLOTS) {
+			const char *dot = strchr(k, '.');
+			if (!dot) {
+				free(m->slots[n].image);
+				m->slots[n].image = *v ? strdup(v) : NULL;
+				if (m->slots[n].ss == 0)
+					m->slots[n].ss = 512;
+			} else if (strcmp(dot, ".sector_size") == 0) {
+				m->slots[n].ss = (uint32_t)atoi(v);
+				if (m->slots[n].ss != 512 && m->slots[n].ss != 4096) {
+					rc = gm_fail(err, GM_E_MACHINE, "%s line "
+						     "%d: sector size must be "
+						     "512 or 4096", path, lineno);
+					break;
+				}
+			} else if (add_extra(m, line) < 0) {
+				rc = gm_fail(err, GM_E_NOMEM, "out of memory");
+				break;
+			}
+		} else if (strncmp(k, "letter.", 7) == 0 && strlen(k) == 8 &&
+			   isupper((unsigned char)k[7]) && m->nletters < 26) {
+			m->letters[m->nletters].letter = k[7];
+			snprintf(m->letters[m->nletters].key,
+				 sizeof(m->letters[0].key), "%s", v);
+			m->nletters++;
+		} else if (strcmp(k, "seed.counter") == 0) {
+			*counter = strtoull(v, NULL, 10);
+		} else {
+			/* A key from a newer gptmirror: keep it. */
+			char keep[1100];
+			snprintf(keep, sizeof(keep), "%s = %s", k, v);
+			if (add_extra(m, keep) < 0) {
+				rc = gm_fail(err, GM_E_NOMEM, "out of memory");
+				break;
+			}
+		}
+	}
+	fclose(f);
+	free(path);
+	return rc;
+}
+
+/* --- open / close ------------------------------------------------------- */
+
+static int take_lock(struct machine *m, struct gm_err *err)
+{
+	char *p = path_in(m->dir, ".lock");
+
+	if (!p)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(p);
+	if (m->lockfd < 0 || flock(m->lockfd, LOCK_EX) < 0)
+		return gm_fail(err, GM_E_MACHINE, "cannot lock machine %s: %s",
+			       m->dir, strerror(errno));
+	return 0;
+}
+
+static void open_slot(struct machine *m, int i)
+{
+	struct slot *s = &m->slots[i];
+	char *p;
+
+	gm_err_clear(&s->open_err);
+	if (!s->image)
+		return;
+	p = path_in(m->dir, s->image);
+	if (!p) {
+		gm_fail(&s->open_err, GM_E_NOMEM, "out of memory");
+		return;
+	}
+	disk_open(p, i, s->ss ? s->ss : 512, &s->disk, &s->open_err);
+	free(p);
+}
+
+int machine_open(const char *dir, struct machine **out, struct gm_err *err)
+{
+	struct machine *m = calloc(1, sizeof(*m));
+	uint64_t counter = 0;
+	int rc;
+
+	if (!m)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->lockfd = -1;
+	m->dir = strdup(dir);
+	if (!m->dir) {
+		free(m);
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	}
+	if ((rc = read_conf(m, &counter, err)) < 0)
+		goto fail;
+	if (m->nslots == 0) {
+		rc = gm_fail(err, GM_E_MACHINE, "%s/%s names no disk slots",
+			     dir, GM_CONF);
+		goto fail;
+	}
+	if ((rc = take_lock(m, err)) < 0)
+		goto fail;
+	if (rng_init(&m->rng, counter) < 0) {
+		rc = gm_fail(err, GM_E_ARGS, "GPTMIRROR_SEED must be a number");
+		goto fail;
+	}
+	m->saved_counter = counter;
+	for (int i = 0; i < m->nslots; i++)
+		open_slot(m, i);
+	*out = m;
+	return 0;
+fail:
+	machine_close(m);
+	return rc;
+}
+
+int machine_save(struct machine *m, struct gm_err *err)
+{
+	if (!m->conf_dirty && m->rng.counter == m->saved_counter)
+		return 0;
+	return write_conf(m, err);
+}
+
+void machine_close(struct machine *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < GM_MAX_SLOTS; i++) {
+		disk_close(m->slots[i].disk);
+		free(m->slots[i].image);
+	}
+	for (int i = 0; i < m->nextra; i++)
+		free(m->extra[i]);
+	free(m->extra);
+	if (m->lockfd >= 0)
+		close(m->lockfd);
+	free(m->dir);
+	free(m);
+}
+
+int machine_create(const char *dir, const struct machine_spec *spec,
+		   struct gm_err *err)
+{
+	struct machine *m;
+	struct stat st;
+	char *conf;
+	int rc = 0;
+
+	if (spec->ndisks < 1 || spec->ndisks > GM_MAX_SLOTS)
+		return gm_fail(err, GM_E_ARGS, "a machine has 1 to %d disks",
+			       GM_MAX_SLOTS);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return gm_fail(err, GM_E_MACHINE, "cannot create %s: %s", dir,
+			       strerror(errno));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return gm_fail(err, GM_E_MACHINE, "%s is not a directory", dir);
+	conf = path_in(dir, GM_CONF);
+	if (!conf)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (access(conf, F_OK) == 0) {
+		rc = gm_fail(err, GM_E_MACHINE, "%s already holds a machine",
+			     dir);
+		free(conf);
+		return rc;
+	}
+	free(conf);
+	for (int i = 0; i < spec->ndisks; i++) {
+		if (spec->sizes[i] == 0 || spec->sizes[i] % spec->ss != 0)
+			return gm_fail(err, GM_E_ARGS, "disk %d: the size must be "
+				       "a non-zero multiple of %" PRIu32 " bytes",
+				       i, spec->ss);
+		char name[32];
+		snprintf(name, sizeof(name), "disk%d.img", i);
+		char *p = path_in(dir, name);
+		if (!p)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		rc = make_sparse(p, spec->sizes[i], err);
+		free(p);
+		if (rc < 0)
+			return rc;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->lockfd = -1;
+	m->dir = strdup(dir);
+	m->profile = spec->profile;
+	m->nslots = spec->ndisks;
+	for (int i = 0; i < spec->ndisks; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "disk%d.img", i);
+		m->slots[i].image = strdup(name);
+		m->slots[i].ss = spec->ss;
+	}
+	if (rng_init(&m->rng, 0) < 0)
+		rc = gm_fail(err, GM_E_ARGS, "GPTMIRROR_SEED must be a number");
+	else
+		rc = write_conf(m, err);
+	machine_close(m);
+	return rc;
+}
+
+struct disk *machine_disk(struct machine *m, int n)
+{
+	if (n < 0 || n >= m->nslots)
+		return NULL;
+	return m->slots[n].disk;
+}
+
+int machine_rescan(struct machine *m, struct gm_err *err)
+{
+	(void)err;
+	for (int i = 0; i < m->nslots; i++) {
+		disk_close(m->slots[i].disk);
+		m->slots[i].disk = NULL;
+		open_slot(m, i);
+	}
+	return 0;
+}
+
+int machine_pull_disk(struct machine *m, int n, struct gm_err *err)
+{
+	struct slot *s;
+	char *from, *to, *dir, name[64];
+
+	if (n < 0 || n >= m->nslots || !m->slots[n].image)
+		return gm_fail(err, GM_E_NO_DISK, "slot %d holds no disk", n);
+	s = &m->slots[n];
+	/* The pulled disk is kept aside, so it can be inserted again with
+	 * --image, as a real disk can be put back. */
+	dir = path_in(m->dir, "pulled");
+	if (!dir)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		int rc = gm_fail(err, GM_E_MACHINE, "cannot create %s: %s", dir,
+				 strerror(errno));
+		free(dir);
+		return rc;
+	}
+	free(dir);
+	for (int k = 0;; k++) {
+		snprintf(name, sizeof(name), "pulled/disk%d%s%.0d.img", n,
+			 k ? "-" : "", k);
+		char *p = path_in(m->dir, name);
+		if (!p)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		bool exists = access(p, F_OK) == 0;
+		free(p);
+		if (!exists)
+			break;
+	}
+	from = path_in(m->dir, s->image);
+	to = path_in(m->dir, name);
+	if (!from || !to || rename(from, to) < 0) {
+		int rc = gm_fail(err, GM_E_MACHINE, "cannot move %s aside: %s",
+				 s->image, strerror(errno));
+		free(from);
+		free(to);
+		return rc;
+	}
+	free(from);
+	free(to);
+	disk_close(s->disk);
+	s->disk = NULL;
+	free(s->image);
+	s->image = NULL;
+	m->conf_dirty = true;
+	return machine_save(m, err);
+}
+
+/* Copies src to dst keeping holes (SEEK_DATA / SEEK_HOLE). */
+static int copy_sparse(const char *src, const char *dst, struct gm_err *err)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1;
+	struct stat st;
+	int rc = 0;
+	char *buf = NULL;
+
+	if (in < 0)
+		return gm_fail(err, GM_E_MACHINE, "cannot open %s: %s", src,
+			       strerror(errno));
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(in);
+		return gm_fail(err, GM_E_UNREADABLE, "%s is not a disk image "
+			       "(not a regular file)", src);
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	buf = malloc(1 << 20);
+	if (out < 0 || !buf) {
+		rc = gm_fail(err, GM_E_MACHINE, "cannot create %s: %s", dst,
+			     strerror(errno));
+		goto out;
+	}
+	if (ftruncate(out, st.st_size) < 0) {
+		rc = gm_fail(err, GM_E_MACHINE, "cannot size %s", dst);
+		goto out;
+	}
+	off_t pos = 0;
+	while (pos < st.st_size) {
+		off_t data = lseek(in, pos, SEEK_DATA);
+		if (data < 0)
+			break; /* the rest is a hole */
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		for (off_t o = data; o < hole;) {
+			size_t want = (size_t)(hole - o < (1 << 20) ? hole - o : (1 << 20));
+			ssize_t n = pread(in, buf, want, o);
+			if (n <= 0 || pwrite(out, buf, (size_t)n, o) != n) {
+				rc = gm_fail(err, GM_E_IO, "copy to %s failed",
+					     dst);
+				goto out;
+			}
+			o += n;
+		}
+		pos = hole;
+	}
+	if (fsync(out) < 0)
+		rc = gm_fail(err, GM_E_IO, "copy to %s failed", dst);
+out:
+	if (rc < 0 && out >= 0)
+		unlink(dst);
+	free(buf);
+	close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+int machine_insert_disk(struct machine *m, int n, uint64_t size,
+			const char *image, uint32_t ss, struct gm_err *err)
+{
+	char name[32], *p;
+	int rc;
+
+	if (n < 0 || n >= GM_MAX_SLOTS)
+		return gm_fail(err, GM_E_ARGS, "slot %d does not exist (0 to %d)",
+			       n, GM_MAX_SLOTS - 1);
+	if (n < m->nslots && m->slots[n].image)
+		return gm_fail(err, GM_E_ARGS, "slot %d already holds a disk; "
+			       "pull it first", n);
+	if (ss != 512 && ss != 4096)
+		return gm_fail(err, GM_E_ARGS, "sector size must be 512 or 4096");
+	snprintf(name, sizeof(name), "disk%d.img", n);
+	p = path_in(m->dir, name);
+	if (!p)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (access(p, F_OK) == 0) {
+		rc = gm_fail(err, GM_E_MACHINE, "%s exists but is in no slot; "
+			     "move it away first", name);
+		free(p);
+		return rc;
+	}
+	if (image) {
+		rc = copy_sparse(image, p, err);
+	} else {
+		if (size == 0 || size % ss != 0)
+			rc = gm_fail(err, GM_E_ARGS, "the size must be a non-zero "
+				     "multiple of %" PRIu32 " bytes", ss);
+		else
+			rc = make_sparse(p, size, err);
+	}
+	free(p);
+	if (rc < 0)
+		return rc;
+	if (n >= m->nslots)
+		m->nslots = n + 1;
+	m->slots[n].image = strdup(name);
+	m->slots[n].ss = ss;
+	open_slot(m, n);
+	m->conf_dirty = true;
+	return machine_save(m, err);
+}
+
+/* --- letters ------------------------------------------------------------ */
+
+char machine_letter_of(const struct machine *m, const char *key)
+{
+	for (int i = 0; i < m->nletters; i++)
+		if (strcmp(m->letters[i].key, key) == 0)
+			return m->letters[i].letter;
+	return 0;
+}
+
+const char *machine_letter_key(const struct machine *m, char letter)
+{
+	for (int i = 0; i < m->nletters; i++)
+		if (m->letters[i].letter == letter)
+			return m->letters[i].key;
+	return NULL;
+}
+
+static int cmp_letter(const void *a, const void *b)
+{
+	return ((const struct letter_map *)a)->letter -
+	       ((const struct letter_map *)b)->letter;
+}
+
+void machine_drop_letter_key(struct machine *m, const char *key)
+{
+	for (int i = 0; i < m->nletters; i++) {
+		if (strcmp(m->letters[i].key, key) == 0) {
+			m->letters[i] = m->letters[--m->nletters];
+			qsort(m->letters, (size_t)m->nletters,
+			      sizeof(m->letters[0]), cmp_letter);
+			m->conf_dirty = true;
+			return;
+		}
+	}
+}
+
+int machine_set_letter(struct machine *m, char letter, const char *key,
+		       struct gm_err *err)
+{
+	const char *owner = machine_letter_key(m, letter);
+
+	if (owner && strcmp(owner, key) != 0)
+		return gm_fail(err, GM_E_LETTER_IN_USE, NULL);
+	machine_drop_letter_key(m, key);
+	m->letters[m->nletters].letter = letter;
+	snprintf(m->letters[m->nletters].key, sizeof(m->letters[0].key), "%s",
+		 key);
+	m->nletters++;
+	qsort(m->letters, (size_t)m->nletters, sizeof(m->letters[0]),
+	      cmp_letter);
+	m->conf_dirty = true;
+	return 0;
+}
+
+/* --- volumes ------------------------------------------------------------ */
+
+int machine_volumes(struct machine *m, struct volume *out, int max)
+{
+	int n = 0;
+
+	for (int s = 0; s < m->nslots; s++) {
+		struct disk *d = m->slots[s].disk;
+		if (!d || (d->style != DS_GPT && d->style != DS_MBR))
+			continue;
+		for (size_t i = 0; i < d->nparts; i++) {
+			const struct part *p = &d->parts[i];
+			char key[64];
+			char l;
+			part_key(d, p, key, sizeof(key));
+			l = machine_letter_of(m, key);
+			bool vol;
+			switch (p->kind) {
+			case PK_BASIC:
+			case PK_MBR_PRIMARY:
+				vol = true;
+				break;
+			case PK_ESP:
+				/* Server 2003 has no volume object for an
+				 * unlettered ESP; current Windows lists it. */
+				vol = m->profile == PROFILE_MODERN || l;
+				break;
+			case PK_RECOVERY:
+			case PK_OTHER:
+				vol = m->profile == PROFILE_MODERN;
+				break;
+			default:
+				vol = false;
+			}
+			if (!vol)
+				continue;
+			if (n < max) {
+				out[n].num = n;
+				out[n].slot = s;
+				out[n].part = i;
+				out[n].type = VT_PARTITION;
+				out[n].letter = l;
+				out[n].size = part_bytes(d, p);
+				out[n].system = p->kind == PK_ESP;
+			}
+			n++;
+		}
+	}
+	return n < max ? n : max;
+}

@@ -1,0 +1,98 @@
+/*
+ * machine.h - a directory that stands for one computer: disk slots mapped to
+ * image files, the drive letters of basic volumes, and the seeded-draw
+ * counter, all in machine.conf (DESIGN.md section 1).
+ */
+#ifndef GM_MACHINE_H
+#define GM_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "disk.h"
+#include "err.h"
+#include "rng.h"
+
+#define GM_MAX_SLOTS 16
+#define GM_CONF "machine.conf"
+
+struct slot {
+	char *image;      /* file name relative to the machine dir; NULL: empty */
+	uint32_t ss;      /* sector size */
+	struct disk *disk;
+	struct gm_err open_err; /* why the image could not be opened */
+};
+
+struct letter_map {
+	char letter;
+	char key[64];     /* partition key (see part_key) */
+};
+
+struct machine {
+	char *dir;
+	enum profile profile;
+	int nslots;
+	struct slot slots[GM_MAX_SLOTS];
+	struct letter_map letters[26];
+	int nletters;
+	struct rng rng;
+	uint64_t saved_counter;
+	bool conf_dirty;
+	char **extra;     /* machine.conf lines we do not know: kept as is */
+	int nextra;
+	int lockfd;
+};
+
+struct machine_spec {
+	uint64_t sizes[GM_MAX_SLOTS];
+	int ndisks;
+	enum profile profile;
+	uint32_t ss;
+};
+
+int parse_size(const char *s, uint64_t *out);   /* "10G", "512M", "4096" */
+const char *profile_str(enum profile p);
+int profile_parse(const char *s, enum profile *out);
+
+/* Resolves -m / GPTMIRROR_MACHINE / "." into a directory path. */
+const char *machine_dir_default(const char *opt);
+int machine_create(const char *dir, const struct machine_spec *spec,
+		   struct gm_err *err);
+int machine_open(const char *dir, struct machine **out, struct gm_err *err);
+/* Rewrites machine.conf atomically if anything in it changed. */
+int machine_save(struct machine *m, struct gm_err *err);
+void machine_close(struct machine *m);
+
+/* Present disk in slot n, or NULL. */
+struct disk *machine_disk(struct machine *m, int n);
+int machine_pull_disk(struct machine *m, int n, struct gm_err *err);
+int machine_insert_disk(struct machine *m, int n, uint64_t size,
+			const char *image, uint32_t ss, struct gm_err *err);
+/* Re-reads every disk. */
+int machine_rescan(struct machine *m, struct gm_err *err);
+
+/* Letters: 0 if none. */
+char machine_letter_of(const struct machine *m, const char *key);
+const char *machine_letter_key(const struct machine *m, char letter);
+int machine_set_letter(struct machine *m, char letter, const char *key,
+		       struct gm_err *err);
+void machine_drop_letter_key(struct machine *m, const char *key);
+
+/* --- volumes (basic partitions so far) ---------------------------------- */
+
+enum vol_type { VT_PARTITION };
+
+struct volume {
+	int num;          /* Volume ### */
+	int slot;         /* disk */
+	size_t part;      /* position in disk->parts */
+	enum vol_type type;
+	char letter;      /* 0: none */
+	uint64_t size;
+	bool system;      /* an EFI system partition */
+};
+
+/* Every volume of the present disks, numbered in enumeration order. */
+int machine_volumes(struct machine *m, struct volume *out, int max);
+
+#endif

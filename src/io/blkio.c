@@ -1,0 +1,176 @@
+/* blkio.c - image-file backend and the byte counters. */
+#include "blkio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct blkio_stats stats;
+
+void blkio_stats_get(struct blkio_stats *out)
+{
+	*out = stats;
+}
+
+void blkio_stats_reset(void)
+{
+	stats = (struct blkio_stats){0};
+}
+
+static int check_range(struct blkdev *d, uint64_t off, size_t len)
+{
+	if (off > d->size || len > d->size - off)
+		return -ERANGE;
+	return 0;
+}
+
+int blk_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
+{
+	int rc = check_range(d, off, len);
+
+	if (rc < 0)
+		return rc;
+	rc = d->ops->read(d, off, buf, len);
+	if (rc == 0) {
+		stats.bytes_read += len;
+		stats.reads++;
+	}
+	return rc;
+}
+
+int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
+{
+	int rc = check_range(d, off, len);
+
+	if (rc < 0)
+		return rc;
+	if (!d->writable)
+		return -EROFS;
+	rc = d->ops->write(d, off, buf, len);
+	if (rc == 0) {
+		stats.bytes_written += len;
+		stats.writes++;
+	}
+	return rc;
+}
+
+int blk_flush(struct blkdev *d)
+{
+	return d->ops->flush ? d->ops->flush(d) : 0;
+}
+
+void blk_close(struct blkdev *d)
+{
+	if (d)
+		d->ops->close(d);
+}
+
+/* --- image files -------------------------------------------------------- */
+
+struct file_priv {
+	int fd;
+};
+
+static int file_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
+{
+	struct file_priv *p = d->priv;
+	uint8_t *b = buf;
+
+	while (len > 0) {
+		ssize_t n = pread(p->fd, b, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO; /* the file shrank under us */
+		b += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int file_write(struct blkdev *d, uint64_t off, const void *buf,
+		      size_t len)
+{
+	struct file_priv *p = d->priv;
+	const uint8_t *b = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(p->fd, b, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		b += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int file_flush(struct blkdev *d)
+{
+	struct file_priv *p = d->priv;
+
+	return fdatasync(p->fd) < 0 ? -errno : 0;
+}
+
+static void file_close(struct blkdev *d)
+{
+	struct file_priv *p = d->priv;
+
+	close(p->fd);
+	free(p);
+	free(d);
+}
+
+static const struct blkdev_ops file_ops = {
+	.read = file_read,
+	.write = file_write,
+	.flush = file_flush,
+	.close = file_close,
+};
+
+int blk_open_file(const char *path, int writable, uint32_t sector_size,
+		  struct blkdev **out)
+{
+	struct stat st;
+	struct blkdev *d;
+	struct file_priv *p;
+	int fd;
+
+	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ENOTBLK;
+	}
+	d = calloc(1, sizeof(*d));
+	p = calloc(1, sizeof(*p));
+	if (!d || !p) {
+		free(d);
+		free(p);
+		close(fd);
+		return -ENOMEM;
+	}
+	p->fd = fd;
+	d->ops = &file_ops;
+	d->priv = p;
+	d->size = (uint64_t)st.st_size;
+	d->sector_size = sector_size;
+	d->writable = writable;
+	*out = d;
+	return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * blkio.h - block access to disk images (and, later, block devices).
+ *
+ * A struct blkdev is an ops table plus geometry. Every byte moved is
+ * counted, so tests can show that metadata work does not depend on disk size.
+ */
+#ifndef GM_BLKIO_H
+#define GM_BLKIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct blkdev;
+
+struct blkdev_ops {
+	/* Full transfers only: return 0 or a negative errno. */
+	int (*read)(struct blkdev *d, uint64_t off, void *buf, size_t len);
+	int (*write)(struct blkdev *d, uint64_t off, const void *buf, size_t len);
+	int (*flush)(struct blkdev *d);
+	void (*close)(struct blkdev *d);
+};
+
+struct blkdev {
+	const struct blkdev_ops *ops;
+	void *priv;
+	uint64_t size;        /* bytes */
+	uint32_t sector_size; /* 512 or 4096 */
+	int writable;
+};
+
+struct blkio_stats {
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t reads;
+	uint64_t writes;
+};
+
+/*
+ * Opens an image file. Refuses anything that is not a regular file.
+ * writable: open read-write (no write happens until asked).
+ */
+int blk_open_file(const char *path, int writable, uint32_t sector_size,
+		  struct blkdev **out);
+/*
+ * Wraps dev so that the nth write from now (1-based) and every later one
+ * fails with -EIO (fail_write_at 0: never), and reads of bytes in
+ * [bad_start, bad_end) fail with -EIO. Takes ownership of dev.
+ */
+int blk_open_fault(struct blkdev *dev, uint64_t fail_write_at,
+		   uint64_t bad_start, uint64_t bad_end, struct blkdev **out);
+
+int blk_read(struct blkdev *d, uint64_t off, void *buf, size_t len);
+int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len);
+int blk_flush(struct blkdev *d);
+void blk_close(struct blkdev *d);
+
+/* Totals over every device since start (or the last reset). */
+void blkio_stats_get(struct blkio_stats *out);
+void blkio_stats_reset(void);
+
+#endif

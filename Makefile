@@ -55,14 +55,19 @@ build/san/bin/gptmirror: $(patsubst %.c,build/san/%.o,$(ALL_SRC))
 	ln -sf gptmirror build/san/bin/diskpart
 	ln -sf gptmirror build/san/bin/bootcfg
 
-build/san/unit_tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC) $(LIB_SRC))
+build/san/unit_tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC) $(LIB_SRC) src/cli/out.c)
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
 build/san/fuzz_%_replay: build/san/tests/fuzz/fuzz_%.o build/san/tests/fuzz/replay.o $(patsubst %.c,build/san/%.o,$(LIB_SRC))
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
-check: build/san/bin/gptmirror build/san/unit_tests $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
+build/imgtool: tests/tools/imgtool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
+
+check: build/san/bin/gptmirror build/san/unit_tests build/imgtool $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
 	@GPTMIRROR_BIN=$(CURDIR)/build/san/bin/gptmirror \
+	 IMGTOOL=$(CURDIR)/build/imgtool \
 	 UNIT_TESTS=$(CURDIR)/build/san/unit_tests \
 	 FUZZ_REPLAYS="$(foreach f,$(FUZZ_NAMES),$(f):$(CURDIR)/build/san/fuzz_$(f)_replay)" \
 	 tests/run.sh

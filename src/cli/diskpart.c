@@ -398,6 +398,11 @@ static int list_partition(struct dp *dp)
 
 	if (!d)
 		return no_focus("disk");
+	if (d->style == DS_UNREADABLE || d->style == DS_INVALID) {
+		struct gm_err err;
+		disk_check_writable(d, &err);
+		return engine_error(&err);
+	}
 	if ((d->style != DS_GPT && d->style != DS_MBR) || d->nparts == 0) {
 		say("There are no partitions on this disk to show.");
 		return DP_OK;
@@ -1248,8 +1253,10 @@ static int loop_file(struct dp *dp, FILE *in, bool echo)
 	int rc = DP_OK;
 
 	while (!dp->quit) {
-		if (echo)
+		if (echo) {
 			fputs("\nDISKPART> ", stdout);
+			fflush(stdout);
+		}
 		if ((len = getline(&line, &cap, in)) < 0) {
 			if (echo)
 				putchar('\n');

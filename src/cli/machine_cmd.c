@@ -1,5 +1,6 @@
 /* machine_cmd.c - gptmirror machine create|status|pull-disk|insert-disk. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,9 +152,42 @@ void cli_disk_warnings(FILE *f, const struct disk *d, const char *prefix)
 			prefix, d->slot);
 }
 
+/* The table in sgdisk's terms: entry number, LBAs, type, GUID, name. */
+static void print_table(const struct disk *d)
+{
+	if ((d->style != DS_GPT && d->style != DS_MBR) || d->nparts == 0)
+		return;
+	if (d->style == DS_GPT)
+		printf("        %-3s  %12s  %12s  %-36s  %-36s  %s\n", "#",
+		       "Start (LBA)", "End (LBA)", "Type", "Partition GUID",
+		       "Name");
+	else
+		printf("        %-3s  %12s  %12s  %s\n", "#", "Start (LBA)",
+		       "End (LBA)", "Type");
+	for (size_t i = 0; i < d->nparts; i++) {
+		const struct part *p = &d->parts[i];
+		if (d->style == DS_GPT) {
+			char t[GUID_STR_LEN + 1], u[GUID_STR_LEN + 1], n[128];
+			guid_to_str(&p->ent.type, t);
+			guid_to_str(&p->ent.uniq, u);
+			gpt_ent_name(&p->ent, n, sizeof(n));
+			printf("        %-3" PRIu32 "  %12" PRIu64 "  %12" PRIu64
+			       "  %s  %s  %s\n", p->index + 1, p->first_lba,
+			       p->last_lba, t, u, n);
+		} else {
+			printf("        %-3" PRIu32 "  %12" PRIu64 "  %12" PRIu64
+			       "  0x%02x\n", p->index + 1, p->first_lba,
+			       p->last_lba, p->mbr_type);
+		}
+	}
+}
+
 static int cmd_status(struct machine *m)
 {
-	printf("Machine: %s\nProfile: %s\nSlots:   %d\n\n", m->dir,
+	char path[4096];
+	if (!realpath(m->dir, path))
+		snprintf(path, sizeof(path), "%s", m->dir);
+	printf("Machine: %s\nProfile: %s\nSlots:   %d\n\n", path,
 	       profile_str(m->profile), m->nslots);
 	for (int i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
@@ -181,6 +215,7 @@ static int cmd_status(struct machine *m)
 			       gpt_state_str(d->prim_state),
 			       gpt_state_str(d->back_state));
 		cli_disk_warnings(stdout, d, "        Warning: ");
+		print_table(d);
 	}
 	printf("\nDrive letters:");
 	if (m->nletters == 0)

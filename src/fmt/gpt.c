@@ -140,6 +140,14 @@ int gpt_hdr_check_geometry(const struct gpt_hdr *h, uint64_t disk_lbas,
 		*why = "usable range runs past the disk";
 		return -1;
 	}
+	/* The backup array must fit between the usable range and the last
+	 * sector; a table that leaves no room for it describes a larger
+	 * disk than this one (a truncated image), and repairing it would
+	 * write the backup over partitions. */
+	if (h->last_usable + esec >= last) {
+		*why = "usable range runs into the backup area (truncated image?)";
+		return -1;
+	}
 	if (add_u64(h->entries_lba, esec, &eend) < 0 || eend > disk_lbas) {
 		*why = "entry array runs past the disk";
 		return -1;

@@ -49,6 +49,10 @@ int blk_open_file(const char *path, int writable, uint32_t sector_size,
 int blk_open_fault(struct blkdev *dev, uint64_t fail_write_at,
 		   uint64_t bad_start, uint64_t bad_end, struct blkdev **out);
 
+/* A device over a caller-owned buffer (fuzzing, unit tests). */
+int blk_open_mem(uint8_t *buf, uint64_t size, uint32_t sector_size,
+		 struct blkdev **out);
+
 int blk_read(struct blkdev *d, uint64_t off, void *buf, size_t len);
 int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len);
 int blk_flush(struct blkdev *d);

@@ -1,0 +1,97 @@
+# lib.sh - helpers for the shell tests. Every check prints one line,
+# "PASS: group/name" or "FAIL: group/name", and details on failure.
+set -u
+GM=${GPTMIRROR_BIN:?}
+GROUP=$(basename "$0" .sh)
+case "$0" in */interop/*) GROUP="interop/$GROUP" ;; *) GROUP="scenario/$GROUP" ;; esac
+T=$(mktemp -d /tmp/gptmirror-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+unset GPTMIRROR_MACHINE GPTMIRROR_IOSTATS
+
+pass() { echo "PASS: $GROUP/$1"; }
+fail() {
+	echo "FAIL: $GROUP/$1"
+	shift
+	for l in "$@"; do printf '    %s\n' "$l"; done
+}
+# ok NAME CMD...: passes when CMD succeeds.
+ok() {
+	local n=$1
+	shift
+	if "$@" >"$T/.out" 2>&1; then pass "$n"; else fail "$n" "command: $*" "$(tail -15 "$T/.out")"; fi
+}
+# A tool the tests need. .ci/run installs it; missing is a failure, not a skip.
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	fail "tool-$1" "$1 is not installed: run scripts/install-deps"
+	exit 0
+}
+# Runs a diskpart script (stdin form) on machine $M; output in $T/out, rc in $RC.
+dp() {
+	printf '%s\n' "$@" | "$GM" -m "$M" diskpart >"$T/out" 2>&1
+	RC=$?
+}
+# sgdisk's verdict on an image.
+sgdisk_clean() { sgdisk -v "$1" 2>&1 | grep -q '^No problems found'; }
+# Every image of the machine passes sgdisk -v.
+all_clean() {
+	local img
+	for img in "$M"/disk*.img; do
+		sgdisk_clean "$img" || { echo "sgdisk -v $img:"; sgdisk -v "$img"; return 1; }
+	done
+}
+IMGTOOL=${IMGTOOL:?set IMGTOOL (run make check)}
+# Hashes of every image (sparse-aware: holes are not read).
+image_hash() { (cd "$M" && "$IMGTOOL" hash disk*.img); }
+same_image() { "$IMGTOOL" cmp "$1" "$2"; }
+# Compares a transcript with its golden file (GOLDEN_UPDATE=1 rewrites it).
+golden() {
+	local name=$1 got=$2 want=$3
+	if [ -n "${GOLDEN_UPDATE:-}" ]; then
+		cp "$got" "$want"
+		pass "$name (golden updated)"
+	elif [ ! -f "$want" ]; then
+		fail "$name" "no golden file $want (run make golden-update)"
+	elif diff -u "$want" "$got" >"$T/.diff" 2>&1; then
+		pass "$name"
+	else
+		fail "$name" "transcript differs from $want:" "$(head -40 "$T/.diff")"
+	fi
+}
+
+# Runs one diskpart session on $M, feeding the commands one at a time and
+# calling the function $AFTER (if set) once each command has answered.
+# Transcript in $T/out, exit status in $RC, failed AFTER checks in $AFTER_BAD.
+dp_session() {
+	local fifo=$T/.fifo n=1 c
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	"$GM" -m "$M" diskpart <"$fifo" >"$T/out" 2>&1 &
+	local pid=$!
+	exec 3>"$fifo"
+	AFTER_BAD=""
+	_wait_prompt() {
+		local i
+		for i in $(seq 1 3000); do
+			[ "$(grep -c '^DISKPART> ' "$T/out")" -ge "$1" ] && return 0
+			kill -0 "$pid" 2>/dev/null || return 1
+			sleep 0.01
+		done
+		return 1
+	}
+	_wait_prompt 1
+	for c in "$@"; do
+		printf '%s\n' "$c" >&3
+		n=$((n + 1))
+		case "$c" in [Ee][Xx][Ii][Tt]*) break ;; esac
+		_wait_prompt "$n" || break
+		if [ -n "${AFTER:-}" ] && ! "$AFTER" >/dev/null 2>&1; then
+			AFTER_BAD="$AFTER_BAD [$c]"
+		fi
+	done
+	exec 3>&-
+	wait "$pid"
+	RC=$?
+	[ -n "${AFTER:-}" ] && ! "$AFTER" >/dev/null 2>&1 && AFTER_BAD="$AFTER_BAD [end]"
+	rm -f "$fifo"
+}

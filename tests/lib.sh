@@ -31,8 +31,14 @@ dp() {
 	printf '%s\n' "$@" | "$GM" -m "$M" diskpart >"$T/out" 2>&1
 	RC=$?
 }
-# sgdisk's verdict on an image.
-sgdisk_clean() { sgdisk -v "$1" 2>&1 | grep -q '^No problems found'; }
+# sgdisk's verdict on an image. sgdisk -v says "No problems found" even
+# after it silently rebuilt a damaged copy in memory, so its cautions and
+# warnings count as problems too.
+sgdisk_clean() {
+	local out
+	out=$(sgdisk -v "$1" 2>&1)
+	grep -q '^No problems found' <<<"$out" && ! grep -qiE 'caution|warning|error|corrupt|invalid|mismatch' <<<"$out"
+}
 # Every image of the machine passes sgdisk -v.
 all_clean() {
 	local img

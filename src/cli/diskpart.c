@@ -812,10 +812,12 @@ static int cmd_create(struct dp *dp, int n, struct tok *t)
 		return bad_args("CREATE");
 	}
 	k = n >= 2 ? match_kw(t[1].key, kinds) : -1;
+	const char *topic = k == 0   ? "CREATE PARTITION EFI"
+			    : k == 1 ? "CREATE PARTITION MSR"
+			    : k == 2 ? "CREATE PARTITION PRIMARY"
+				     : "CREATE PARTITION";
 	if (k < 0 || t[1].val || parse_params(n - 2, t + 2, ps) < 0)
-		return bad_args(k == 0 ? "CREATE PARTITION EFI"
-				: k == 1 ? "CREATE PARTITION MSR"
-					 : "CREATE PARTITION PRIMARY");
+		return bad_args(topic);
 	if (k >= 3) {
 		say("DiskPart has encountered an error: extended and logical "
 		    "partitions are not supported by gptmirror.");
@@ -824,32 +826,30 @@ static int cmd_create(struct dp *dp, int n, struct tok *t)
 	req.kind = k == 0 ? PK_ESP : k == 1 ? PK_MSR : PK_BASIC;
 	if (ps[0].present && (!parse_num(ps[0].value, &req.size_mb) ||
 			      req.size_mb == 0))
-		return bad_args("CREATE PARTITION");
+		return bad_args(topic);
 	if (ps[1].present) {
 		if (!parse_num(ps[1].value, &req.offset_kb))
-			return bad_args("CREATE PARTITION");
+			return bad_args(topic);
 		req.has_offset = true;
 	}
 	if (ps[2].present) {
 		if (k != 2)
-			return bad_args("CREATE PARTITION");
+			return bad_args(topic);
 		req.has_type = true;
 		if (guid_from_str(ps[2].value, &req.type) < 0) {
 			char *end;
 			unsigned long b = strtoul(ps[2].value, &end, 16);
-			if (*end || b == 0 || b > 0xff)
-				return bad_args("CREATE PARTITION PRIMARY");
+			if (*end || b == 0 || b > 0xff || (d && d->style == DS_GPT))
+				return bad_args(topic);
 			req.mbr_type = (uint8_t)b;
-			if (d && d->style == DS_GPT)
-				return bad_args("CREATE PARTITION PRIMARY");
 		} else if (d && d->style == DS_MBR) {
-			return bad_args("CREATE PARTITION PRIMARY");
+			return bad_args(topic);
 		}
 	}
 	if (ps[3].present) {
 		uint64_t a;
 		if (!parse_num(ps[3].value, &a))
-			return bad_args("CREATE PARTITION");
+			return bad_args(topic);
 	}
 	if (!d)
 		return no_focus("disk");

@@ -752,6 +752,14 @@ int disk_create_part(struct disk *d, struct rng *rng, enum profile prof,
 	}
 	if (!found)
 		return gm_fail(err, GM_E_NO_SPACE, NULL);
+	if (!want) {
+		/* A partition that fills a region gets a whole number of MiB,
+		 * as Windows leaves the odd tail of a disk unallocated. */
+		uint64_t unit = MIB / d->ss, n = (last - first + 1) / unit;
+		if (n == 0)
+			return gm_fail(err, GM_E_NO_SPACE, NULL);
+		last = first + n * unit - 1;
+	}
 
 	memset(&p, 0, sizeof(p));
 	p.first_lba = first;

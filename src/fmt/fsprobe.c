@@ -62,7 +62,12 @@ void fs_probe(const uint8_t *s, size_t len, struct fs_probe *out)
 		return;
 	if (total == 0)
 		total = get_le32(s + 32);
-	if (fatsz == 0)
+	/* FAT32 is told by its layout, a zero 16-bit FAT size, as Windows'
+	 * fastfat and Linux' vfat do; the cluster count (Microsoft FAT spec,
+	 * "FAT type determination") only parts FAT12 from FAT16. mkfs.fat
+	 * makes FAT32 volumes with fewer than 65525 clusters on small ESPs. */
+	int fat32 = fatsz == 0;
+	if (fat32)
 		fatsz = get_le32(s + 36);
 	if (fatsz == 0 || total == 0)
 		return;
@@ -72,15 +77,15 @@ void fs_probe(const uint8_t *s, size_t len, struct fs_probe *out)
 		return;
 	uint64_t clusters = (total - meta) / spc;
 	const uint8_t *ext; /* extended BPB */
-	if (clusters < 4085) {
-		out->kind = FS_FAT12;
-		ext = s + 36;
-	} else if (clusters < 65525) {
-		out->kind = FS_FAT16;
-		ext = s + 36;
-	} else {
+	if (fat32) {
 		out->kind = FS_FAT32;
 		ext = s + 64;
+	} else if (clusters < 4085) {
+		out->kind = FS_FAT12;
+		ext = s + 36;
+	} else {
+		out->kind = FS_FAT16;
+		ext = s + 36;
 	}
 	if (ext[2] == 0x29) {
 		out->serial = get_le32(ext + 3);

@@ -172,6 +172,22 @@ static void fsprobe_fat16(void)
 	CHECK(strcmp(p.label, "ESP") == 0);
 	CHECK(p.serial == 0xea3403c7);
 	CHECK(strcmp(fs_kind_str(p.kind), "FAT") == 0);
+	/* A FAT32 layout (16-bit FAT size zero) with few clusters, as
+	 * mkfs.fat makes on a 100 MB ESP, is FAT32 with its label at 71. */
+	uint8_t f[512] = {0};
+	memcpy(f, s, 36);
+	put_le16(f + 14, 32);
+	put_le16(f + 17, 0);
+	put_le16(f + 22, 0);
+	put_le32(f + 32, 204750);
+	put_le32(f + 36, 200);
+	f[66] = 0x29;
+	memcpy(f + 71, "SYSTEM     ", 11);
+	f[510] = 0x55;
+	f[511] = 0xaa;
+	fs_probe(f, sizeof(f), &p);
+	CHECK(p.kind == FS_FAT32);
+	CHECK(strcmp(p.label, "SYSTEM") == 0);
 	/* Impossible values are not a file system. */
 	s[13] = 3;
 	fs_probe(s, sizeof(s), &p);

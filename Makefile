@@ -4,7 +4,12 @@
 #   make check        tests under AddressSanitizer + UBSan; ends "N passed, N failed"
 #   make bench        benchmarks, each against a peer tool in the same run
 #   make fuzz         libFuzzer targets (clang)
+#   make demo         the KB procedure (as far as it exists) on a fresh machine
+#   make golden-update  rewrite the golden transcripts from the current build
 #   make install PREFIX=/usr/local
+#
+# Every target that builds first runs scripts/install-deps, which installs
+# missing Debian packages and is silent when all are there.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -25,7 +30,8 @@ HDRS       := $(wildcard src/*/*.h)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check bench fuzz install clean deps
+.PHONY: all check bench fuzz install clean deps demo golden-update
+.SECONDARY:
 
 all: bin/gptmirror bin/diskpart bin/bootcfg
 
@@ -33,7 +39,7 @@ deps:
 	@scripts/install-deps
 
 # --- normal build -----------------------------------------------------------
-build/rel/%.o: %.c $(HDRS)
+build/rel/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS) -c $< -o $@
 
@@ -45,7 +51,7 @@ bin/diskpart bin/bootcfg: | bin/gptmirror
 	ln -sf gptmirror $@
 
 # --- sanitizer build and tests ----------------------------------------------
-build/san/%.o: %.c $(HDRS)
+build/san/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -c $< -o $@
 
@@ -61,7 +67,7 @@ build/san/unit_tests: $(patsubst %.c,build/san/%.o,$(UNIT_SRC) $(LIB_SRC) src/cl
 build/san/fuzz_%_replay: build/san/tests/fuzz/fuzz_%.o build/san/tests/fuzz/replay.o $(patsubst %.c,build/san/%.o,$(LIB_SRC))
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
-build/imgtool: tests/tools/imgtool.c
+build/imgtool: tests/tools/imgtool.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
 
@@ -72,10 +78,18 @@ check: build/san/bin/gptmirror build/san/unit_tests build/imgtool $(foreach f,$(
 	 FUZZ_REPLAYS="$(foreach f,$(FUZZ_NAMES),$(f):$(CURDIR)/build/san/fuzz_$(f)_replay)" \
 	 tests/run.sh
 
+golden-update: build/san/bin/gptmirror build/imgtool
+	@GOLDEN_UPDATE=1 GPTMIRROR_BIN=$(CURDIR)/build/san/bin/gptmirror \
+	 IMGTOOL=$(CURDIR)/build/imgtool TESTS=scenarios tests/run.sh
+
+# --- the main job ---------------------------------------------------------------
+demo: all
+	@scripts/demo.sh $(CURDIR)/bin/gptmirror
+
 # --- fuzzing (clang + libFuzzer) ---------------------------------------------
 fuzz: $(foreach f,$(FUZZ_NAMES),build/fuzz/fuzz_$(f))
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
 

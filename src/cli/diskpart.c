@@ -1278,7 +1278,14 @@ static int loop_tty(struct dp *dp)
 {
 	char *line;
 
-	while (!dp->quit && (line = readline("\nDISKPART> ")) != NULL) {
+	for (;;) {
+		if (dp->quit)
+			break;
+		/* libedit drops a newline at the start of a prompt. */
+		putchar('\n');
+		fflush(stdout);
+		if (!(line = readline("DISKPART> ")))
+			break;
 		if (*line)
 			add_history(line);
 		run_line(dp, line);

@@ -23,6 +23,9 @@ static void usage(FILE *f)
 		"  machine pull-disk N\n"
 		"  machine insert-disk N --size SIZE | --image FILE [--sector-size 512|4096]\n"
 		"  diskpart [/s SCRIPT]      the DISKPART> console (scripts on stdin too)\n"
+		"  format X: /fs:fat|fat32 [/q] [/y] [/v:LABEL] [/a:SIZE]\n"
+		"  xcopy SRC DST [/s] [/e] [/h] [/y]   SRC, DST: X:\\path or host paths\n"
+		"  dir X:\\PATH\n"
 		"  bootcfg ...               NVRAM boot entries (not yet available)\n"
 		"\n"
 		"The machine is -m DIR, --machine DIR, $GPTMIRROR_MACHINE, or the current\n"
@@ -91,6 +94,12 @@ int main(int argc, char **argv)
 		return bootcfg_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "machine") == 0)
 		return machine_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "format") == 0)
+		return format_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "xcopy") == 0)
+		return xcopy_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "dir") == 0)
+		return dir_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
 		printf("gptmirror %s\n", GM_VERSION);
 		return 0;

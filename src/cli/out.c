@@ -2,6 +2,7 @@
 #include "out.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 void fmt_size_rule(uint64_t bytes, enum size_rule r, char *buf, size_t cap)
@@ -35,4 +36,15 @@ void fmt_commas(uint64_t v, char *buf, size_t cap)
 		buf[o++] = tmp[i];
 	}
 	buf[o] = '\0';
+}
+
+int pathf(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, cap, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }

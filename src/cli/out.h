@@ -22,4 +22,9 @@ static inline void fmt_size(uint64_t bytes, char *buf, size_t cap)
 /* 213909504 -> "213,909,504" */
 void fmt_commas(uint64_t v, char *buf, size_t cap);
 
+/* snprintf that says when it had to cut: 0, or -1 if the result is
+ * truncated (paths: a cut path must never be used). */
+int pathf(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -737,3 +737,43 @@ int machine_volumes(struct machine *m, struct volume *out, int max)
 	}
 	return n < max ? n : max;
 }
+
+int machine_find_letter(struct machine *m, char l, int *slot, size_t *pos,
+			struct gm_err *err)
+{
+	const char *key = machine_letter_key(m, l);
+
+	if (key) {
+		for (int s = 0; s < m->nslots; s++) {
+			struct disk *d = m->slots[s].disk;
+			if (!d || (d->style != DS_GPT && d->style != DS_MBR))
+				continue;
+			for (size_t p = 0; p < d->nparts; p++) {
+				char k[64];
+				part_key(d, &d->parts[p], k, sizeof(k));
+				if (strcmp(k, key) == 0) {
+					*slot = s;
+					*pos = p;
+					return 0;
+				}
+			}
+		}
+	}
+	return gm_fail(err, GM_E_NO_LETTER, "There is no volume with drive "
+		       "letter %c: on this machine.", l);
+}
+
+int machine_open_part(struct machine *m, int slot, size_t pos,
+		      struct blkdev **out, struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+	int rc;
+
+	if (!d || pos >= d->nparts)
+		return gm_fail(err, GM_E_NO_PART, "no such partition");
+	rc = blk_open_slice(d->dev, part_offset(d, &d->parts[pos]),
+			    part_bytes(d, &d->parts[pos]), out);
+	if (rc < 0)
+		return gm_fail(err, GM_E_IO, "cannot open the partition");
+	return 0;
+}

@@ -94,5 +94,11 @@ struct volume {
 
 /* Every volume of the present disks, numbered in enumeration order. */
 int machine_volumes(struct machine *m, struct volume *out, int max);
+/* The partition that has drive letter l, on a present disk. */
+int machine_find_letter(struct machine *m, char l, int *slot, size_t *pos,
+			struct gm_err *err);
+/* Partition pos of disk slot as a device of its own (a slice). */
+int machine_open_part(struct machine *m, int slot, size_t pos,
+		      struct blkdev **out, struct gm_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,6 +60,30 @@ int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
 int blk_flush(struct blkdev *d)
 {
 	return d->ops->flush ? d->ops->flush(d) : 0;
+}
+
+int blk_zero(struct blkdev *d, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+	int rc = check_range(d, off, len);
+
+	if (rc < 0)
+		return rc;
+	if (!d->writable)
+		return -EROFS;
+	if (d->ops->zero && d->ops->zero(d, off, len) == 0) {
+		stats.bytes_written += len;
+		stats.writes++;
+		return 0;
+	}
+	while (len > 0) {
+		size_t n = len > sizeof(zeros) ? sizeof(zeros) : (size_t)len;
+		if ((rc = blk_write(d, off, zeros, n)) < 0)
+			return rc;
+		off += n;
+		len -= n;
+	}
+	return 0;
 }
 
 void blk_close(struct blkdev *d)
@@ -121,6 +146,16 @@ static int file_flush(struct blkdev *d)
 	return fdatasync(p->fd) < 0 ? -errno : 0;
 }
 
+static int file_zero(struct blkdev *d, uint64_t off, uint64_t len)
+{
+	struct file_priv *p = d->priv;
+
+	if (fallocate(p->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len) < 0)
+		return -errno;
+	return 0;
+}
+
 static void file_close(struct blkdev *d)
 {
 	struct file_priv *p = d->priv;
@@ -135,6 +170,7 @@ static const struct blkdev_ops file_ops = {
 	.write = file_write,
 	.flush = file_flush,
 	.close = file_close,
+	.zero = file_zero,
 };
 
 int blk_open_file(const char *path, int writable, uint32_t sector_size,

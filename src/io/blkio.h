@@ -18,6 +18,8 @@ struct blkdev_ops {
 	int (*write)(struct blkdev *d, uint64_t off, const void *buf, size_t len);
 	int (*flush)(struct blkdev *d);
 	void (*close)(struct blkdev *d);
+	/* Optional: make a range read as zeros (a hole in an image file). */
+	int (*zero)(struct blkdev *d, uint64_t off, uint64_t len);
 };
 
 struct blkdev {
@@ -49,6 +51,12 @@ int blk_open_file(const char *path, int writable, uint32_t sector_size,
 int blk_open_fault(struct blkdev *dev, uint64_t fail_write_at,
 		   uint64_t bad_start, uint64_t bad_end, struct blkdev **out);
 
+/*
+ * A byte range [off, off + size) of parent, as a device of its own: a
+ * volume on a partition. The parent is not owned and must outlive it.
+ */
+int blk_open_slice(struct blkdev *parent, uint64_t off, uint64_t size,
+		   struct blkdev **out);
 /* A device over a caller-owned buffer (fuzzing, unit tests). */
 int blk_open_mem(uint8_t *buf, uint64_t size, uint32_t sector_size,
 		 struct blkdev **out);
@@ -56,6 +64,8 @@ int blk_open_mem(uint8_t *buf, uint64_t size, uint32_t sector_size,
 int blk_read(struct blkdev *d, uint64_t off, void *buf, size_t len);
 int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len);
 int blk_flush(struct blkdev *d);
+/* Zeroes a range: punches a hole where the backend can, writes zeros else. */
+int blk_zero(struct blkdev *d, uint64_t off, uint64_t len);
 void blk_close(struct blkdev *d);
 
 /* Totals over every device since start (or the last reset). */

@@ -1,0 +1,947 @@
+/*
+ * fatcmd.c - format, xcopy and dir, as Windows prints them, on the
+ * machine's lettered volumes (X:\path) and, for xcopy, host paths.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../engine/fatfs.h"
+#include "../engine/machine.h"
+#include "../fmt/fsprobe.h"
+#include "cli.h"
+#include "out.h"
+
+/* --- format ------------------------------------------------------------- */
+
+static void show_percent(void *ctx, unsigned pct)
+{
+	(void)ctx;
+	fprintf(stderr, "\r%u percent completed.", pct);
+	if (pct >= 100)
+		fputc('\n', stderr);
+}
+
+int cli_format(struct machine *m, int slot, size_t pos, enum fat_type kind,
+	       uint32_t unit, const char *label, bool quick, bool windows_text,
+	       struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+	struct blkdev *vol;
+	struct fat_bpb plan;
+	uint8_t sec[4096];
+	struct fs_probe old;
+	int rc;
+
+	if ((rc = machine_open_part(m, slot, pos, &vol, err)) < 0)
+		return rc;
+	if ((rc = fat_format_plan(vol->size, d->ss, kind, unit,
+				  (uint32_t)d->parts[pos].first_lba, &plan, err)) < 0)
+		goto out;
+	if (blk_read(vol, 0, sec, d->ss) == 0)
+		fs_probe(sec, d->ss, &old);
+	else
+		memset(&old, 0, sizeof(old));
+	if (windows_text) {
+		printf("The type of the file system is %s.\n",
+		       old.kind == FS_RAW ? "RAW" : fs_kind_str(old.kind));
+		printf("The new file system is %s.\n", kind == FAT32 ? "FAT32" : "FAT");
+		printf("%s %" PRIu64 "M\n", quick ? "QuickFormatting" : "Verifying",
+		       vol->size >> 20);
+		fflush(stdout);
+	}
+	uint32_t serial = rng_u32(&m->rng);
+	rc = fat_format(vol, &plan, label, serial, (int64_t)rng_time(&m->rng), quick,
+			!quick && isatty(STDERR_FILENO) ? show_percent : NULL, NULL, err);
+	if (rc < 0)
+		goto out;
+	if (windows_text) {
+		char a[32], b[32], c[32], e[32];
+		uint64_t total = (uint64_t)plan.clusters * plan.clus_bytes;
+		uint32_t freec = plan.type == FAT32 ? plan.clusters - 1 : plan.clusters;
+		printf("Initializing the File Allocation Table (FAT)...\n");
+		printf("Format complete.\n\n");
+		fmt_commas(total, a, sizeof(a));
+		fmt_commas((uint64_t)freec * plan.clus_bytes, b, sizeof(b));
+		fmt_commas(plan.clus_bytes, c, sizeof(c));
+		fmt_commas(freec, e, sizeof(e));
+		printf("%s bytes total disk space.\n%s bytes available on disk.\n\n"
+		       "%s bytes in each allocation unit.\n"
+		       "%s allocation units available on disk.\n\n"
+		       "%d bits in each FAT entry.\n\n"
+		       "Volume Serial Number is %04X-%04X\n",
+		       a, b, c, e, (int)plan.type, serial >> 16, serial & 0xffff);
+	}
+out:
+	blk_close(vol);
+	return rc;
+}
+
+static bool label_ok(const char *s, char *out)
+{
+	size_t n = strlen(s);
+
+	if (n > 11)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)toupper((unsigned char)s[i]);
+		if (c < 0x20 || c > 0x7e || strchr("\"*+,./:;<=>?[\\]|", c))
+			return false;
+		out[i] = (char)c;
+	}
+	out[n] = '\0';
+	return true;
+}
+
+static int parse_drive(const char *s, char *l)
+{
+	if (!isalpha((unsigned char)s[0]) || s[1] != ':')
+		return -1;
+	*l = (char)toupper((unsigned char)s[0]);
+	return 0;
+}
+
+static int read_answer(const char *prompt, char *buf, size_t cap)
+{
+	fputs(prompt, stdout);
+	fflush(stdout);
+	if (!fgets(buf, (int)cap, stdin))
+		return -1;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!isatty(STDIN_FILENO))
+		printf("%s\n", buf);
+	return 0;
+}
+
+int format_main(const char *mdir, int argc, char **argv)
+{
+	const char *drive = NULL, *label = NULL;
+	enum fat_type kind = FAT16;
+	bool quick = false, yes = false, have_fs = false;
+	uint32_t unit = 0;
+	char l, lab[12] = "";
+	struct machine *m;
+	struct gm_err err;
+	int slot, rc = 0;
+	size_t pos;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncasecmp(a, "/fs:", 4) == 0) {
+			if (strcasecmp(a + 4, "fat") == 0)
+				kind = FAT16;
+			else if (strcasecmp(a + 4, "fat32") == 0)
+				kind = FAT32;
+			else {
+				fprintf(stderr, "The %s file system is not supported "
+					"by gptmirror (use FAT or FAT32).\n", a + 4);
+				return 1;
+			}
+			have_fs = true;
+		} else if (strcasecmp(a, "/q") == 0) {
+			quick = true;
+		} else if (strcasecmp(a, "/y") == 0) {
+			yes = true;
+		} else if (strncasecmp(a, "/v:", 3) == 0) {
+			label = a + 3;
+		} else if (strncasecmp(a, "/a:", 3) == 0) {
+			uint64_t u;
+			if (parse_size(a + 3, &u) < 0 || u > 65536) {
+				fprintf(stderr, "Invalid parameter - %s\n", a);
+				return 1;
+			}
+			unit = (uint32_t)u;
+		} else if (!drive && parse_drive(a, &l) == 0 && a[2] == '\0') {
+			drive = a;
+		} else {
+			fprintf(stderr, "Invalid parameter - %s\n", a);
+			return 1;
+		}
+	}
+	if (!drive) {
+		fprintf(stderr, "Required parameter missing -\n"
+			"usage: format X: /fs:fat|fat32 [/q] [/y] [/v:LABEL] [/a:SIZE]\n");
+		return 1;
+	}
+	(void)have_fs;
+	if (label && !label_ok(label, lab)) {
+		fprintf(stderr, "The volume label is not valid: at most 11 "
+			"characters, none of \"*+,./:;<=>?[\\]|.\n");
+		return 1;
+	}
+	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+		cli_print_err("format", &err);
+		return 1;
+	}
+	if (machine_find_letter(m, l, &slot, &pos, &err) < 0) {
+		printf("The system cannot find the drive specified.\n");
+		machine_close(m);
+		return 1;
+	}
+	if (!yes) {
+		char ans[64];
+		printf("WARNING, ALL DATA ON NON-REMOVABLE DISK\nDRIVE %c: WILL BE LOST!\n", l);
+		if (read_answer("Proceed with Format (Y/N)? ", ans, sizeof(ans)) < 0 ||
+		    toupper((unsigned char)ans[0]) != 'Y') {
+			machine_close(m);
+			return 1;
+		}
+		if (!label) {
+			if (read_answer("Volume label (11 characters, ENTER for none)? ",
+					ans, sizeof(ans)) == 0 && !label_ok(ans, lab)) {
+				fprintf(stderr, "The volume label is not valid.\n");
+				machine_close(m);
+				return 1;
+			}
+		}
+	}
+	if (cli_format(m, slot, pos, kind, unit, lab, quick, true, &err) < 0) {
+		printf("%s\n", err.detail);
+		rc = 1;
+	}
+	if (machine_save(m, &err) < 0 && rc == 0) {
+		cli_print_err("format", &err);
+		rc = 1;
+	}
+	machine_close(m);
+	return rc;
+}
+
+/* --- paths on volumes ----------------------------------------------------- */
+
+struct vol {
+	char letter;
+	struct blkdev *dev;
+	struct fatfs *fs;
+};
+
+struct ctx {
+	struct machine *m;
+	struct vol vols[4];
+	int nvols;
+	bool sub, empty, hidden, yes, all;
+	int copied;
+	int failed;
+};
+
+static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
+{
+	int slot;
+	size_t pos;
+
+	for (int i = 0; i < c->nvols; i++)
+		if (c->vols[i].letter == l)
+			return c->vols[i].fs;
+	if (c->nvols == 4 || machine_find_letter(c->m, l, &slot, &pos, err) < 0)
+		return NULL;
+	struct vol *v = &c->vols[c->nvols];
+	if (machine_open_part(c->m, slot, pos, &v->dev, err) < 0)
+		return NULL;
+	if (fatfs_open(v->dev, &v->fs, err) < 0) {
+		blk_close(v->dev);
+		return NULL;
+	}
+	v->letter = l;
+	c->nvols++;
+	return v->fs;
+}
+
+static int close_vols(struct ctx *c, struct gm_err *err)
+{
+	int rc = 0;
+
+	for (int i = 0; i < c->nvols; i++) {
+		if (fatfs_sync(c->vols[i].fs, err) < 0)
+			rc = -1;
+		fatfs_close(c->vols[i].fs);
+		blk_close(c->vols[i].dev);
+	}
+	c->nvols = 0;
+	return rc;
+}
+
+/* Windows wildcard match, any case; "*.*" matches names without a dot. */
+static bool wild(const char *mask, const char *name)
+{
+	if (strcmp(mask, "*.*") == 0 || strcmp(mask, "*") == 0)
+		return true;
+	return fnmatch(mask, name, FNM_CASEFOLD) == 0;
+}
+
+/* --- the copy ------------------------------------------------------------- */
+
+/* Where files go: a FAT directory or a host directory fd. */
+struct dest {
+	struct fatfs *fs; /* NULL: host */
+	uint32_t dir;
+	int fd;
+	char shown[4096]; /* for prompts */
+};
+
+/* Source: a FAT directory or a host directory. */
+struct src {
+	struct fatfs *fs;
+	uint32_t dir;
+	char host[4096];
+	char shown[4096]; /* prefix printed before a file name */
+};
+
+struct hostfile {
+	int fd;
+};
+
+static ssize_t read_host(void *ctx, void *buf, size_t len)
+{
+	struct hostfile *h = ctx;
+	return read(h->fd, buf, len);
+}
+
+static int write_host(void *ctx, const void *buf, size_t len)
+{
+	struct hostfile *h = ctx;
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(h->fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A FAT file copied into memory-less streaming between two volumes: the
+ * source is read into the destination through a pipe of buffers. */
+struct fat2fat {
+	struct fatfs *fs;
+	const struct fat_entry *e;
+	uint8_t *buf;
+	size_t len, pos;
+};
+
+static int collect_fat(void *ctx, const void *buf, size_t len)
+{
+	struct fat2fat *f = ctx;
+	memcpy(f->buf + f->len, buf, len);
+	f->len += len;
+	return 0;
+}
+
+static ssize_t read_mem(void *ctx, void *buf, size_t len)
+{
+	struct fat2fat *f = ctx;
+	size_t n = f->len - f->pos < len ? f->len - f->pos : len;
+	memcpy(buf, f->buf + f->pos, n);
+	f->pos += n;
+	return (ssize_t)n;
+}
+
+static bool safe_host_name(const char *n)
+{
+	if (!*n || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)n; *p; p++)
+		if (*p < 0x20 || *p == '/' || *p == '\\' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* Asks before overwriting unless /y or All. */
+static bool may_overwrite(struct ctx *c, const char *shown, const char *name)
+{
+	char ans[32];
+
+	if (c->yes || c->all)
+		return true;
+	printf("Overwrite %s\\%s (Yes/No/All)? ", shown, name);
+	fflush(stdout);
+	if (!fgets(ans, sizeof(ans), stdin))
+		return false;
+	ans[strcspn(ans, "\r\n")] = '\0';
+	if (!isatty(STDIN_FILENO))
+		printf("%s\n", ans);
+	switch (toupper((unsigned char)ans[0])) {
+	case 'A':
+		c->all = true;
+		return true;
+	case 'Y':
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int copy_one(struct ctx *c, struct src *s, struct dest *d,
+		    const char *name, const struct fat_entry *fe,
+		    const struct stat *st, struct gm_err *err)
+{
+	int rc = 0;
+
+	/* Overwrite check. */
+	if (d->fs) {
+		struct fat_entry ex;
+		rc = fatfs_find(d->fs, d->dir, name, &ex, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 1 && !may_overwrite(c, d->shown, name))
+			return 0;
+	} else {
+		if (!safe_host_name(name))
+			return gm_fail(err, GM_E_ARGS, "refusing to copy \"%s\" to "
+				       "the host: not a safe file name", name);
+		struct stat ds;
+		if (fstatat(d->fd, name, &ds, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !may_overwrite(c, d->shown, name))
+			return 0;
+	}
+	printf("%s%s\n", s->shown, name);
+
+	if (s->fs && d->fs) {
+		struct fat2fat f = {s->fs, fe, malloc(fe->d.size ? fe->d.size : 1), 0, 0};
+		if (!f.buf)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		rc = fatfs_read_file(s->fs, fe, collect_fat, &f, err);
+		if (rc == 0)
+			rc = fatfs_write_file(d->fs, d->dir, name, fe->d.attr & 0x27,
+					      fat_time_decode(fe->d.wrt_date, fe->d.wrt_time),
+					      fe->d.size, read_mem, &f, NULL, err);
+		free(f.buf);
+	} else if (s->fs) {
+		struct hostfile h;
+		h.fd = openat(d->fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+						   O_CLOEXEC, 0644);
+		if (h.fd < 0)
+			return gm_fail(err, GM_E_IO, "cannot create %s: %s", name,
+				       strerror(errno));
+		rc = fatfs_read_file(s->fs, fe, write_host, &h, err);
+		struct timespec ts[2];
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)fat_time_decode(fe->d.wrt_date, fe->d.wrt_time);
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		futimens(h.fd, ts);
+		if (close(h.fd) < 0 && rc == 0)
+			rc = gm_fail(err, GM_E_IO, "writing %s failed", name);
+	} else {
+		struct hostfile h;
+		char p[8192];
+		if (pathf(p, sizeof(p), "%s/%s", s->host, name) < 0)
+			return gm_fail(err, GM_E_ARGS, "path too long: %s/%s", s->host, name);
+		h.fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (h.fd < 0)
+			return gm_fail(err, GM_E_IO, "cannot read %s: %s", p, strerror(errno));
+		rc = fatfs_write_file(d->fs, d->dir, name, FAT_ATTR_ARCHIVE,
+				      (int64_t)st->st_mtime, (uint64_t)st->st_size,
+				      read_host, &h, NULL, err);
+		close(h.fd);
+	}
+	if (rc == 0)
+		c->copied++;
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Entries of a source directory: names with a FAT entry or host stat. */
+struct item {
+	char *name;
+	bool is_dir;
+	struct fat_entry fe;
+	struct stat st;
+};
+
+struct items {
+	struct item *v;
+	size_t n, cap;
+	bool hidden;
+};
+
+static int add_item(struct items *it, const char *name, bool is_dir,
+		    const struct fat_entry *fe, const struct stat *st)
+{
+	if (it->n == it->cap) {
+		size_t nc = it->cap ? it->cap * 2 : 64;
+		struct item *nv = realloc(it->v, nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		it->v = nv;
+		it->cap = nc;
+	}
+	struct item *x = &it->v[it->n++];
+	memset(x, 0, sizeof(*x));
+	x->name = strdup(name);
+	x->is_dir = is_dir;
+	if (fe)
+		x->fe = *fe;
+	if (st)
+		x->st = *st;
+	return x->name ? 0 : -1;
+}
+
+static int fat_item(void *ctx, const struct fat_entry *e)
+{
+	struct items *it = ctx;
+
+	if (!it->hidden && (e->d.attr & (FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM)))
+		return 0;
+	return add_item(it, e->name, fat_entry_is_dir(e), e, NULL) < 0 ? -1 : 0;
+}
+
+static int list_src(struct ctx *c, struct src *s, struct items *it,
+		    struct gm_err *err)
+{
+	memset(it, 0, sizeof(*it));
+	it->hidden = c->hidden;
+	if (s->fs)
+		return fatfs_list(s->fs, s->dir, fat_item, it, err);
+	DIR *d = opendir(s->host);
+	if (!d)
+		return gm_fail(err, GM_E_IO, "cannot read %s: %s", s->host, strerror(errno));
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nn = realloc(names, cap * sizeof(*nn));
+			if (!nn)
+				break;
+			names = nn;
+		}
+		names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		char p[8192];
+		struct stat st;
+		if (pathf(p, sizeof(p), "%s/%s", s->host, names[i]) == 0 &&
+		    stat(p, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+			add_item(it, names[i], S_ISDIR(st.st_mode), NULL, &st);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static void free_items(struct items *it)
+{
+	for (size_t i = 0; i < it->n; i++)
+		free(it->v[i].name);
+	free(it->v);
+}
+
+/* Opens (making it if asked) subdirectory name of d. */
+static int sub_dest(struct ctx *c, struct dest *d, const char *name,
+		    struct dest *out, struct gm_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->fs = d->fs;
+	out->fd = -1;
+	if (pathf(out->shown, sizeof(out->shown), "%s\\%s", d->shown, name) < 0)
+		return gm_fail(err, GM_E_ARGS, "path too long: %s", d->shown);
+	if (d->fs) {
+		struct fat_entry e;
+		int rc = fatfs_mkdir(d->fs, d->dir, name, (int64_t)rng_time(&c->m->rng), &e, err);
+		if (rc < 0)
+			return rc;
+		out->dir = e.d.first_clus;
+		return 0;
+	}
+	if (!safe_host_name(name))
+		return gm_fail(err, GM_E_ARGS, "refusing to copy \"%s\" to the "
+			       "host: not a safe directory name", name);
+	if (mkdirat(d->fd, name, 0755) < 0 && errno != EEXIST)
+		return gm_fail(err, GM_E_IO, "cannot create %s: %s", name, strerror(errno));
+	out->fd = openat(d->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (out->fd < 0)
+		return gm_fail(err, GM_E_IO, "cannot open %s: %s", name, strerror(errno));
+	return 0;
+}
+
+static int has_files(struct ctx *c, struct src *s, const char *mask,
+		     struct gm_err *err);
+
+/* Copies the matching files of s into d, then (with /s) the subdirectories. */
+static int copy_tree(struct ctx *c, struct src *s, struct dest *d,
+		     const char *mask, struct gm_err *err)
+{
+	struct items it;
+	int rc = list_src(c, s, &it, err);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < it.n && rc == 0; i++) {
+		struct item *x = &it.v[i];
+		if (x->is_dir || !wild(mask, x->name))
+			continue;
+		rc = copy_one(c, s, d, x->name, &x->fe, &x->st, err);
+	}
+	for (size_t i = 0; i < it.n && rc == 0 && c->sub; i++) {
+		struct item *x = &it.v[i];
+		if (!x->is_dir)
+			continue;
+		struct src ss = *s;
+		if (s->fs)
+			ss.dir = x->fe.d.first_clus;
+		if ((!s->fs && pathf(ss.host, sizeof(ss.host), "%s/%s", s->host, x->name) < 0) ||
+		    pathf(ss.shown, sizeof(ss.shown), "%s%s%c", s->shown, x->name,
+			  s->fs ? '\\' : '/') < 0) {
+			rc = gm_fail(err, GM_E_ARGS, "path too long: %s%s", s->shown, x->name);
+			break;
+		}
+		/* /s skips directories with nothing to copy; /e keeps them. */
+		if (!c->empty) {
+			int h = has_files(c, &ss, mask, err);
+			if (h < 0) {
+				rc = h;
+				break;
+			}
+			if (!h)
+				continue;
+		}
+		struct dest sd;
+		if ((rc = sub_dest(c, d, x->name, &sd, err)) < 0)
+			break;
+		rc = copy_tree(c, &ss, &sd, mask, err);
+		if (sd.fd >= 0)
+			close(sd.fd);
+	}
+	free_items(&it);
+	return rc;
+}
+
+static int has_files(struct ctx *c, struct src *s, const char *mask,
+		     struct gm_err *err)
+{
+	struct items it;
+	int rc = list_src(c, s, &it, err), found = 0;
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < it.n && !found; i++) {
+		struct item *x = &it.v[i];
+		if (!x->is_dir && wild(mask, x->name)) {
+			found = 1;
+		} else if (x->is_dir) {
+			struct src ss = *s;
+			if (s->fs)
+				ss.dir = x->fe.d.first_clus;
+			else if (pathf(ss.host, sizeof(ss.host), "%s/%s", s->host, x->name) < 0)
+				found = gm_fail(err, GM_E_ARGS, "path too long: %s", s->host);
+			if (found == 0)
+				found = has_files(c, &ss, mask, err);
+			if (found < 0) {
+				free_items(&it);
+				return found;
+			}
+		}
+	}
+	free_items(&it);
+	return found;
+}
+
+/* Splits "X:\a\b\*.txt" into the volume, the directory and the mask. */
+static int resolve_src(struct ctx *c, const char *arg, struct src *s, char *mask,
+		       size_t mcap, struct fat_entry *single, bool *is_single,
+		       struct gm_err *err)
+{
+	char path[4096], l;
+
+	memset(s, 0, sizeof(*s));
+	*is_single = false;
+	snprintf(mask, mcap, "*");
+	if (parse_drive(arg, &l) == 0) {
+		if (!(s->fs = open_vol(c, l, err)))
+			return -1;
+		snprintf(path, sizeof(path), "%s", arg + 2);
+		for (char *p = path; *p; p++)
+			if (*p == '/')
+				*p = '\\';
+		char *last = strrchr(path, '\\');
+		const char *base = last ? last + 1 : path;
+		struct fat_entry e;
+		if (strpbrk(base, "*?")) {
+			if (pathf(mask, mcap, "%s", base) < 0)
+			return gm_fail(err, GM_E_ARGS, "name too long");
+			if (last)
+				*last = '\0';
+			else
+				path[0] = '\0';
+			if (fatfs_lookup(s->fs, path, &e, err) < 0)
+				return -1;
+		} else if (fatfs_lookup(s->fs, path, &e, err) < 0) {
+			return -1;
+		} else if (!fat_entry_is_dir(&e)) {
+			*single = e;
+			*is_single = true;
+			if (pathf(mask, mcap, "%s", e.name) < 0)
+				return gm_fail(err, GM_E_ARGS, "name too long");
+			if (last)
+				*last = '\0';
+			else
+				path[0] = '\0';
+			if (fatfs_lookup(s->fs, path, &e, err) < 0)
+				return -1;
+		}
+		s->dir = e.d.first_clus;
+		/* Shown as typed: the drive, then on-disk names. */
+		if (path[0] == '\\')
+			memmove(path, path + 1, strlen(path));
+		size_t pl = strlen(path);
+		if (pl && path[pl - 1] == '\\')
+			path[--pl] = '\0';
+		pathf(s->shown, sizeof(s->shown), "%c:\\%s%s", arg[0], path, pl ? "\\" : "");
+		return 0;
+	}
+	/* A host path: a directory, a file, or a pattern in the last part. */
+	struct stat st;
+	snprintf(path, sizeof(path), "%s", arg);
+	char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (strpbrk(base, "*?")) {
+		if (pathf(mask, mcap, "%s", base) < 0)
+			return gm_fail(err, GM_E_ARGS, "name too long");
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(path, sizeof(path), ".");
+	} else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (pathf(mask, mcap, "%s", base) < 0)
+			return gm_fail(err, GM_E_ARGS, "name too long");
+		*is_single = true;
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(path, sizeof(path), ".");
+	} else if (stat(path, &st) < 0) {
+		return gm_fail(err, GM_E_NO_PART, "File not found - %s", arg);
+	}
+	pathf(s->host, sizeof(s->host), "%s", path[0] ? path : "/");
+	if (pathf(s->shown, sizeof(s->shown), "%s/", s->host) < 0)
+		return gm_fail(err, GM_E_ARGS, "path too long: %s", arg);
+	return 0;
+}
+
+static int resolve_dest(struct ctx *c, const char *arg, struct dest *d,
+			struct gm_err *err)
+{
+	char l, path[4096];
+
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	if (parse_drive(arg, &l) == 0) {
+		if (!(d->fs = open_vol(c, l, err)))
+			return -1;
+		snprintf(path, sizeof(path), "%s", arg + 2);
+		for (char *p = path; *p; p++)
+			if (*p == '/')
+				*p = '\\';
+		/* Make the directories on the way, as xcopy does. */
+		struct fat_entry e;
+		memset(&e, 0, sizeof(e));
+		e.d.attr = FAT_ATTR_DIR;
+		e.d.first_clus = fatfs_root(d->fs);
+		char *save = NULL;
+		for (char *t = strtok_r(path, "\\", &save); t; t = strtok_r(NULL, "\\", &save))
+			if (fatfs_mkdir(d->fs, e.d.first_clus, t,
+					(int64_t)rng_time(&c->m->rng), &e, err) < 0)
+				return -1;
+		d->dir = e.d.first_clus;
+		pathf(d->shown, sizeof(d->shown), "%c:%s", toupper((unsigned char)arg[0]),
+		      arg[2] ? arg + 2 : "");
+		size_t n = strlen(d->shown);
+		if (n && d->shown[n - 1] == '\\')
+			d->shown[n - 1] = '\0';
+		return 0;
+	}
+	if (mkdir(arg, 0755) < 0 && errno != EEXIST)
+		return gm_fail(err, GM_E_IO, "cannot create %s: %s", arg, strerror(errno));
+	d->fd = open(arg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->fd < 0)
+		return gm_fail(err, GM_E_IO, "cannot open %s: %s", arg, strerror(errno));
+	if (pathf(d->shown, sizeof(d->shown), "%s", arg) < 0)
+		return gm_fail(err, GM_E_ARGS, "path too long: %s", arg);
+	return 0;
+}
+
+int xcopy_main(const char *mdir, int argc, char **argv)
+{
+	struct ctx c = {0};
+	const char *srcarg = NULL, *dstarg = NULL;
+	struct gm_err err = {0};
+	struct src s;
+	struct dest d;
+	struct fat_entry single;
+	bool is_single;
+	char mask[1024];
+	int rc = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcasecmp(a, "/s") == 0)
+			c.sub = true;
+		else if (strcasecmp(a, "/e") == 0)
+			c.sub = c.empty = true;
+		else if (strcasecmp(a, "/h") == 0)
+			c.hidden = true;
+		else if (strcasecmp(a, "/y") == 0)
+			c.yes = true;
+		else if (strcasecmp(a, "/i") == 0 || strcasecmp(a, "/q") == 0)
+			;
+		else if (a[0] == '/' && a[1] && (a[2] == '\0' || a[2] == ':') &&
+			 !strchr(a + 1, '/')) {
+			fprintf(stderr, "Invalid switch - %s\n", a);
+			return 4;
+		} else if (!srcarg)
+			srcarg = a;
+		else if (!dstarg)
+			dstarg = a;
+		else {
+			printf("Invalid number of parameters\n");
+			return 4;
+		}
+	}
+	if (!srcarg) {
+		printf("Invalid number of parameters\n");
+		return 4;
+	}
+	if (!dstarg)
+		dstarg = ".";
+	if (machine_open(machine_dir_default(mdir), &c.m, &err) < 0) {
+		cli_print_err("xcopy", &err);
+		return 4;
+	}
+	if (resolve_src(&c, srcarg, &s, mask, sizeof(mask), &single, &is_single, &err) < 0 ||
+	    resolve_dest(&c, dstarg, &d, &err) < 0) {
+		printf("%s\n", err.code == GM_E_NO_LETTER ? "Invalid drive specification"
+							: err.detail);
+		rc = 4;
+	} else {
+		rc = copy_tree(&c, &s, &d, mask, &err);
+		if (rc < 0)
+			printf("%s\n", err.detail);
+		if (d.fd >= 0)
+			close(d.fd);
+		if (rc == 0 && c.copied == 0) {
+			printf("File not found - %s\n", mask);
+			rc = 1;
+		} else {
+			rc = rc < 0 ? 4 : 0;
+		}
+		printf("%d File(s) copied\n", c.copied);
+	}
+	if (close_vols(&c, &err) < 0 && rc == 0) {
+		printf("%s\n", err.detail);
+		rc = 4;
+	}
+	if (machine_save(c.m, &err) < 0 && rc == 0)
+		rc = 4;
+	machine_close(c.m);
+	return rc;
+}
+
+/* --- dir ------------------------------------------------------------------ */
+
+struct dirctx {
+	int files, dirs;
+	uint64_t bytes;
+};
+
+static int dir_line(void *ctx, const struct fat_entry *e)
+{
+	struct dirctx *dc = ctx;
+	time_t t = (time_t)fat_time_decode(e->d.wrt_date, e->d.wrt_time);
+	struct tm tm;
+	char when[32], size[32];
+
+	if (e->d.attr & (FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM))
+		return 0;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%m/%d/%Y  %I:%M %p", &tm);
+	if (fat_entry_is_dir(e)) {
+		printf("%s    <DIR>          %s\n", when, e->name);
+		dc->dirs++;
+	} else {
+		fmt_commas(e->d.size, size, sizeof(size));
+		printf("%s %17s %s\n", when, size, e->name);
+		dc->files++;
+		dc->bytes += e->d.size;
+	}
+	return 0;
+}
+
+int dir_main(const char *mdir, int argc, char **argv)
+{
+	struct ctx c = {0};
+	struct gm_err err = {0};
+	char l, label[16], path[4096];
+	int rc = 0;
+
+	if (argc != 1 || parse_drive(argv[0], &l) < 0) {
+		fprintf(stderr, "usage: gptmirror dir X:\\PATH\n");
+		return 1;
+	}
+	if (machine_open(machine_dir_default(mdir), &c.m, &err) < 0) {
+		cli_print_err("dir", &err);
+		return 1;
+	}
+	struct fatfs *fs = open_vol(&c, l, &err);
+	if (!fs) {
+		printf("%s\n", err.code == GM_E_NO_LETTER
+				       ? "The system cannot find the path specified."
+				       : err.detail);
+		machine_close(c.m);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s", argv[0] + 2);
+	for (char *p = path; *p; p++)
+		if (*p == '/')
+			*p = '\\';
+	struct fat_entry e;
+	fatfs_label(fs, label, sizeof(label));
+	if (label[0])
+		printf(" Volume in drive %c is %s\n", l, label);
+	else
+		printf(" Volume in drive %c has no label.\n", l);
+	printf(" Volume Serial Number is %04X-%04X\n\n", fatfs_bpb(fs)->serial >> 16,
+	       fatfs_bpb(fs)->serial & 0xffff);
+	if (fatfs_lookup(fs, path, &e, &err) < 0 || !fat_entry_is_dir(&e)) {
+		printf("File Not Found\n");
+		rc = 1;
+	} else {
+		struct dirctx dc = {0};
+		char a[32], b[32];
+		const char *shown = path[0] == '\\' ? path : path[0] ? path : "\\";
+		printf(" Directory of %c:%s%s\n\n", l, shown[0] == '\\' ? "" : "\\", shown);
+		if (fatfs_list(fs, e.d.first_clus, dir_line, &dc, &err) < 0) {
+			printf("%s\n", err.detail);
+			rc = 1;
+		}
+		fmt_commas(dc.bytes, a, sizeof(a));
+		fmt_commas((uint64_t)fatfs_free_clusters(fs) * fatfs_bpb(fs)->clus_bytes,
+			   b, sizeof(b));
+		printf("%16d File(s) %14s bytes\n%16d Dir(s) %15s bytes free\n",
+		       dc.files, a, dc.dirs, b);
+	}
+	close_vols(&c, &err);
+	machine_close(c.m);
+	return rc;
+}

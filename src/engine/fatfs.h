@@ -1,0 +1,87 @@
+/*
+ * fatfs.h - a FAT12/16/32 file system on a block device: format, walk,
+ * read and write files, make directories. The FAT is kept in memory and
+ * written back (both copies, dirty range only) before the directory entry
+ * that needs it, so a crash leaves lost clusters at worst, never a file
+ * pointing at free space.
+ */
+#ifndef GM_FATFS_H
+#define GM_FATFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../fmt/fat.h"
+#include "../io/blkio.h"
+#include "err.h"
+
+struct fatfs;
+
+/* One name in a directory. dir is the cluster of the directory holding it
+ * (0: the fixed root of FAT12/16). */
+struct fat_entry {
+	char name[1024];     /* long name (UTF-8), or the short one */
+	char short_name[13];
+	struct fat_dirent d;
+	uint32_t dir;
+	uint32_t slot;       /* index of the short entry */
+	uint32_t nslots;     /* long entries + 1 */
+};
+
+/* The root as an entry (a directory with no name). */
+bool fat_entry_is_dir(const struct fat_entry *e);
+
+/* Layout Windows' format would choose. kind: FAT16 means /fs:fat (FAT12
+ * on small volumes), FAT32 means /fs:fat32. clus_bytes 0: the default. */
+int fat_format_plan(uint64_t vol_bytes, uint32_t sector_size, enum fat_type kind,
+		    uint32_t clus_bytes, uint32_t hidden_secs,
+		    struct fat_bpb *out, struct gm_err *err);
+typedef void (*fat_progress_fn)(void *ctx, unsigned percent);
+/* Writes the file system: zeroes the data area too when !quick. */
+int fat_format(struct blkdev *dev, struct fat_bpb *plan, const char *label,
+	       uint32_t serial, int64_t now, bool quick, fat_progress_fn progress,
+	       void *pctx, struct gm_err *err);
+
+int fatfs_open(struct blkdev *dev, struct fatfs **out, struct gm_err *err);
+int fatfs_sync(struct fatfs *fs, struct gm_err *err);
+void fatfs_close(struct fatfs *fs);
+const struct fat_bpb *fatfs_bpb(const struct fatfs *fs);
+uint32_t fatfs_free_clusters(const struct fatfs *fs);
+/* The volume label: the root's volume-ID entry, else the boot sector's. */
+void fatfs_label(struct fatfs *fs, char *out, size_t cap);
+uint32_t fatfs_root(const struct fatfs *fs);
+
+typedef int (*fat_dir_fn)(void *ctx, const struct fat_entry *e);
+/* Every entry of a directory but ".", ".." and the volume label, in
+ * on-disk order. The callback returning non-zero stops the walk. */
+int fatfs_list(struct fatfs *fs, uint32_t dir, fat_dir_fn fn, void *ctx,
+	       struct gm_err *err);
+/* Looks a name up (long or short, any case) in a directory. 1 found,
+ * 0 not found, < 0 error. */
+int fatfs_find(struct fatfs *fs, uint32_t dir, const char *name,
+	       struct fat_entry *out, struct gm_err *err);
+/* A path of names separated by '\' or '/'; "" is the root. */
+int fatfs_lookup(struct fatfs *fs, const char *path, struct fat_entry *out,
+		 struct gm_err *err);
+
+int fatfs_mkdir(struct fatfs *fs, uint32_t dir, const char *name,
+		int64_t mtime, struct fat_entry *out, struct gm_err *err);
+/*
+ * Creates a file of size bytes whose contents come from read_fn (called
+ * with consecutive chunks until size is reached). An existing file of the
+ * same name is replaced.
+ */
+typedef ssize_t (*fat_read_fn)(void *ctx, void *buf, size_t len);
+int fatfs_write_file(struct fatfs *fs, uint32_t dir, const char *name,
+		     uint8_t attr, int64_t mtime, uint64_t size,
+		     fat_read_fn read_fn, void *ctx, struct fat_entry *out,
+		     struct gm_err *err);
+/* Streams a file's bytes to write_fn in order. */
+typedef int (*fat_write_fn)(void *ctx, const void *buf, size_t len);
+int fatfs_read_file(struct fatfs *fs, const struct fat_entry *e,
+		    fat_write_fn write_fn, void *ctx, struct gm_err *err);
+/* Deletes a file (not a directory). */
+int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err);
+
+#endif

@@ -101,3 +101,19 @@ dp_session() {
 	[ -n "${AFTER:-}" ] && ! "$AFTER" >/dev/null 2>&1 && AFTER_BAD="$AFTER_BAD [end]"
 	rm -f "$fifo"
 }
+
+# Copies partition N of a 512-byte-sector GPT image into a file of its own
+# (sparse), for fsck.fat and mtools: part_extract IMG N OUT
+part_extract() {
+	local first last
+	first=$(sgdisk -i "$2" "$1" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+	last=$(sgdisk -i "$2" "$1" | sed -n 's/^Last sector: \([0-9]*\).*/\1/p')
+	"$IMGTOOL" extract "$1" $((first * 512)) $(((last - first + 1) * 512)) "$3"
+}
+# fsck.fat -n finds nothing to fix.
+fsck_clean() {
+	local out
+	out=$(fsck.fat -n "$1" 2>&1)
+	[ $? = 0 ] && ! grep -qiE 'differ|wrong|invalid|bad|lost|free cluster|orphan|fix|unable|contains' <<<"$out" ||
+		{ echo "$out"; return 1; }
+}

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/fatfs.h"
 #include "../engine/machine.h"
 #include "../fmt/fsprobe.h"
 #include "cli.h"
@@ -999,6 +1000,64 @@ static int cmd_remove(struct dp *dp, int n, struct tok *t)
 	return save_conf(dp);
 }
 
+int cli_format(struct machine *m, int slot, size_t pos, enum fat_type kind,
+	       uint32_t unit, const char *label, bool quick, bool windows_text,
+	       struct gm_err *err);
+
+static int cmd_format(struct dp *dp, int n, struct tok *t)
+{
+	struct param ps[] = {{"fs", true, false, NULL},
+			     {"label", true, false, NULL},
+			     {"unit", true, false, NULL},
+			     {"quick", false, false, NULL},
+			     {"override", false, false, NULL},
+			     {NULL, false, false, NULL}};
+	struct volume v[MAX_VOLS];
+	struct gm_err err;
+	enum fat_type kind = FAT32;
+	uint64_t unit = 0;
+	char label[12] = "";
+
+	if (parse_params(n, t, ps) < 0)
+		return bad_args("FORMAT");
+	if (ps[0].present) {
+		if (strcasecmp(ps[0].value, "fat") == 0)
+			kind = FAT16;
+		else if (strcasecmp(ps[0].value, "fat32") == 0)
+			kind = FAT32;
+		else {
+			say("Virtual Disk Service error:\nThe file system is not "
+			    "supported: gptmirror formats FAT and FAT32.");
+			return DP_SERVICE;
+		}
+	}
+	if (ps[1].present) {
+		size_t len = strlen(ps[1].value);
+		if (len > 11)
+			return bad_args("FORMAT");
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)toupper((unsigned char)ps[1].value[i]);
+			if (c < 0x20 || c > 0x7e || strchr("\"*+,./:;<=>?[\\]|", c))
+				return bad_args("FORMAT");
+			label[i] = (char)c;
+		}
+	}
+	if (ps[2].present && (parse_size(ps[2].value, &unit) < 0 || unit > 65536))
+		return bad_args("FORMAT");
+	int nv = volumes(dp, v), cur = sel_vol(dp, v, nv);
+	if (cur < 0)
+		return no_focus("volume");
+	if (cli_format(dp->m, v[cur].slot, v[cur].part, kind, (uint32_t)unit, label,
+		       ps[3].present, false, &err) < 0) {
+		if (err.code == GM_E_ARGS)
+			return service_error("The volume size is not valid for the "
+					     "file system.", &err);
+		return engine_error(&err);
+	}
+	say("  100 percent completed\n\nDiskPart successfully formatted the volume.");
+	return save_conf(dp);
+}
+
 static int cmd_rescan(struct dp *dp, int n, struct tok *t)
 {
 	struct gm_err err;
@@ -1093,6 +1152,15 @@ static const struct cmd cmds[] = {
 	 "         DETAIL VOLUME\n"},
 	{"EXIT", "Exit DiskPart.", cmd_exit,
 	 "    Leaves the DiskPart console.\n\nSyntax:  EXIT\n"},
+	{"FORMAT", "Format the volume or partition.", cmd_format,
+	 "    Formats the volume in focus with FAT or FAT32, with Windows'\n"
+	 "    default allocation unit for its size.\n\n"
+	 "Syntax:  FORMAT [FS=<FS>] [LABEL=<\"label\">] [UNIT=<N>] [QUICK] [NOERR]\n\n"
+	 "    FS=<FS>     FAT or FAT32 (the default).\n"
+	 "    LABEL=      The volume label, at most 11 characters.\n"
+	 "    UNIT=<N>    The allocation unit size in bytes.\n"
+	 "    QUICK       Quick format: the data area is not zeroed.\n\n"
+	 "    Example:\n\n        format fs=fat32 label=\"System\" quick\n"},
 	{"HELP", "Display a list of commands.", cmd_help,
 	 "    Lists the commands, or explains one.\n\n"
 	 "Syntax:  HELP [<COMMAND>]\n\n    Example:\n\n        help create\n"},

@@ -528,7 +528,8 @@ static int list_src(struct ctx *c, struct src *s, struct items *it,
 		names[n++] = strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		char p[8192];
 		struct stat st;

@@ -37,6 +37,7 @@ struct fatfs {
 	uint32_t next_free;
 	struct dirbuf dc;
 	uint8_t *io;
+	bool fsinfo_unknown; /* FSInfo on disk says "unknown" until sync */
 };
 
 const struct fat_bpb *fatfs_bpb(const struct fatfs *fs)
@@ -399,6 +400,9 @@ static void mark(struct fatfs *fs, uint32_t c)
 	}
 }
 
+static int write_fsinfo(struct fatfs *fs, uint32_t free_count,
+			struct gm_err *err);
+
 static int fat_flush(struct fatfs *fs, struct gm_err *err)
 {
 	uint32_t bps = fs->b.bytes_per_sec;
@@ -406,6 +410,14 @@ static int fat_flush(struct fatfs *fs, struct gm_err *err)
 
 	if (fs->dirty_lo >= fs->dirty_hi)
 		return 0;
+	/* Before the first change reaches the FAT, FSInfo's free count is
+	 * declared unknown, so an interrupted run never leaves a wrong one;
+	 * fatfs_sync writes the true count. */
+	if (!fs->fsinfo_unknown) {
+		if ((rc = write_fsinfo(fs, 0xffffffffu, err)) < 0)
+			return rc;
+		fs->fsinfo_unknown = true;
+	}
 	size_t lo = fs->dirty_lo / bps * bps;
 	size_t hi = (fs->dirty_hi + bps - 1) / bps * bps;
 	if (hi > fs->fat_len)
@@ -419,27 +431,38 @@ static int fat_flush(struct fatfs *fs, struct gm_err *err)
 	return 0;
 }
 
+static int write_fsinfo(struct fatfs *fs, uint32_t free_count,
+			struct gm_err *err)
+{
+	uint32_t bps = fs->b.bytes_per_sec;
+	int rc;
+
+	if (fs->b.type != FAT32 || !fs->b.fsinfo_sec || fs->b.fsinfo_sec == 0xffff)
+		return 0;
+	uint8_t *sec = calloc(1, bps);
+	struct fat_fsinfo fi = {free_count, fs->next_free};
+	if (!sec)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	fat_fsinfo_encode(&fi, sec, bps);
+	rc = blk_write(fs->dev, (uint64_t)fs->b.fsinfo_sec * bps, sec, bps);
+	if (rc == 0 && fs->b.backup_boot_sec && fs->b.backup_boot_sec != 0xffff &&
+	    fs->b.backup_boot_sec + 1u < fs->b.rsvd_secs)
+		rc = blk_write(fs->dev, (uint64_t)(fs->b.backup_boot_sec + 1) * bps,
+			       sec, bps);
+	free(sec);
+	return rc < 0 ? io_fail(err, rc, "writing FSInfo") : 0;
+}
+
 int fatfs_sync(struct fatfs *fs, struct gm_err *err)
 {
 	int rc = fat_flush(fs, err);
 
 	if (rc < 0)
 		return rc;
-	if (fs->b.type == FAT32 && fs->b.fsinfo_sec && fs->b.fsinfo_sec != 0xffff) {
-		uint32_t bps = fs->b.bytes_per_sec;
-		uint8_t *sec = calloc(1, bps);
-		struct fat_fsinfo fi = {fs->free_count, fs->next_free};
-		if (!sec)
-			return gm_fail(err, GM_E_NOMEM, "out of memory");
-		fat_fsinfo_encode(&fi, sec, bps);
-		rc = blk_write(fs->dev, (uint64_t)fs->b.fsinfo_sec * bps, sec, bps);
-		if (rc == 0 && fs->b.backup_boot_sec && fs->b.backup_boot_sec != 0xffff &&
-		    fs->b.backup_boot_sec + 1u < fs->b.rsvd_secs)
-			rc = blk_write(fs->dev, (uint64_t)(fs->b.backup_boot_sec + 1) * bps,
-				       sec, bps);
-		free(sec);
-		if (rc < 0)
-			return io_fail(err, rc, "writing FSInfo");
+	if (fs->fsinfo_unknown) {
+		if ((rc = write_fsinfo(fs, fs->free_count, err)) < 0)
+			return rc;
+		fs->fsinfo_unknown = false;
 	}
 	if ((rc = blk_flush(fs->dev)) < 0)
 		return io_fail(err, rc, "flush");

@@ -5,6 +5,9 @@
  *   imgtool hash FILE...   a 64-bit hash of the size and every non-zero
  *                          4 KiB block with its offset (holes read as zeros)
  *   imgtool cmp A B        exit 0 if A and B hold the same bytes
+ *   imgtool extract IMG OFFSET LENGTH OUT
+ *                          copies a byte range (a partition) into a new
+ *                          sparse file, reading only the data extents
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -71,8 +74,39 @@ static int hash_file(const char *path, uint64_t *out)
 	return 0;
 }
 
+static int extract(const char *img, off_t off, off_t len, const char *out)
+{
+	int in = open(img, O_RDONLY), o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	static uint8_t buf[1 << 20];
+
+	if (in < 0 || o < 0 || ftruncate(o, len) < 0)
+		return 2;
+	off_t pos = off, end = off + len;
+	while (pos < end) {
+		off_t data = lseek(in, pos, SEEK_DATA);
+		if (data < 0 || data >= end)
+			break;
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0 || hole > end)
+			hole = end;
+		for (off_t p = data; p < hole;) {
+			size_t n = (size_t)(hole - p < (off_t)sizeof(buf) ? hole - p : (off_t)sizeof(buf));
+			ssize_t r = pread(in, buf, n, p);
+			if (r <= 0 || pwrite(o, buf, (size_t)r, p - off) != r)
+				return 2;
+			p += r;
+		}
+		pos = hole;
+	}
+	close(in);
+	return close(o) < 0 ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 6 && strcmp(argv[1], "extract") == 0)
+		return extract(argv[2], (off_t)strtoll(argv[3], NULL, 0),
+			       (off_t)strtoll(argv[4], NULL, 0), argv[5]);
 	if (argc >= 3 && strcmp(argv[1], "hash") == 0) {
 		for (int i = 2; i < argc; i++) {
 			uint64_t h;

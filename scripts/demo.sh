@@ -47,7 +47,23 @@ verdict "machine create" $?
 step "Disk 0 as Windows Setup leaves it (stand-in until 'machine create --install' exists)" \
 	"select disk 0" "convert gpt" "select partition 1" "delete partition override" \
 	"create partition efi size=204" "create partition primary size=4996" \
-	"create partition msr size=32 offset=9437184" "select partition 2" "assign letter=C" "exit"
+	"create partition msr size=32 offset=9437184" "select partition 2" "assign letter=C" \
+	"select partition 1" "assign letter=P" "exit"
+bold "Disk 0's EFI partition with the boot files of a 2003 install (stand-in)"
+FILES=$WORK/esp
+mkdir -p "$FILES/WINNT50" "$FILES/EFIDrivers" "$FILES/MSUtil"
+printf 'Boot0003\n' >"$FILES/WINNT50/Boot0003"
+for f in WINNT50/ia64ldr.efi EFIDrivers/fpswa.efi MSUtil/diskpart.efi MSUtil/fdisk.efi MSUtil/format.efi MSUtil/nvrboot.efi; do
+	head -c 65536 /dev/urandom >"$FILES/$f"
+done
+ok=0
+"$GM" -m "$M" format p: /fs:fat /q /y /v:EFI >/dev/null &&
+	"$GM" -m "$M" xcopy "$FILES/WINNT50" 'P:\EFI\Microsoft\WINNT50' &&
+	"$GM" -m "$M" xcopy "$FILES/EFIDrivers" 'P:\EFI\Microsoft\EFIDrivers' &&
+	"$GM" -m "$M" xcopy "$FILES/MSUtil" 'P:\MSUtil' || ok=1
+"$GM" -m "$M" dir 'P:\EFI\Microsoft\WINNT50' || ok=1
+verdict "primary ESP populated" $ok
+step "Free P: again for the KB's own steps" "select volume p" "remove" "exit"
 step "Step 2: select the shadow drive and convert it to GPT" \
 	"Select disk 1" "Convert GPT" "List partition" "exit"
 step "Step 3: delete the MSR that convert made (override)" \
@@ -57,9 +73,27 @@ step "Step 4: list disk 0, then make ESP and MSR of the same sizes on disk 1" \
 	"create partition msr size=32" "list partition" "exit"
 step "Step 5: assign S to the shadow EFI partition" \
 	"Select disk 1" "Select partition 1" "Assign letter=S" "exit"
-bold "Steps 6 and 8: format S: and xcopy P:\\ to S: -- not yet implemented (FAT issue)"
+bold "Step 6: C:\\> format s: /fs:fat /q /y"
+"$GM" -m "$M" format s: /fs:fat /q /y
+verdict "Step 6: format s: /fs:fat /q /y" $?
 step "Step 7: assign P to the primary EFI partition" \
 	"Select disk 0" "Select partition 1" "Assign letter=P" "list volume" "exit"
+bold "Step 8: C:\\> xcopy p:\\*.* s: /s /h"
+"$GM" -m "$M" xcopy 'p:\*.*' s: /s /h
+verdict "Step 8: xcopy p:\\*.* s: /s /h" $?
+bold "The shadow ESP, checked by fsck.fat and mtools"
+ok=0
+for d in 0 1; do
+	first=$(sgdisk -i 1 "$M/disk$d.img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+	dd if="$M/disk$d.img" of="$WORK/esp$d.img" bs=512 skip="$first" count=417792 status=none
+	fsck.fat -n "$WORK/esp$d.img" || ok=1
+done
+MTOOLS_SKIP_CHECK=1 mdir -i "$WORK/esp1.img" -/ -b :: || ok=1
+mkdir -p "$WORK/c0" "$WORK/c1"
+MTOOLS_SKIP_CHECK=1 mcopy -s -n -i "$WORK/esp0.img" '::/*' "$WORK/c0/" &&
+	MTOOLS_SKIP_CHECK=1 mcopy -s -n -i "$WORK/esp1.img" '::/*' "$WORK/c1/" && diff -r "$WORK/c0" "$WORK/c1" || ok=1
+[ "$ok" = 0 ] && echo "fsck.fat: clean on both; mtools: the shadow ESP holds the same files, byte for byte"
+verdict "ESP copy checked by fsck.fat and mtools" $ok
 step "Step 9: remove both letters" \
 	"Select volume P" "Remove" "Select volume S" "Remove" "list volume" "exit"
 

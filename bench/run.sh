@@ -53,3 +53,63 @@ echo "  gptmirror diskpart list partition: ${ours} us/op"
 echo "  sgdisk -p (peer):                  ${peer} us/op"
 awk -v a="$ours" -v b="$peer" 'BEGIN { printf "  ratio peer/ours: %.2f\n", b / a }'
 if sgdisk -v "$W/m/disk0.img" | grep -q '^No problems found'; then echo "  result checked by sgdisk -v: No problems found"; else echo "  sgdisk -v FAILED"; exit 1; fi
+
+# 2. Format a 4 GiB FAT32 volume: gptmirror format vs mkfs.fat (the peer),
+#    same size and the same 4 KiB clusters, both checked by fsck.fat.
+R=${BENCH_FORMAT_RUNS:-5}
+"$GM" machine create "$W/f" --disk 5G --profile modern >/dev/null
+printf 'select disk 0\nconvert gpt\ncreate partition primary size=4096\nassign letter=F\n' |
+	"$GM" -m "$W/f" diskpart >/dev/null
+first=$(sgdisk -i 2 "$W/f/disk0.img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+t0=$(now)
+for i in $(seq 1 "$R"); do "$GM" -m "$W/f" format f: /fs:fat32 /q /y >/dev/null; done
+t1=$(now)
+for i in $(seq 1 "$R"); do
+	rm -f "$W/peer.fat"
+	truncate -s 4G "$W/peer.fat"
+	mkfs.fat -F 32 -s 8 -S 512 "$W/peer.fat" >/dev/null
+done
+t2=$(now)
+ours=$(((t1 - t0) / R / 1000))
+peer=$(((t2 - t1) / R / 1000))
+echo "format, 4 GiB FAT32 (4 KiB clusters), $R runs:"
+echo "  gptmirror format /fs:fat32 /q: ${ours} us"
+echo "  mkfs.fat -F 32 (peer):         ${peer} us"
+awk -v a="$ours" -v b="$peer" 'BEGIN { printf "  ratio peer/ours: %.2f (1 or more: at least as fast)\n", b / a }'
+dd if="$W/f/disk0.img" of="$W/vol.fat" bs=1M skip=$((first / 2048)) count=4096 conv=sparse status=none
+fsck.fat -n "$W/vol.fat" >/dev/null && fsck.fat -n "$W/peer.fat" >/dev/null &&
+	echo "  both checked by fsck.fat -n: clean" || { echo "  fsck.fat FAILED"; exit 1; }
+rm -f "$W/vol.fat" "$W/peer.fat"
+
+# 3. Copy 2,000 small files and one 200 MiB file from the host into a
+#    1 GiB FAT32 volume: gptmirror xcopy vs mcopy (the peer), each onto a
+#    freshly formatted volume; the results are compared file by file.
+mkdir -p "$W/src/small"
+for i in $(seq 1 2000); do head -c $((i * 7 % 5000 + 1)) /dev/urandom >"$W/src/small/file$i.txt"; done
+head -c $((200 * 1048576)) /dev/urandom >"$W/src/big.bin"
+"$GM" machine create "$W/c" --disk 2G --profile modern >/dev/null
+printf 'select disk 0\nconvert gpt\ncreate partition primary size=1024\nassign letter=C\n' |
+	"$GM" -m "$W/c" diskpart >/dev/null
+first=$(sgdisk -i 2 "$W/c/disk0.img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+"$GM" -m "$W/c" format c: /fs:fat32 /q /y >/dev/null
+sync
+t0=$(now)
+"$GM" -m "$W/c" xcopy "$W/src" 'C:\' /s /y >/dev/null
+t1=$(now)
+"$GM" -m "$W/c" format c: /fs:fat32 /q /y >/dev/null
+sync
+t2=$(now)
+MTOOLS_SKIP_CHECK=1 mcopy -s -i "$W/c/disk0.img@@$((first * 512))" "$W/src/"* ::/ 
+t3=$(now)
+ours=$(((t1 - t0) / 1000))
+peer=$(((t3 - t2) / 1000))
+echo "copy in, 2,000 small files + one 200 MiB file, host -> 1 GiB FAT32 volume:"
+echo "  gptmirror xcopy /s: ${ours} us"
+echo "  mcopy -s (peer):    ${peer} us"
+awk -v a="$ours" -v b="$peer" 'BEGIN { printf "  ratio peer/ours: %.2f (above 1: gptmirror is faster)\n", b / a }'
+"$GM" -m "$W/c" format c: /fs:fat32 /q /y >/dev/null
+"$GM" -m "$W/c" xcopy "$W/src" 'C:\' /s /y >/dev/null
+rm -rf "$W/back" && mkdir -p "$W/back"
+MTOOLS_SKIP_CHECK=1 mcopy -s -n -i "$W/c/disk0.img@@$((first * 512))" '::/*' "$W/back/" &&
+	diff -r "$W/src" "$W/back" >/dev/null && echo "  our copy read back by mcopy: identical" ||
+	{ echo "  our copy DIFFERS"; exit 1; }

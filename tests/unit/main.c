@@ -9,9 +9,10 @@ extern const struct unit_test codec_tests[];
 extern const struct unit_test gpt_tests[];
 extern const struct unit_test disk_tests[];
 extern const struct unit_test misc_tests[];
+extern const struct unit_test fat_tests[];
 
 static const struct unit_test *const groups[] = {codec_tests, gpt_tests,
-						 disk_tests, misc_tests};
+						 disk_tests, misc_tests, fat_tests};
 
 int main(int argc, char **argv)
 {

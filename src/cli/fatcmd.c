@@ -286,6 +286,11 @@ struct dest {
 	uint32_t dir;
 	int fd;
 	char shown[4096]; /* for prompts */
+	/* Not made yet: made (with its parents) when a file first goes in,
+	 * which is how /s leaves out directories with nothing to copy. */
+	bool pending;
+	struct dest *parent;
+	char name[1024];
 };
 
 /* Source: a FAT directory or a host directory. */
@@ -299,12 +304,6 @@ struct src {
 struct hostfile {
 	int fd;
 };
-
-static ssize_t read_host(void *ctx, void *buf, size_t len)
-{
-	struct hostfile *h = ctx;
-	return read(h->fd, buf, len);
-}
 
 static int write_host(void *ctx, const void *buf, size_t len)
 {
@@ -385,11 +384,16 @@ static bool may_overwrite(struct ctx *c, const char *shown, const char *name)
 	}
 }
 
+static int make_dest(struct ctx *c, struct dest *d, struct gm_err *err);
+
 static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 		    const char *name, const struct fat_entry *fe,
 		    const struct stat *st, struct gm_err *err)
 {
-	int rc = 0;
+	int rc = make_dest(c, d, err);
+
+	if (rc < 0)
+		return rc;
 
 	/* Overwrite check. */
 	if (d->fs) {
@@ -442,9 +446,9 @@ static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 		h.fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (h.fd < 0)
 			return gm_fail(err, GM_E_IO, "cannot read %s: %s", p, strerror(errno));
-		rc = fatfs_write_file(d->fs, d->dir, name, FAT_ATTR_ARCHIVE,
-				      (int64_t)st->st_mtime, (uint64_t)st->st_size,
-				      read_host, &h, NULL, err);
+		rc = fatfs_write_file_fd(d->fs, d->dir, name, FAT_ATTR_ARCHIVE,
+					 (int64_t)st->st_mtime, (uint64_t)st->st_size,
+					 h.fd, NULL, err);
 		close(h.fd);
 	}
 	if (rc == 0)
@@ -549,36 +553,53 @@ static void free_items(struct items *it)
 	free(it->v);
 }
 
-/* Opens (making it if asked) subdirectory name of d. */
-static int sub_dest(struct ctx *c, struct dest *d, const char *name,
-		    struct dest *out, struct gm_err *err)
+/* A subdirectory name of d, to be made when first needed. */
+static int sub_dest(struct dest *d, const char *name, struct dest *out,
+		    struct gm_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	out->fs = d->fs;
 	out->fd = -1;
-	if (pathf(out->shown, sizeof(out->shown), "%s\\%s", d->shown, name) < 0)
+	out->pending = true;
+	out->parent = d;
+	if (pathf(out->name, sizeof(out->name), "%s", name) < 0 ||
+	    pathf(out->shown, sizeof(out->shown), "%s\\%s", d->shown, name) < 0)
 		return gm_fail(err, GM_E_ARGS, "path too long: %s", d->shown);
-	if (d->fs) {
-		struct fat_entry e;
-		int rc = fatfs_mkdir(d->fs, d->dir, name, (int64_t)rng_time(&c->m->rng), &e, err);
-		if (rc < 0)
-			return rc;
-		out->dir = e.d.first_clus;
-		return 0;
-	}
-	if (!safe_host_name(name))
+	if (!d->fs && !safe_host_name(name))
 		return gm_fail(err, GM_E_ARGS, "refusing to copy \"%s\" to the "
 			       "host: not a safe directory name", name);
-	if (mkdirat(d->fd, name, 0755) < 0 && errno != EEXIST)
-		return gm_fail(err, GM_E_IO, "cannot create %s: %s", name, strerror(errno));
-	out->fd = openat(d->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (out->fd < 0)
-		return gm_fail(err, GM_E_IO, "cannot open %s: %s", name, strerror(errno));
 	return 0;
 }
 
-static int has_files(struct ctx *c, struct src *s, const char *mask,
-		     struct gm_err *err);
+static int make_dest(struct ctx *c, struct dest *d, struct gm_err *err)
+{
+	int rc;
+
+	if (!d->pending)
+		return 0;
+	if ((rc = make_dest(c, d->parent, err)) < 0)
+		return rc;
+	if (d->fs) {
+		struct fat_entry e;
+		if ((rc = fatfs_mkdir(d->fs, d->parent->dir, d->name,
+				      (int64_t)rng_time(&c->m->rng), &e, err)) < 0)
+			return rc;
+		d->dir = e.d.first_clus;
+	} else {
+		if (mkdirat(d->parent->fd, d->name, 0755) < 0 && errno != EEXIST)
+			return gm_fail(err, GM_E_IO, "cannot create %s: %s", d->name,
+				       strerror(errno));
+		d->fd = openat(d->parent->fd, d->name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (d->fd < 0)
+			return gm_fail(err, GM_E_IO, "cannot open %s: %s", d->name,
+				       strerror(errno));
+	}
+	d->pending = false;
+	return 0;
+}
+
+
 
 /* Copies the matching files of s into d, then (with /s) the subdirectories. */
 static int copy_tree(struct ctx *c, struct src *s, struct dest *d,
@@ -608,18 +629,12 @@ static int copy_tree(struct ctx *c, struct src *s, struct dest *d,
 			rc = gm_fail(err, GM_E_ARGS, "path too long: %s%s", s->shown, x->name);
 			break;
 		}
-		/* /s skips directories with nothing to copy; /e keeps them. */
-		if (!c->empty) {
-			int h = has_files(c, &ss, mask, err);
-			if (h < 0) {
-				rc = h;
-				break;
-			}
-			if (!h)
-				continue;
-		}
+		/* /s skips directories with nothing to copy (they are made on
+		 * first use); /e makes them all. */
 		struct dest sd;
-		if ((rc = sub_dest(c, d, x->name, &sd, err)) < 0)
+		if ((rc = sub_dest(d, x->name, &sd, err)) < 0)
+			break;
+		if (c->empty && (rc = make_dest(c, &sd, err)) < 0)
 			break;
 		rc = copy_tree(c, &ss, &sd, mask, err);
 		if (sd.fd >= 0)
@@ -627,36 +642,6 @@ static int copy_tree(struct ctx *c, struct src *s, struct dest *d,
 	}
 	free_items(&it);
 	return rc;
-}
-
-static int has_files(struct ctx *c, struct src *s, const char *mask,
-		     struct gm_err *err)
-{
-	struct items it;
-	int rc = list_src(c, s, &it, err), found = 0;
-
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < it.n && !found; i++) {
-		struct item *x = &it.v[i];
-		if (!x->is_dir && wild(mask, x->name)) {
-			found = 1;
-		} else if (x->is_dir) {
-			struct src ss = *s;
-			if (s->fs)
-				ss.dir = x->fe.d.first_clus;
-			else if (pathf(ss.host, sizeof(ss.host), "%s/%s", s->host, x->name) < 0)
-				found = gm_fail(err, GM_E_ARGS, "path too long: %s", s->host);
-			if (found == 0)
-				found = has_files(c, &ss, mask, err);
-			if (found < 0) {
-				free_items(&it);
-				return found;
-			}
-		}
-	}
-	free_items(&it);
-	return found;
 }
 
 /* Splits "X:\a\b\*.txt" into the volume, the directory and the mask. */

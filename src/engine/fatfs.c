@@ -18,6 +18,14 @@
 #define IOBUF (1u << 20)
 #define FAT_MEM_MAX (256u << 20)
 
+struct entries {
+	struct fat_entry *v;
+	size_t n, cap;
+};
+
+/* The directory last used, with its decoded entries and a hash set of its
+ * short names, kept up to date as names are added: creating n files in one
+ * directory then costs O(n) each, not a fresh decode of everything. */
 struct dirbuf {
 	bool valid;
 	uint32_t dir;
@@ -25,6 +33,11 @@ struct dirbuf {
 	size_t len;
 	uint32_t *chain; /* clusters of a cluster directory */
 	size_t nchain;
+	bool decoded;
+	struct entries ents;
+	uint64_t *set;   /* open addressing; 0 = empty slot */
+	size_t setcap, setn;
+	size_t dirty_lo, dirty_hi; /* new entries not yet written (slots) */
 };
 
 struct fatfs {
@@ -453,9 +466,14 @@ static int write_fsinfo(struct fatfs *fs, uint32_t free_count,
 	return rc < 0 ? io_fail(err, rc, "writing FSInfo") : 0;
 }
 
+static int dir_flush(struct fatfs *fs, struct gm_err *err);
+
 int fatfs_sync(struct fatfs *fs, struct gm_err *err)
 {
-	int rc = fat_flush(fs, err);
+	int rc = dir_flush(fs, err);
+
+	if (rc == 0)
+		rc = fat_flush(fs, err);
 
 	if (rc < 0)
 		return rc;
@@ -469,12 +487,15 @@ int fatfs_sync(struct fatfs *fs, struct gm_err *err)
 	return 0;
 }
 
+static void dir_drop(struct fatfs *fs);
+static int dir_flush(struct fatfs *fs, struct gm_err *err);
+
 void fatfs_close(struct fatfs *fs)
 {
 	if (!fs)
 		return;
-	free(fs->dc.buf);
-	free(fs->dc.chain);
+	dir_flush(fs, NULL); /* callers sync first; this is a last resort */
+	dir_drop(fs);
 	free(fs->fat);
 	free(fs->io);
 	free(fs);
@@ -599,7 +620,85 @@ static void dir_drop(struct fatfs *fs)
 {
 	free(fs->dc.buf);
 	free(fs->dc.chain);
+	free(fs->dc.ents.v);
+	free(fs->dc.set);
 	memset(&fs->dc, 0, sizeof(fs->dc));
+}
+
+static uint64_t name_hash(const uint8_t name[11])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (int i = 0; i < 11; i++) {
+		h ^= name[i];
+		h *= 0x100000001b3ull;
+	}
+	return h | 1; /* never 0, the empty mark */
+}
+
+static int set_add(struct dirbuf *dc, const uint8_t name[11])
+{
+	if (2 * (dc->setn + 1) > dc->setcap) {
+		size_t nc = dc->setcap ? dc->setcap * 2 : 256;
+		uint64_t *ns = calloc(nc, sizeof(*ns));
+		if (!ns)
+			return -1;
+		for (size_t i = 0; i < dc->setcap; i++) {
+			if (!dc->set[i])
+				continue;
+			size_t j = dc->set[i] & (nc - 1);
+			while (ns[j])
+				j = (j + 1) & (nc - 1);
+			ns[j] = dc->set[i];
+		}
+		free(dc->set);
+		dc->set = ns;
+		dc->setcap = nc;
+	}
+	uint64_t h = name_hash(name);
+	size_t j = h & (dc->setcap - 1);
+	while (dc->set[j]) {
+		if (dc->set[j] == h)
+			return 0;
+		j = (j + 1) & (dc->setcap - 1);
+	}
+	dc->set[j] = h;
+	dc->setn++;
+	return 0;
+}
+
+/* May report a name as taken that is not (a hash collision): harmless,
+ * the caller then picks another short name. */
+static bool set_has(const struct dirbuf *dc, const uint8_t name[11])
+{
+	if (!dc->setcap)
+		return false;
+	uint64_t h = name_hash(name);
+	size_t j = h & (dc->setcap - 1);
+	while (dc->set[j]) {
+		if (dc->set[j] == h)
+			return true;
+		j = (j + 1) & (dc->setcap - 1);
+	}
+	return false;
+}
+
+static int dir_write(struct fatfs *fs, size_t first, size_t n, struct gm_err *err);
+
+/* Writes the entries added to the cached directory: the FAT they point
+ * into first, then the entries, so no entry ever reaches the disk before
+ * its clusters are marked used. */
+static int dir_flush(struct fatfs *fs, struct gm_err *err)
+{
+	int rc;
+
+	if (!fs->dc.valid || fs->dc.dirty_lo >= fs->dc.dirty_hi)
+		return 0;
+	if ((rc = fat_flush(fs, err)) < 0 ||
+	    (rc = dir_write(fs, fs->dc.dirty_lo, fs->dc.dirty_hi - fs->dc.dirty_lo, err)) < 0)
+		return rc;
+	fs->dc.dirty_lo = fs->dc.dirty_hi = 0;
+	return 0;
 }
 
 static int dir_load(struct fatfs *fs, uint32_t dir, struct gm_err *err)
@@ -609,6 +708,8 @@ static int dir_load(struct fatfs *fs, uint32_t dir, struct gm_err *err)
 
 	if (fs->dc.valid && fs->dc.dir == dir)
 		return 0;
+	if ((rc = dir_flush(fs, err)) < 0)
+		return rc;
 	dir_drop(fs);
 	if (dir == 0) {
 		if (fs->b.type == FAT32)
@@ -707,10 +808,20 @@ static int dir_extend(struct fatfs *fs, struct gm_err *err)
 	return fat_flush(fs, err);
 }
 
-struct entries {
-	struct fat_entry *v;
-	size_t n, cap;
-};
+static int push_entry(struct entries *out, const struct fat_entry *e,
+		      struct gm_err *err)
+{
+	if (out->n == out->cap) {
+		size_t nc = out->cap ? out->cap * 2 : 32;
+		struct fat_entry *nv = realloc(out->v, nc * sizeof(*nv));
+		if (!nv)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		out->v = nv;
+		out->cap = nc;
+	}
+	out->v[out->n++] = *e;
+	return 0;
+}
 
 /* Decodes the cached directory into entries (long names assembled). */
 static int dir_decode(struct fatfs *fs, struct entries *out, struct gm_err *err)
@@ -782,47 +893,51 @@ static int dir_decode(struct fatfs *fs, struct entries *out, struct gm_err *err)
 			snprintf(e.name, sizeof(e.name), "%s", e.short_name);
 		}
 		expect = 0;
-		if (out->n == out->cap) {
-			size_t nc = out->cap ? out->cap * 2 : 32;
-			struct fat_entry *nv = realloc(out->v, nc * sizeof(*nv));
-			if (!nv)
-				return gm_fail(err, GM_E_NOMEM, "out of memory");
-			out->v = nv;
-			out->cap = nc;
-		}
-		out->v[out->n++] = e;
+		if (push_entry(out, &e, err) < 0)
+			return -1;
 	}
 	return 0;
 }
 
-static int collect(struct fatfs *fs, uint32_t dir, struct entries *out,
-		   struct gm_err *err)
+/* The decoded entries of dir, from the cache (owned by fs). */
+static int cached(struct fatfs *fs, uint32_t dir, const struct entries **out,
+		  struct gm_err *err)
 {
 	int rc = dir_load(fs, dir, err);
 
-	memset(out, 0, sizeof(*out));
 	if (rc < 0)
 		return rc;
-	rc = dir_decode(fs, out, err);
-	if (rc < 0) {
-		free(out->v);
-		out->v = NULL;
+	if (!fs->dc.decoded) {
+		fs->dc.ents.n = 0;
+		if ((rc = dir_decode(fs, &fs->dc.ents, err)) < 0)
+			return rc;
+		for (size_t i = 0; i < fs->dc.ents.n; i++)
+			if (set_add(&fs->dc, fs->dc.ents.v[i].d.name) < 0)
+				return gm_fail(err, GM_E_NOMEM, "out of memory");
+		fs->dc.decoded = true;
 	}
-	return rc;
+	*out = &fs->dc.ents;
+	return 0;
 }
 
 int fatfs_list(struct fatfs *fs, uint32_t dir, fat_dir_fn fn, void *ctx,
 	       struct gm_err *err)
 {
-	struct entries es;
-	int rc = collect(fs, dir, &es, err);
+	const struct entries *c;
+	int rc = cached(fs, dir, &c, err);
 
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < es.n; i++)
-		if ((rc = fn(ctx, &es.v[i])) != 0)
+	/* The callback may use fs (and so the cache): walk a copy. */
+	size_t n = c->n;
+	struct fat_entry *v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	memcpy(v, c->v, n * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		if ((rc = fn(ctx, &v[i])) != 0)
 			break;
-	free(es.v);
+	free(v);
 	return rc < 0 ? rc : 0;
 }
 
@@ -834,20 +949,18 @@ static bool name_eq(const struct fat_entry *e, const char *name)
 int fatfs_find(struct fatfs *fs, uint32_t dir, const char *name,
 	       struct fat_entry *out, struct gm_err *err)
 {
-	struct entries es;
-	int rc = collect(fs, dir, &es, err), found = 0;
+	const struct entries *c;
+	int rc = cached(fs, dir, &c, err);
 
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < es.n; i++) {
-		if (name_eq(&es.v[i], name)) {
-			*out = es.v[i];
-			found = 1;
-			break;
+	for (size_t i = 0; i < c->n; i++) {
+		if (name_eq(&c->v[i], name)) {
+			*out = c->v[i];
+			return 1;
 		}
 	}
-	free(es.v);
-	return found;
+	return 0;
 }
 
 static void root_entry(const struct fatfs *fs, struct fat_entry *e)
@@ -884,17 +997,15 @@ static int dir_add(struct fatfs *fs, uint32_t dir, const char *name,
 {
 	uint8_t basis[11], ntres;
 	bool need_lfn, lossy;
-	struct entries es;
 	int rc;
 
 	if (fat_name_plan(name, basis, &ntres, &need_lfn, &lossy) < 0)
 		return gm_fail(err, GM_E_ARGS, "\"%s\" is not a valid file name "
 			       "on a FAT volume.", name);
-	if ((rc = collect(fs, dir, &es, err)) < 0)
+	const struct entries *c;
+	if ((rc = cached(fs, dir, &c, err)) < 0)
 		return rc;
-	bool taken = false;
-	for (size_t i = 0; i < es.n && !taken; i++)
-		taken = memcmp(es.v[i].d.name, basis, 11) == 0;
+	bool taken = set_has(&fs->dc, basis);
 	if (!need_lfn && taken) {
 		need_lfn = true;
 		lossy = true;
@@ -902,24 +1013,36 @@ static int dir_add(struct fatfs *fs, uint32_t dir, const char *name,
 	if (!need_lfn || (!lossy && !taken)) {
 		memcpy(d->name, basis, 11);
 	} else {
-		unsigned n;
-		for (n = 1; n < 1000000; n++) {
+		/* "~1" to "~4" on the basis, then as Windows does: two
+		 * characters of the basis, four hex digits of a hash of the long
+		 * name, and a tail. */
+		uint32_t h = 2166136261u;
+		for (const char *p = name; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		unsigned k;
+		for (k = 1; k < 100000; k++) {
 			uint8_t cand[11];
-			fat_short_tail(basis, n, cand);
-			bool used = false;
-			for (size_t i = 0; i < es.n && !used; i++)
-				used = memcmp(es.v[i].d.name, cand, 11) == 0;
-			if (!used) {
+			if (k <= 4) {
+				fat_short_tail(basis, k, cand);
+			} else {
+				uint8_t hb[11];
+				char hex[5];
+				memcpy(hb, basis, 11);
+				int keep = basis[1] == ' ' ? 1 : 2;
+				snprintf(hex, sizeof(hex), "%04X",
+					 (unsigned)((h + (k - 5) / 9) & 0xffff));
+				memcpy(hb + keep, hex, 4);
+				memset(hb + keep + 4, ' ', (size_t)(8 - keep - 4));
+				fat_short_tail(hb, (k - 5) % 9 + 1, cand);
+			}
+			if (!set_has(&fs->dc, cand)) {
 				memcpy(d->name, cand, 11);
 				break;
 			}
 		}
-		if (n == 1000000) {
-			free(es.v);
+		if (k == 100000)
 			return gm_fail(err, GM_E_NO_SPACE, "no short name is left");
-		}
 	}
-	free(es.v);
 	d->ntres = need_lfn ? 0 : ntres;
 
 	uint8_t u[2 * 256];
@@ -971,18 +1094,33 @@ static int dir_add(struct fatfs *fs, uint32_t dir, const char *name,
 		fat_lfn_encode(&l, fs->dc.buf + (start + k) * FAT_DIRENT);
 	}
 	fat_dirent_encode(d, fs->dc.buf + (start + nlfn) * FAT_DIRENT);
-	/* The FAT that the entry points into goes to disk first. */
-	if ((rc = fat_flush(fs, err)) < 0 || (rc = dir_write(fs, start, want, err)) < 0)
-		return rc;
-	if (out) {
-		memset(out, 0, sizeof(*out));
-		snprintf(out->name, sizeof(out->name), "%s", name);
-		fat_short_to_str(d->name, d->ntres, out->short_name);
-		out->d = *d;
-		out->dir = dir;
-		out->slot = (uint32_t)(start + nlfn);
-		out->nslots = (uint32_t)want;
+	/* Written by dir_flush, after the FAT the entry points into. */
+	if (fs->dc.dirty_lo >= fs->dc.dirty_hi) {
+		fs->dc.dirty_lo = start;
+		fs->dc.dirty_hi = start + want;
+	} else {
+		if (start < fs->dc.dirty_lo)
+			fs->dc.dirty_lo = start;
+		if (start + want > fs->dc.dirty_hi)
+			fs->dc.dirty_hi = start + want;
 	}
+	struct fat_entry ne;
+	memset(&ne, 0, sizeof(ne));
+	snprintf(ne.name, sizeof(ne.name), "%s", name);
+	fat_short_to_str(d->name, d->ntres, ne.short_name);
+	ne.d = *d;
+	ne.dir = dir;
+	ne.slot = (uint32_t)(start + nlfn);
+	ne.nslots = (uint32_t)want;
+	/* Keep the cache in step (the entries are in slot order). */
+	if (fs->dc.decoded && (push_entry(&fs->dc.ents, &ne, err) < 0 ||
+			       set_add(&fs->dc, d->name) < 0))
+		fs->dc.decoded = false;
+	if (fs->dc.decoded && fs->dc.ents.n > 1 &&
+	    fs->dc.ents.v[fs->dc.ents.n - 2].slot > ne.slot)
+		fs->dc.decoded = false; /* reused a hole: decode afresh next time */
+	if (out)
+		*out = ne;
 	return 0;
 }
 
@@ -1056,15 +1194,37 @@ int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err
 		free_chain(fs, e->d.first_clus);
 	for (size_t s = first; s <= e->slot; s++)
 		fs->dc.buf[s * FAT_DIRENT] = 0xe5;
+	fs->dc.decoded = false;
+	free(fs->dc.set);
+	fs->dc.set = NULL;
+	fs->dc.setcap = fs->dc.setn = 0;
 	/* Entries go first, then the freed clusters. */
 	if ((rc = dir_write(fs, first, e->nslots, err)) < 0)
 		return rc;
 	return fat_flush(fs, err);
 }
 
+static int write_file(struct fatfs *fs, uint32_t dir, const char *name,
+		      uint8_t attr, int64_t t, uint64_t size, fat_read_fn read_fn,
+		      void *ctx, int fd, struct fat_entry *out, struct gm_err *err);
+
 int fatfs_write_file(struct fatfs *fs, uint32_t dir, const char *name,
 		     uint8_t attr, int64_t t, uint64_t size, fat_read_fn read_fn,
 		     void *ctx, struct fat_entry *out, struct gm_err *err)
+{
+	return write_file(fs, dir, name, attr, t, size, read_fn, ctx, -1, out, err);
+}
+
+int fatfs_write_file_fd(struct fatfs *fs, uint32_t dir, const char *name,
+			uint8_t attr, int64_t t, uint64_t size, int fd,
+			struct fat_entry *out, struct gm_err *err)
+{
+	return write_file(fs, dir, name, attr, t, size, NULL, NULL, fd, out, err);
+}
+
+static int write_file(struct fatfs *fs, uint32_t dir, const char *name,
+		      uint8_t attr, int64_t t, uint64_t size, fat_read_fn read_fn,
+		      void *ctx, int fd, struct fat_entry *out, struct gm_err *err)
 {
 	uint32_t cb = fs->b.clus_bytes, first;
 	struct fat_entry ex;
@@ -1101,22 +1261,34 @@ int fatfs_write_file(struct fatfs *fs, uint32_t dir, const char *name,
 			run++;
 		uint64_t bytes = (uint64_t)run * cb;
 		uint64_t data = left < bytes ? left : bytes;
-		size_t got = 0;
-		while (got < data) {
-			ssize_t r = read_fn(ctx, fs->io + got, (size_t)(data - got));
-			if (r <= 0) {
+		if (fd >= 0) {
+			rc = blk_import(fs->dev, clus_off(fs, c), fd, data);
+			if (rc == 0 && bytes > data)
+				rc = blk_zero(fs->dev, clus_off(fs, c) + data, bytes - data);
+			if (rc < 0) {
 				free_chain(fs, first);
 				fat_flush(fs, NULL);
-				return gm_fail(err, GM_E_IO, "reading the source of "
-					       "%s failed", name);
+				return io_fail(err, rc, "copying file data");
 			}
-			got += (size_t)r;
-		}
-		memset(fs->io + data, 0, (size_t)(bytes - data)); /* slack */
-		if ((rc = blk_write(fs->dev, clus_off(fs, c), fs->io, (size_t)bytes)) < 0) {
-			free_chain(fs, first);
-			fat_flush(fs, NULL);
-			return io_fail(err, rc, "writing file data");
+		} else {
+			size_t got = 0;
+			while (got < data) {
+				ssize_t r = read_fn(ctx, fs->io + got, (size_t)(data - got));
+				if (r <= 0) {
+					free_chain(fs, first);
+					fat_flush(fs, NULL);
+					return gm_fail(err, GM_E_IO, "reading the source "
+						       "of %s failed", name);
+				}
+				got += (size_t)r;
+			}
+			memset(fs->io + data, 0, (size_t)(bytes - data)); /* slack */
+			if ((rc = blk_write(fs->dev, clus_off(fs, c), fs->io,
+					    (size_t)bytes)) < 0) {
+				free_chain(fs, first);
+				fat_flush(fs, NULL);
+				return io_fail(err, rc, "writing file data");
+			}
 		}
 		left -= data;
 		uint32_t last = c + run - 1;

@@ -77,6 +77,11 @@ int fatfs_write_file(struct fatfs *fs, uint32_t dir, const char *name,
 		     uint8_t attr, int64_t mtime, uint64_t size,
 		     fat_read_fn read_fn, void *ctx, struct fat_entry *out,
 		     struct gm_err *err);
+/* The same, with the contents read from fd (at its position): copied in
+ * the kernel where the device allows. */
+int fatfs_write_file_fd(struct fatfs *fs, uint32_t dir, const char *name,
+			uint8_t attr, int64_t mtime, uint64_t size, int fd,
+			struct fat_entry *out, struct gm_err *err);
 /* Streams a file's bytes to write_fn in order. */
 typedef int (*fat_write_fn)(void *ctx, const void *buf, size_t len);
 int fatfs_read_file(struct fatfs *fs, const struct fat_entry *e,

@@ -2,6 +2,7 @@
 #include "blkio.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
@@ -86,6 +87,35 @@ int blk_zero(struct blkdev *d, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int blk_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
+{
+	static uint8_t buf[1 << 16];
+	int rc = check_range(d, off, len);
+
+	if (rc < 0)
+		return rc;
+	if (!d->writable)
+		return -EROFS;
+	if (d->ops->import && d->ops->import(d, off, fd, len) == 0) {
+		stats.bytes_written += len;
+		stats.writes++;
+		return 0;
+	}
+	while (len > 0) {
+		size_t want = len > sizeof(buf) ? sizeof(buf) : (size_t)len;
+		ssize_t n = read(fd, buf, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		if ((rc = blk_write(d, off, buf, (size_t)n)) < 0)
+			return rc;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
 void blk_close(struct blkdev *d)
 {
 	if (d)
@@ -156,6 +186,29 @@ static int file_zero(struct blkdev *d, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* copy_file_range from fd's position; on the first failure it reports
+ * -EOPNOTSUPP untouched, so the caller can fall back to read and write. */
+static int file_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
+{
+	struct file_priv *p = d->priv;
+	loff_t out = (loff_t)off;
+	bool moved = false;
+
+	while (len > 0) {
+		ssize_t n = copy_file_range(fd, NULL, p->fd, &out, (size_t)len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!moved)
+				return -EOPNOTSUPP;
+			return n < 0 ? -errno : -EIO;
+		}
+		moved = true;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
 static void file_close(struct blkdev *d)
 {
 	struct file_priv *p = d->priv;
@@ -171,6 +224,7 @@ static const struct blkdev_ops file_ops = {
 	.flush = file_flush,
 	.close = file_close,
 	.zero = file_zero,
+	.import = file_import,
 };
 
 int blk_open_file(const char *path, int writable, uint32_t sector_size,

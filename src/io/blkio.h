@@ -20,6 +20,9 @@ struct blkdev_ops {
 	void (*close)(struct blkdev *d);
 	/* Optional: make a range read as zeros (a hole in an image file). */
 	int (*zero)(struct blkdev *d, uint64_t off, uint64_t len);
+	/* Optional: copy len bytes from the current position of fd to off,
+	 * in the kernel where it can (copy_file_range). */
+	int (*import)(struct blkdev *d, uint64_t off, int fd, uint64_t len);
 };
 
 struct blkdev {
@@ -64,6 +67,8 @@ int blk_open_mem(uint8_t *buf, uint64_t size, uint32_t sector_size,
 int blk_read(struct blkdev *d, uint64_t off, void *buf, size_t len);
 int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len);
 int blk_flush(struct blkdev *d);
+/* Copies len bytes read from fd (at its position) to off. */
+int blk_import(struct blkdev *d, uint64_t off, int fd, uint64_t len);
 /* Zeroes a range: punches a hole where the backend can, writes zeros else. */
 int blk_zero(struct blkdev *d, uint64_t off, uint64_t len);
 void blk_close(struct blkdev *d);

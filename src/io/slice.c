@@ -40,6 +40,15 @@ static int slice_zero(struct blkdev *d, uint64_t off, uint64_t len)
 	return p->parent->ops->zero(p->parent, p->off + off, len);
 }
 
+static int slice_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
+{
+	struct slice_priv *p = d->priv;
+
+	if (!p->parent->ops->import)
+		return -EOPNOTSUPP;
+	return p->parent->ops->import(p->parent, p->off + off, fd, len);
+}
+
 static void slice_close(struct blkdev *d)
 {
 	free(d->priv);
@@ -52,6 +61,7 @@ static const struct blkdev_ops slice_ops = {
 	.flush = slice_flush,
 	.close = slice_close,
 	.zero = slice_zero,
+	.import = slice_import,
 };
 
 int blk_open_slice(struct blkdev *parent, uint64_t off, uint64_t size,

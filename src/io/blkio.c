@@ -206,6 +206,11 @@ static int file_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
 		moved = true;
 		len -= (uint64_t)n;
 	}
+	/* Start writing big copies back now, so that the flush at the end
+	 * of the command overlaps the copy instead of following it. */
+	if (out - (loff_t)off >= (1 << 20))
+		sync_file_range(p->fd, (off_t)off, out - (loff_t)off,
+				SYNC_FILE_RANGE_WRITE);
 	return 0;
 }
 

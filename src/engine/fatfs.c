@@ -1342,6 +1342,12 @@ int fatfs_read_file(struct fatfs *fs, const struct fat_entry *e,
 			return gm_fail(err, GM_E_UNREADABLE, "the cluster chain of %s "
 				       "is broken", e->name);
 	}
+	/* The chain must end with the file: one that goes on loops (it can
+	 * never reach its end) or is cross-linked, and its data is not what
+	 * its size says. */
+	if (c != 0)
+		return gm_fail(err, GM_E_UNREADABLE, "the cluster chain of %s "
+			       "loops or runs past the file's size", e->name);
 	return 0;
 }
 

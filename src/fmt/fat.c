@@ -162,13 +162,15 @@ int fat_bpb_decode(const uint8_t *s, size_t len, uint64_t vol_bytes,
 	if (b->bytes_per_sec > len && len < 4096) {
 		/* The caller read less than a sector: fine, we only need 512. */
 	}
-	if (fat_bpb_derive(b, why) < 0)
+	if (b->total_secs == 0) {
+		*why = "total sectors (zero)";
 		return -1;
+	}
 	if ((uint64_t)b->total_secs * b->bytes_per_sec > vol_bytes) {
 		*why = "total sectors (larger than the volume)";
 		return -1;
 	}
-	return 0;
+	return fat_bpb_derive(b, why);
 }
 
 void fat_bpb_encode(const struct fat_bpb *b, uint8_t *s, size_t len)

@@ -1,14 +1,552 @@
-/* bootcfg.c - placeholder until the NVRAM work (issue 5) lands. */
+/*
+ * bootcfg.c - bootcfg as Windows Server 2003 runs it on EFI machines: the
+ * boot entries of NVRAM (Boot####, BootOrder, Timeout) shown with NT device
+ * names, /list of a disk's partitions, /clone onto another EFI system
+ * partition, /mirror /add, /delete, /default, /timeout.
+ */
+#include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
+#include "../engine/machine.h"
+#include "../engine/nvram.h"
+#include "../fmt/bytes.h"
 #include "cli.h"
+#include "out.h"
+
+#define LABEL "%-23s"
+
+static int syntax(void)
+{
+	printf("ERROR: Invalid syntax.\nType \"BOOTCFG /?\" for usage.\n");
+	return 1;
+}
+
+static int usage(void)
+{
+	printf("BOOTCFG [/query] [/v] [--json]\n"
+	       "BOOTCFG /list [disk]\n"
+	       "BOOTCFG /clone /sg {GUID} /tg {GUID} [/d+ text | /d text] [/id N]\n"
+	       "BOOTCFG /mirror /add {GUID} /d description\n"
+	       "BOOTCFG /delete /id N\n"
+	       "BOOTCFG /default /id N\n"
+	       "BOOTCFG /timeout N\n"
+	       "\n"
+	       "Boot entry IDs are positions in BootOrder, 1 first. GUIDs are\n"
+	       "partition GUIDs as /list shows them.\n");
+	return 0;
+}
+
+/* The partition with this unique GUID on a present GPT disk. */
+static bool find_part(struct machine *m, const struct guid *g, int *slot, size_t *pos)
+{
+	for (int s = 0; s < m->nslots; s++) {
+		struct disk *d = machine_disk(m, s);
+		if (!d || d->style != DS_GPT)
+			continue;
+		for (size_t p = 0; p < d->nparts; p++)
+			if (guid_eq(&d->parts[p].ent.uniq, g)) {
+				*slot = s;
+				*pos = p;
+				return true;
+			}
+	}
+	return false;
+}
+
+/* \Device\HarddiskVolumeN: Windows numbers the partition volumes of all
+ * disks in order (ESP, data and other partitions; not the MSR nor the LDM
+ * database). LDM data partitions belong to dynamic volumes: not named by
+ * partition. */
+static bool nt_volume(struct machine *m, int slot, size_t pos, char *out, size_t cap)
+{
+	int n = 0;
+
+	for (int s = 0; s < m->nslots; s++) {
+		struct disk *d = machine_disk(m, s);
+		if (!d || (d->style != DS_GPT && d->style != DS_MBR))
+			continue;
+		for (size_t p = 0; p < d->nparts; p++) {
+			enum part_kind k = d->parts[p].kind;
+			if (k == PK_MSR || k == PK_LDM_META || k == PK_MBR_EXTENDED)
+				continue;
+			n++;
+			if (s == slot && p == pos) {
+				if (k == PK_LDM_DATA)
+					return false;
+				snprintf(out, cap, "\\Device\\HarddiskVolume%d", n);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* A device path (HD + File) as an NT path, or "(null)". */
+static void nt_path(struct machine *m, const uint8_t *dp, size_t len, char *out,
+		    size_t cap)
+{
+	struct efi_hd hd;
+	char file[1024] = "", vol[64];
+	int slot;
+	size_t pos;
+
+	if (!dp || !efi_dp_get_hd(dp, len, &hd) || hd.sig_type != 2 ||
+	    !find_part(m, &hd.sig, &slot, &pos) || !nt_volume(m, slot, pos, vol, sizeof(vol))) {
+		snprintf(out, cap, "(null)");
+		return;
+	}
+	efi_dp_get_file(dp, len, file, sizeof(file));
+	snprintf(out, cap, "%s%s", vol, file);
+}
+
+struct listing {
+	struct machine *m;
+	struct nvram *nv;
+	struct boot_entry *e;
+	size_t n;
+};
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void entry_paths(struct listing *L, const struct boot_entry *e, char *boot,
+			char *os, size_t cap)
+{
+	nt_path(L->m, e->lo.dp, e->lo.dp_len, boot, cap);
+	nt_path(L->m, e->win.os_dp, e->win.os_dp_len, os, cap);
+}
+
+static int show(struct listing *L, bool verbose, bool json)
+{
+	uint16_t t = nvram_timeout(L->nv);
+	char def[2048] = "(null)", boot[2048], os[2048], dpt[4096];
+	const char *cur = "N/A";
+	char curbuf[24];
+	const char *bc = NULL;
+
+	for (int i = 0; i < L->m->nextra; i++)
+		if (strncmp(L->m->extra[i], "bootcurrent = ", 14) == 0)
+			bc = L->m->extra[i] + 14;
+	for (size_t i = 0; bc && i < L->n; i++)
+		if (L->e[i].num == (uint16_t)strtoul(bc, NULL, 16)) {
+			snprintf(curbuf, sizeof(curbuf), "%zu", i + 1);
+			cur = curbuf;
+		}
+	if (L->n && L->e[0].windows)
+		nt_path(L->m, L->e[0].win.os_dp, L->e[0].win.os_dp_len, def, sizeof(def));
+
+	if (json) {
+		printf("{\n  \"timeout\": ");
+		if (t == 0xffff)
+			printf("null");
+		else
+			printf("%u", t);
+		printf(",\n  \"default\": ");
+		json_str(def);
+		printf(",\n  \"current_boot_entry_id\": %s,\n  \"entries\": [", cur[0] == 'N' ? "null" : cur);
+		for (size_t i = 0; i < L->n; i++) {
+			const struct boot_entry *e = &L->e[i];
+			printf("%s\n    {\"id\": %zu, \"boot_number\": \"Boot%04X\", \"name\": ",
+			       i ? "," : "", i + 1, e->num);
+			json_str(e->valid ? e->lo.desc : "");
+			printf(", \"windows\": %s", e->windows ? "true" : "false");
+			if (e->valid) {
+				efi_dp_to_text(e->lo.dp, e->lo.dp_len, dpt, sizeof(dpt));
+				printf(", \"device_path\": ");
+				json_str(dpt);
+			}
+			if (e->windows) {
+				entry_paths(L, e, boot, os, sizeof(boot));
+				printf(", \"os_load_options\": ");
+				json_str(e->win.load_options);
+				printf(", \"boot_file_path\": ");
+				json_str(boot);
+				printf(", \"os_file_path\": ");
+				json_str(os);
+			}
+			printf("}");
+		}
+		printf("\n  ]\n}\n");
+		return 0;
+	}
+	printf("\nBoot Options\n------------\n");
+	if (t == 0xffff)
+		printf(LABEL "N/A\n", "Timeout:");
+	else
+		printf(LABEL "%u\n", "Timeout:", t);
+	printf(LABEL "%s\n", "Default:", def);
+	printf(LABEL "%s\n", "CurrentBootEntryID:", cur);
+	printf("\nBoot Entries\n------------\n");
+	for (size_t i = 0; i < L->n; i++) {
+		const struct boot_entry *e = &L->e[i];
+		printf(LABEL "%zu\n", "Boot entry ID:", i + 1);
+		printf(LABEL "%s\n", "OS Friendly Name:", e->valid ? e->lo.desc : "(unreadable)");
+		if (e->windows) {
+			entry_paths(L, e, boot, os, sizeof(boot));
+			printf(LABEL "%s\n", "OsLoadOptions:",
+			       e->win.load_options[0] ? e->win.load_options : "N/A");
+			printf(LABEL "%s\n", "BootFilePath:", boot);
+			printf(LABEL "%s\n", "OsFilePath:", os);
+		}
+		if (verbose) {
+			printf(LABEL "Boot%04X\n", "Boot variable:", e->num);
+			if (e->valid) {
+				efi_dp_to_text(e->lo.dp, e->lo.dp_len, dpt, sizeof(dpt));
+				printf(LABEL "%s\n", "Device path:", dpt);
+			}
+		}
+		printf("\n");
+	}
+	return 0;
+}
+
+static int list_disk(struct machine *m, int slot)
+{
+	struct disk *d = machine_disk(m, slot);
+
+	if (!d) {
+		printf("ERROR: Disk %d does not exist.\n", slot);
+		return 1;
+	}
+	if (d->style != DS_GPT) {
+		printf("ERROR: Disk %d is not a GPT disk.\n", slot);
+		return 1;
+	}
+	printf("\nPartition table info for Disk: %d\n\n", slot);
+	for (size_t p = 0; p < d->nparts; p++) {
+		const struct part *pt = &d->parts[p];
+		char off[32], len[32], g[40], t[40], name[128];
+		fmt_commas(part_offset(d, pt), off, sizeof(off));
+		fmt_commas(part_bytes(d, pt), len, sizeof(len));
+		guid_to_str(&pt->ent.uniq, g);
+		guid_to_str(&pt->ent.type, t);
+		gpt_ent_name(&pt->ent, name, sizeof(name));
+		printf(LABEL "%zu\n", "Partition No:", p + 1);
+		printf(LABEL "GPT\n", "Partition Style:");
+		printf(LABEL "%s\n", "Starting offset:", off);
+		printf(LABEL "%s\n", "Partition length:", len);
+		printf(LABEL "{%s}\n", "Partition GUID:", g);
+		printf(LABEL "{%s}\n", "GUID type:", t);
+		printf(LABEL "%s\n\n", "Partition name:", name);
+	}
+	return 0;
+}
+
+static bool parse_id(const char *s, size_t n, size_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > n)
+		return false;
+	*out = v - 1;
+	return true;
+}
+
+static struct efi_hd hd_of(struct disk *d, size_t pos)
+{
+	struct efi_hd hd;
+	const struct part *p = &d->parts[pos];
+
+	hd.part_num = p->index + 1;
+	hd.start = p->first_lba;
+	hd.size = p->last_lba - p->first_lba + 1;
+	hd.sig = p->ent.uniq;
+	hd.mbr_type = 2;
+	hd.sig_type = 2;
+	return hd;
+}
+
+static int do_clone(struct listing *L, const struct guid *sg, const struct guid *tg,
+		    const char *dplus, const char *dset, long only)
+{
+	int slot;
+	size_t pos, cloned = 0;
+	struct gm_err err;
+
+	if (!find_part(L->m, tg, &slot, &pos)) {
+		printf("ERROR: No partition with the target GUID was found.\n");
+		return 1;
+	}
+	struct disk *d = machine_disk(L->m, slot);
+	if (d->parts[pos].kind != PK_ESP) {
+		printf("ERROR: The target partition is not an EFI system partition.\n");
+		return 1;
+	}
+	struct efi_hd thd = hd_of(d, pos);
+	for (size_t i = 0; i < L->n; i++) {
+		struct boot_entry *e = &L->e[i];
+		struct efi_hd hd;
+		if (only >= 0 && (size_t)only != i)
+			continue;
+		if (!e->valid || !efi_dp_get_hd(e->lo.dp, e->lo.dp_len, &hd) ||
+		    !guid_eq(&hd.sig, sg))
+			continue;
+		uint8_t dp[4096], out[8192];
+		if (e->lo.dp_len > sizeof(dp))
+			continue;
+		memcpy(dp, e->lo.dp, e->lo.dp_len);
+		efi_dp_set_hd(dp, e->lo.dp_len, &thd);
+		struct efi_loadopt lo = e->lo;
+		lo.dp = dp;
+		if ((dset && pathf(lo.desc, sizeof(lo.desc), "%s", dset) < 0) ||
+		    (!dset && dplus &&
+		     pathf(lo.desc, sizeof(lo.desc), "%s %s", e->lo.desc, dplus) < 0)) {
+			printf("ERROR: The description is too long.\n");
+			return 1;
+		}
+		int n = efi_loadopt_encode(&lo, out, sizeof(out));
+		uint16_t num;
+		if (n < 0 || nvram_add_boot(L->nv, out, (size_t)n, &num, &err) < 0) {
+			printf("ERROR: %s\n", n < 0 ? "the entry is too large" : err.detail);
+			return 1;
+		}
+		printf("INFO: Boot entry whose id is '%zu' successfully cloned.\n", i + 1);
+		cloned++;
+	}
+	if (!cloned) {
+		printf("ERROR: No boot entry uses the source partition.\n");
+		return 1;
+	}
+	printf("SUCCESS: The operation completed successfully.\n");
+	return 0;
+}
+
+static int do_mirror_add(struct listing *L, const struct guid *g, const char *desc)
+{
+	int slot;
+	size_t pos;
+	struct gm_err err;
+
+	if (!find_part(L->m, g, &slot, &pos)) {
+		printf("ERROR: No partition with that GUID was found.\n");
+		return 1;
+	}
+	struct disk *d = machine_disk(L->m, slot);
+	enum part_kind k = d->parts[pos].kind;
+	if (k != PK_LDM_DATA && k != PK_BASIC) {
+		printf("ERROR: The partition is not a data partition that can hold "
+		       "Windows.\n");
+		return 1;
+	}
+	/* The loader is the default Windows entry's. */
+	const struct boot_entry *w = NULL;
+	for (size_t i = 0; i < L->n && !w; i++)
+		if (L->e[i].windows)
+			w = &L->e[i];
+	if (!w) {
+		printf("ERROR: There is no Windows boot entry whose loader the "
+		       "mirror entry can use.\n");
+		return 1;
+	}
+	uint8_t osdp[512], opt[1024], out[8192];
+	struct efi_hd hd = hd_of(d, pos);
+	int n = efi_dp_add_hd(osdp, 0, sizeof(osdp), &hd);
+	n = efi_dp_add_file(osdp, (size_t)n, sizeof(osdp), "\\WINDOWS");
+	n = efi_dp_add_end(osdp, (size_t)n, sizeof(osdp));
+	int on = efi_winopts_encode("", osdp, (size_t)n, opt, sizeof(opt));
+	struct efi_loadopt lo = w->lo;
+	if (pathf(lo.desc, sizeof(lo.desc), "%s", desc) < 0) {
+		printf("ERROR: The description is too long.\n");
+		return 1;
+	}
+	lo.attrs = EFI_LOAD_OPTION_ACTIVE;
+	lo.opt = opt;
+	lo.opt_len = (size_t)on;
+	int len = efi_loadopt_encode(&lo, out, sizeof(out));
+	uint16_t num;
+	if (on < 0 || len < 0 || nvram_add_boot(L->nv, out, (size_t)len, &num, &err) < 0) {
+		printf("ERROR: %s\n", len < 0 || on < 0 ? "the entry is too large" : err.detail);
+		return 1;
+	}
+	printf("SUCCESS: The mirrored boot entry has been added.\n");
+	return 0;
+}
+
+static int reorder(struct listing *L, size_t id)
+{
+	uint16_t *order = malloc((L->n + 1) * sizeof(*order));
+	struct gm_err err;
+	size_t k = 0;
+
+	if (!order)
+		return 1;
+	order[k++] = L->e[id].num;
+	for (size_t i = 0; i < L->n; i++)
+		if (i != id)
+			order[k++] = L->e[i].num;
+	int rc = nvram_set_boot_order(L->nv, order, k, &err);
+	free(order);
+	if (rc < 0) {
+		printf("ERROR: %s\n", err.detail);
+		return 1;
+	}
+	printf("SUCCESS: The default boot entry was changed.\n");
+	return 0;
+}
 
 int bootcfg_main(const char *mdir, int argc, char **argv)
 {
-	(void)mdir;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "ERROR: bootcfg is not available in this version of "
-			"gptmirror: NVRAM boot entries are not implemented yet.\n");
-	return 1;
+	enum { Q, LIST, CLONE, MIRROR, DELETE, DEFAULT, TIMEOUT } op = Q;
+	const char *sg = NULL, *tg = NULL, *dplus = NULL, *dset = NULL, *id = NULL,
+		   *add = NULL, *num = NULL;
+	bool verbose = false, json = false, have_list_arg = false;
+	struct guid gs, gt;
+	struct machine *m;
+	struct nvram *nv;
+	struct gm_err err;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE(dst) do { if (!v) return syntax(); dst = v; i++; } while (0)
+		if (strcmp(a, "/?") == 0 || strcmp(a, "--help") == 0)
+			return usage();
+		else if (strcasecmp(a, "/query") == 0)
+			op = Q;
+		else if (strcasecmp(a, "/v") == 0)
+			verbose = true;
+		else if (strcmp(a, "--json") == 0)
+			json = true;
+		else if (strcasecmp(a, "/list") == 0) {
+			op = LIST;
+			if (v && v[0] != '/') {
+				num = v;
+				have_list_arg = true;
+				i++;
+			}
+		} else if (strcasecmp(a, "/clone") == 0)
+			op = CLONE;
+		else if (strcasecmp(a, "/mirror") == 0)
+			op = MIRROR;
+		else if (strcasecmp(a, "/delete") == 0)
+			op = DELETE;
+		else if (strcasecmp(a, "/default") == 0)
+			op = DEFAULT;
+		else if (strcasecmp(a, "/timeout") == 0) {
+			op = TIMEOUT;
+			TAKE(num);
+		} else if (strcasecmp(a, "/sg") == 0)
+			TAKE(sg);
+		else if (strcasecmp(a, "/tg") == 0)
+			TAKE(tg);
+		else if (strcasecmp(a, "/d+") == 0)
+			TAKE(dplus);
+		else if (strcasecmp(a, "/d") == 0)
+			TAKE(dset);
+		else if (strcasecmp(a, "/id") == 0)
+			TAKE(id);
+		else if (strcasecmp(a, "/add") == 0)
+			TAKE(add);
+		else
+			return syntax();
+#undef TAKE
+	}
+	if ((op == CLONE && (!sg || !tg || (dplus && dset) ||
+			     guid_from_str(sg, &gs) < 0 || guid_from_str(tg, &gt) < 0)) ||
+	    (op == MIRROR && (!add || !dset || guid_from_str(add, &gs) < 0)) ||
+	    ((op == DELETE || op == DEFAULT) && !id))
+		return syntax();
+	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+		printf("ERROR: %s\n", err.detail);
+		return 1;
+	}
+	if (op == LIST) {
+		rc = 0;
+		if (have_list_arg) {
+			char *end;
+			long d = strtol(num, &end, 10);
+			if (*end || d < 0 || d >= GM_MAX_SLOTS)
+				rc = syntax();
+			else
+				rc = list_disk(m, (int)d);
+		} else {
+			for (int s = 0; s < m->nslots; s++)
+				if (machine_disk(m, s) && machine_disk(m, s)->style == DS_GPT)
+					rc |= list_disk(m, s);
+		}
+		machine_close(m);
+		return rc;
+	}
+	if (machine_nvram_open(m, &nv, &err) < 0) {
+		printf("ERROR: %s\n", err.detail);
+		machine_close(m);
+		return 1;
+	}
+	struct listing L = {m, nv, NULL, 0};
+	if (nvram_boot_entries(nv, &L.e, &L.n) < 0) {
+		printf("ERROR: cannot read the boot entries.\n");
+		rc = 1;
+		goto out;
+	}
+	size_t which = 0;
+	if (id && !parse_id(id, L.n, &which)) {
+		printf("ERROR: Boot entry ID '%s' does not exist.\n", id);
+		rc = 1;
+		goto out;
+	}
+	switch (op) {
+	case Q:
+		rc = show(&L, verbose, json);
+		break;
+	case CLONE:
+		rc = do_clone(&L, &gs, &gt, dplus, dset, id ? (long)which : -1);
+		break;
+	case MIRROR:
+		rc = do_mirror_add(&L, &gs, dset);
+		break;
+	case DELETE:
+		if (nvram_delete_boot(nv, L.e[which].num, &err) < 0) {
+			printf("ERROR: %s\n", err.detail);
+			rc = 1;
+		} else {
+			printf("SUCCESS: Specified boot entry has been deleted.\n");
+			rc = 0;
+		}
+		break;
+	case DEFAULT:
+		rc = reorder(&L, which);
+		break;
+	case TIMEOUT: {
+		char *end;
+		long t = strtol(num, &end, 10);
+		if (*end || t < 0 || t > 999) {
+			printf("ERROR: The timeout value must be between 0 and 999.\n");
+			rc = 1;
+		} else if (nvram_set_timeout(nv, (uint16_t)t, &err) < 0) {
+			printf("ERROR: %s\n", err.detail);
+			rc = 1;
+		} else {
+			printf("SUCCESS: Changed the timeout value to %ld.\n", t);
+			rc = 0;
+		}
+		break;
+	}
+	default:
+		rc = syntax();
+	}
+	if (rc == 0 && nvram_commit(nv, &err) < 0) {
+		printf("ERROR: %s\n", err.detail);
+		rc = 1;
+	}
+out:
+	nvram_boot_entries_free(L.e, L.n);
+	nvram_close(nv);
+	machine_close(m);
+	return rc;
 }

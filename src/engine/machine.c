@@ -1,5 +1,6 @@
 /* machine.c - machine directory, machine.conf, slots and letters. */
 #include "machine.h"
+#include "nvram.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -456,6 +457,15 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 		rc = gm_fail(err, GM_E_ARGS, "GPTMIRROR_SEED must be a number");
 	else
 		rc = write_conf(m, err);
+	/* The NVRAM: a copy of the firmware's empty variable store. */
+	if (rc == 0 && access(nvram_default_template(), R_OK) == 0) {
+		char *nv = path_in(dir, GM_NVRAM);
+		if (!nv)
+			rc = gm_fail(err, GM_E_NOMEM, "out of memory");
+		else
+			rc = nvram_create_ovmf(nv, nvram_default_template(), err);
+		free(nv);
+	}
 	machine_close(m);
 	return rc;
 }
@@ -776,4 +786,23 @@ int machine_open_part(struct machine *m, int slot, size_t pos,
 	if (rc < 0)
 		return gm_fail(err, GM_E_IO, "cannot open the partition");
 	return 0;
+}
+
+int machine_nvram_open(struct machine *m, struct nvram **out, struct gm_err *err)
+{
+	char *p = path_in(m->dir, GM_NVRAM);
+	int rc;
+
+	if (!p)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (access(p, F_OK) != 0) {
+		rc = gm_fail(err, GM_E_MACHINE, "this machine has no NVRAM (%s); "
+			     "it was made without the OVMF template (Debian "
+			     "package ovmf)", GM_NVRAM);
+		free(p);
+		return rc;
+	}
+	rc = nvram_open_ovmf(p, out, err);
+	free(p);
+	return rc;
 }

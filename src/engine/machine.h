@@ -15,6 +15,7 @@
 
 #define GM_MAX_SLOTS 16
 #define GM_CONF "machine.conf"
+#define GM_NVRAM "nvram.fd"
 
 struct slot {
 	char *image;      /* file name relative to the machine dir; NULL: empty */
@@ -97,6 +98,9 @@ int machine_volumes(struct machine *m, struct volume *out, int max);
 /* The partition that has drive letter l, on a present disk. */
 int machine_find_letter(struct machine *m, char l, int *slot, size_t *pos,
 			struct gm_err *err);
+struct nvram;
+/* The machine's NVRAM (nvram.fd, an OVMF variable store). */
+int machine_nvram_open(struct machine *m, struct nvram **out, struct gm_err *err);
 /* Partition pos of disk slot as a device of its own (a slice). */
 int machine_open_part(struct machine *m, int slot, size_t pos,
 		      struct blkdev **out, struct gm_err *err);

@@ -1,0 +1,412 @@
+/* nvram.c - the OVMF varstore backend and the boot-entry helpers. */
+#include "nvram.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../fmt/bytes.h"
+
+#define NV_ATTRS (EFI_VAR_NV | EFI_VAR_BS | EFI_VAR_RT)
+
+/* --- OVMF file backend --------------------------------------------------- */
+
+struct ovmf {
+	char *path;
+	uint8_t *buf;
+	size_t len;
+	struct efi_vs vs;
+};
+
+static int ovmf_get(struct nvram *nv, const char *name, const struct guid *g,
+		    uint32_t *attrs, uint8_t **data, size_t *len)
+{
+	struct ovmf *o = nv->priv;
+	struct efi_var v;
+
+	if (!efi_vs_get(&o->vs, name, g, &v))
+		return 0;
+	*data = malloc(v.data_len ? v.data_len : 1);
+	if (!*data)
+		return -1;
+	memcpy(*data, v.data, v.data_len);
+	*len = v.data_len;
+	if (attrs)
+		*attrs = v.attrs;
+	return 1;
+}
+
+static int ovmf_set(struct nvram *nv, const char *name, const struct guid *g,
+		    uint32_t attrs, const uint8_t *data, size_t len,
+		    struct gm_err *err)
+{
+	struct ovmf *o = nv->priv;
+	const char *why;
+
+	if (efi_vs_set(&o->vs, name, g, attrs, data, len, &why) < 0)
+		return gm_fail(err, GM_E_NO_SPACE, "cannot store %s: %s", name, why);
+	nv->dirty = true;
+	return 0;
+}
+
+static int ovmf_del(struct nvram *nv, const char *name, const struct guid *g)
+{
+	struct ovmf *o = nv->priv;
+
+	if (!efi_vs_delete(&o->vs, name, g))
+		return 0;
+	nv->dirty = true;
+	return 1;
+}
+
+struct list_ctx {
+	const struct efi_vs *vs;
+	nvram_var_fn fn;
+	void *ctx;
+};
+
+static int list_one(void *ctx, const struct efi_var *v)
+{
+	struct list_ctx *c = ctx;
+	struct efi_var best;
+
+	/* Report each variable once, as the copy a reader would get. */
+	if (!efi_vs_get(c->vs, v->name, &v->vendor, &best) || best.off != v->off)
+		return 0;
+	return c->fn(c->ctx, v->name, &v->vendor, v->attrs, v->data, v->data_len);
+}
+
+static int ovmf_list(struct nvram *nv, nvram_var_fn fn, void *ctx)
+{
+	struct ovmf *o = nv->priv;
+	struct list_ctx c = {&o->vs, fn, ctx};
+
+	return efi_vs_walk(&o->vs, list_one, &c);
+}
+
+/* The whole file goes to a temporary name, then replaces the old one: a
+ * crash leaves the old store or the new one, never a mix. */
+static int write_atomic(const char *path, const uint8_t *buf, size_t len,
+			struct gm_err *err)
+{
+	char tmp[4200];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return gm_fail(err, GM_E_IO, "cannot write %s: %s", tmp, strerror(errno));
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			unlink(tmp);
+			return gm_fail(err, GM_E_IO, "cannot write %s", tmp);
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return gm_fail(err, GM_E_IO, "cannot replace %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int ovmf_commit(struct nvram *nv, struct gm_err *err)
+{
+	struct ovmf *o = nv->priv;
+	int rc;
+
+	if (!nv->dirty)
+		return 0;
+	if ((rc = write_atomic(o->path, o->buf, o->len, err)) < 0)
+		return rc;
+	nv->dirty = false;
+	return 0;
+}
+
+static void ovmf_close(struct nvram *nv)
+{
+	struct ovmf *o = nv->priv;
+
+	free(o->path);
+	free(o->buf);
+	free(o);
+	free(nv);
+}
+
+static const struct nvram_ops ovmf_ops = {
+	.get = ovmf_get,
+	.set = ovmf_set,
+	.del = ovmf_del,
+	.list = ovmf_list,
+	.commit = ovmf_commit,
+	.close = ovmf_close,
+};
+
+static int read_file(const char *path, uint8_t **buf, size_t *len, struct gm_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return gm_fail(err, GM_E_IO, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
+		close(fd);
+		return gm_fail(err, GM_E_UNREADABLE, "%s is not a variable store file", path);
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf) {
+		close(fd);
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	}
+	size_t done = 0;
+	while (done < *len) {
+		ssize_t n = read(fd, *buf + done, *len - done);
+		if (n <= 0) {
+			close(fd);
+			free(*buf);
+			return gm_fail(err, GM_E_IO, "cannot read %s", path);
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+int nvram_open_ovmf(const char *path, struct nvram **out, struct gm_err *err)
+{
+	struct ovmf *o = calloc(1, sizeof(*o));
+	struct nvram *nv = calloc(1, sizeof(*nv));
+	const char *why;
+	int rc;
+
+	if (!o || !nv) {
+		free(o);
+		free(nv);
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	}
+	if ((rc = read_file(path, &o->buf, &o->len, err)) < 0) {
+		free(o);
+		free(nv);
+		return rc;
+	}
+	if (efi_vs_open(o->buf, o->len, &o->vs, &why) < 0) {
+		free(o->buf);
+		free(o);
+		free(nv);
+		return gm_fail(err, GM_E_UNREADABLE, "%s is not a variable store "
+			       "gptmirror can change: %s. Nothing was written.", path, why);
+	}
+	o->path = strdup(path);
+	nv->ops = &ovmf_ops;
+	nv->priv = o;
+	*out = nv;
+	return 0;
+}
+
+const char *nvram_default_template(void)
+{
+	const char *env = getenv("GPTMIRROR_OVMF_VARS");
+	return env && *env ? env : "/usr/share/OVMF/OVMF_VARS_4M.fd";
+}
+
+int nvram_create_ovmf(const char *path, const char *tpl, struct gm_err *err)
+{
+	uint8_t *buf;
+	size_t len;
+	struct efi_vs vs;
+	const char *why;
+	int rc;
+
+	if ((rc = read_file(tpl, &buf, &len, err)) < 0)
+		return rc;
+	if (efi_vs_open(buf, len, &vs, &why) < 0) {
+		free(buf);
+		return gm_fail(err, GM_E_UNREADABLE, "the template %s: %s", tpl, why);
+	}
+	rc = write_atomic(path, buf, len, err);
+	free(buf);
+	return rc;
+}
+
+int nvram_commit(struct nvram *nv, struct gm_err *err)
+{
+	return nv->ops->commit(nv, err);
+}
+
+void nvram_close(struct nvram *nv)
+{
+	if (nv)
+		nv->ops->close(nv);
+}
+
+/* --- boot entries -------------------------------------------------------- */
+
+static void boot_name(uint16_t num, char *out)
+{
+	snprintf(out, 9, "Boot%04X", num);
+}
+
+int nvram_boot_order(struct nvram *nv, uint16_t **order, size_t *n)
+{
+	uint8_t *d;
+	size_t len;
+	int rc = nv->ops->get(nv, "BootOrder", &EFI_GLOBAL_GUID, NULL, &d, &len);
+
+	*order = NULL;
+	*n = 0;
+	if (rc <= 0)
+		return rc;
+	*order = malloc((len / 2 + 1) * sizeof(**order));
+	if (!*order) {
+		free(d);
+		return -1;
+	}
+	for (size_t i = 0; i + 1 < len; i += 2)
+		(*order)[(*n)++] = get_le16(d + i);
+	free(d);
+	return 0;
+}
+
+int nvram_set_boot_order(struct nvram *nv, const uint16_t *order, size_t n,
+			 struct gm_err *err)
+{
+	uint8_t *d = malloc(2 * n + 1);
+	int rc;
+
+	if (!d)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		put_le16(d + 2 * i, order[i]);
+	rc = nv->ops->set(nv, "BootOrder", &EFI_GLOBAL_GUID, NV_ATTRS, d, 2 * n, err);
+	free(d);
+	return rc;
+}
+
+int nvram_boot_entries(struct nvram *nv, struct boot_entry **out, size_t *n)
+{
+	uint16_t *order;
+	size_t no;
+
+	*out = NULL;
+	*n = 0;
+	if (nvram_boot_order(nv, &order, &no) < 0)
+		return -1;
+	struct boot_entry *v = calloc(no ? no : 1, sizeof(*v));
+	if (!v) {
+		free(order);
+		return -1;
+	}
+	for (size_t i = 0; i < no; i++) {
+		char name[16];
+		struct boot_entry *e = &v[*n];
+		boot_name(order[i], name);
+		if (nv->ops->get(nv, name, &EFI_GLOBAL_GUID, NULL, &e->raw, &e->raw_len) != 1)
+			continue;
+		e->num = order[i];
+		e->valid = efi_loadopt_decode(e->raw, e->raw_len, &e->lo) == 0;
+		if (e->valid && efi_winopts_is(e->lo.opt, e->lo.opt_len))
+			e->windows = efi_winopts_decode(e->lo.opt, e->lo.opt_len, &e->win) == 0;
+		(*n)++;
+	}
+	free(order);
+	*out = v;
+	return 0;
+}
+
+void nvram_boot_entries_free(struct boot_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].raw);
+	free(v);
+}
+
+int nvram_add_boot(struct nvram *nv, const uint8_t *opt, size_t len,
+		   uint16_t *num, struct gm_err *err)
+{
+	uint16_t *order;
+	size_t n;
+	int rc;
+
+	for (uint32_t k = 0; k <= 0xffff; k++) {
+		char name[16];
+		uint8_t *d;
+		size_t l;
+		boot_name((uint16_t)k, name);
+		rc = nv->ops->get(nv, name, &EFI_GLOBAL_GUID, NULL, &d, &l);
+		if (rc == 1) {
+			free(d);
+			continue;
+		}
+		if ((rc = nv->ops->set(nv, name, &EFI_GLOBAL_GUID, NV_ATTRS, opt, len, err)) < 0)
+			return rc;
+		*num = (uint16_t)k;
+		if (nvram_boot_order(nv, &order, &n) < 0)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		uint16_t *no = realloc(order, (n + 1) * sizeof(*no));
+		if (!no) {
+			free(order);
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		}
+		no[n++] = (uint16_t)k;
+		rc = nvram_set_boot_order(nv, no, n, err);
+		free(no);
+		return rc;
+	}
+	return gm_fail(err, GM_E_NO_SPACE, "no free Boot#### number");
+}
+
+int nvram_delete_boot(struct nvram *nv, uint16_t num, struct gm_err *err)
+{
+	uint16_t *order;
+	size_t n, k = 0;
+	char name[16];
+	int rc;
+
+	if (nvram_boot_order(nv, &order, &n) < 0)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (order[i] != num)
+			order[k++] = order[i];
+	/* BootOrder first: a crash between leaves an unlisted entry, never a
+	 * BootOrder naming a missing one. (The store file is replaced whole
+	 * anyway.) */
+	rc = nvram_set_boot_order(nv, order, k, err);
+	free(order);
+	if (rc < 0)
+		return rc;
+	boot_name(num, name);
+	nv->ops->del(nv, name, &EFI_GLOBAL_GUID);
+	return 0;
+}
+
+uint16_t nvram_timeout(struct nvram *nv)
+{
+	uint8_t *d;
+	size_t len;
+	uint16_t t = 0xffff;
+
+	if (nv->ops->get(nv, "Timeout", &EFI_GLOBAL_GUID, NULL, &d, &len) == 1) {
+		if (len >= 2)
+			t = get_le16(d);
+		free(d);
+	}
+	return t;
+}
+
+int nvram_set_timeout(struct nvram *nv, uint16_t t, struct gm_err *err)
+{
+	uint8_t d[2];
+
+	put_le16(d, t);
+	return nv->ops->set(nv, "Timeout", &EFI_GLOBAL_GUID, NV_ATTRS, d, 2, err);
+}

@@ -1,0 +1,77 @@
+/*
+ * nvram.h - UEFI variables behind a backend interface (the machine's OVMF
+ * varstore file first; efivarfs later, for real hosts), and the boot
+ * manager's variables on top: Boot####, BootOrder, Timeout.
+ */
+#ifndef GM_NVRAM_H
+#define GM_NVRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../fmt/efi.h"
+#include "err.h"
+
+struct nvram;
+
+typedef int (*nvram_var_fn)(void *ctx, const char *name, const struct guid *vendor,
+			    uint32_t attrs, const uint8_t *data, size_t len);
+
+struct nvram_ops {
+	/* Returns 1 and a malloc'd copy, 0 if absent. */
+	int (*get)(struct nvram *nv, const char *name, const struct guid *vendor,
+		   uint32_t *attrs, uint8_t **data, size_t *len);
+	int (*set)(struct nvram *nv, const char *name, const struct guid *vendor,
+		   uint32_t attrs, const uint8_t *data, size_t len, struct gm_err *err);
+	int (*del)(struct nvram *nv, const char *name, const struct guid *vendor);
+	/* Every live variable. */
+	int (*list)(struct nvram *nv, nvram_var_fn fn, void *ctx);
+	/* Makes the changes durable (atomically for a store file). */
+	int (*commit)(struct nvram *nv, struct gm_err *err);
+	void (*close)(struct nvram *nv);
+};
+
+struct nvram {
+	const struct nvram_ops *ops;
+	void *priv;
+	bool dirty;
+};
+
+/* Opens an OVMF varstore file; refuses one it does not understand. */
+int nvram_open_ovmf(const char *path, struct nvram **out, struct gm_err *err);
+/* A new store file from a template (Debian's OVMF_VARS_4M.fd). */
+int nvram_create_ovmf(const char *path, const char *template_path, struct gm_err *err);
+const char *nvram_default_template(void);
+int nvram_commit(struct nvram *nv, struct gm_err *err);
+void nvram_close(struct nvram *nv);
+
+/* --- boot entries ------------------------------------------------------- */
+
+struct boot_entry {
+	uint16_t num;          /* Boot#### */
+	uint8_t *raw;          /* the variable's data */
+	size_t raw_len;
+	bool valid;            /* decodes as a load option */
+	struct efi_loadopt lo; /* points into raw */
+	bool windows;          /* carries WINDOWS_OS_OPTIONS */
+	struct efi_winopts win;
+};
+
+int nvram_boot_order(struct nvram *nv, uint16_t **order, size_t *n);
+int nvram_set_boot_order(struct nvram *nv, const uint16_t *order, size_t n,
+			 struct gm_err *err);
+/* The entries of BootOrder, in its order (missing ones left out). */
+int nvram_boot_entries(struct nvram *nv, struct boot_entry **out, size_t *n);
+void nvram_boot_entries_free(struct boot_entry *v, size_t n);
+/* Writes a new Boot#### under the lowest free number and appends it to
+ * BootOrder. */
+int nvram_add_boot(struct nvram *nv, const uint8_t *opt, size_t len,
+		   uint16_t *num, struct gm_err *err);
+/* Deletes Boot#### and its place in BootOrder. */
+int nvram_delete_boot(struct nvram *nv, uint16_t num, struct gm_err *err);
+/* Timeout in seconds; 0xffff if unset. */
+uint16_t nvram_timeout(struct nvram *nv);
+int nvram_set_timeout(struct nvram *nv, uint16_t t, struct gm_err *err);
+
+#endif

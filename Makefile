@@ -33,7 +33,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .PHONY: all check bench fuzz install clean deps demo golden-update
 .SECONDARY:
 
-all: bin/gptmirror bin/diskpart bin/bootcfg
+all: bin/gptmirror bin/diskpart bin/bootcfg bin/gptmirror-loader.efi
 
 deps:
 	@scripts/install-deps
@@ -49,6 +49,27 @@ bin/gptmirror: $(patsubst %.c,build/rel/%.o,$(ALL_SRC))
 
 bin/diskpart bin/bootcfg: | bin/gptmirror
 	ln -sf gptmirror $@
+
+# --- the test loader (an x64 EFI application, Debian's gnu-efi) -------------
+EFI_INC  := /usr/include/efi
+EFI_LIB  := /usr/lib
+EFI_CFLAGS := -I$(EFI_INC) -I$(EFI_INC)/x86_64 -fpic -ffreestanding \
+	-fno-stack-protector -fno-stack-check -fshort-wchar -mno-red-zone \
+	-maccumulate-outgoing-args -DEFI_FUNCTION_WRAPPER -O2 -Wall -Wextra \
+	-Wno-unused-parameter
+
+build/efi/loader.so: efi/loader.c | deps
+	@mkdir -p $(dir $@)
+	gcc $(EFI_CFLAGS) -c $< -o build/efi/loader.o
+	ld -nostdlib -znocombreloc -T $(EFI_LIB)/elf_x86_64_efi.lds -shared \
+		-Bsymbolic -L$(EFI_LIB) $(EFI_LIB)/crt0-efi-x86_64.o build/efi/loader.o \
+		-o $@ -lefi -lgnuefi
+
+bin/gptmirror-loader.efi: build/efi/loader.so
+	@mkdir -p bin
+	objcopy -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
+		-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc \
+		--target efi-app-x86_64 --subsystem=10 $< $@
 
 # --- sanitizer build and tests ----------------------------------------------
 build/san/%.o: %.c $(HDRS) | deps
@@ -71,9 +92,10 @@ build/imgtool: tests/tools/imgtool.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
 
-check: build/san/bin/gptmirror build/san/unit_tests build/imgtool $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
+check: build/san/bin/gptmirror build/san/unit_tests build/imgtool bin/gptmirror-loader.efi $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
 	@GPTMIRROR_BIN=$(CURDIR)/build/san/bin/gptmirror \
 	 IMGTOOL=$(CURDIR)/build/imgtool \
+	 LOADER_EFI=$(CURDIR)/bin/gptmirror-loader.efi \
 	 UNIT_TESTS=$(CURDIR)/build/san/unit_tests \
 	 FUZZ_REPLAYS="$(foreach f,$(FUZZ_NAMES),$(f):$(CURDIR)/build/san/fuzz_$(f)_replay)" \
 	 tests/run.sh

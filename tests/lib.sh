@@ -5,7 +5,7 @@ GM=${GPTMIRROR_BIN:?}
 GROUP=$(basename "$0" .sh)
 case "$0" in */interop/*) GROUP="interop/$GROUP" ;; *) GROUP="scenario/$GROUP" ;; esac
 T=$(mktemp -d /tmp/gptmirror-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap "${KEEP_T:+:} rm -rf \"\$T\"" EXIT
 unset GPTMIRROR_MACHINE GPTMIRROR_IOSTATS
 
 pass() { echo "PASS: $GROUP/$1"; }

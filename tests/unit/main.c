@@ -10,9 +10,10 @@ extern const struct unit_test gpt_tests[];
 extern const struct unit_test disk_tests[];
 extern const struct unit_test misc_tests[];
 extern const struct unit_test fat_tests[];
+extern const struct unit_test efi_tests[];
 
 static const struct unit_test *const groups[] = {codec_tests, gpt_tests,
-						 disk_tests, misc_tests, fat_tests};
+						 disk_tests, misc_tests, fat_tests, efi_tests};
 
 int main(int argc, char **argv)
 {

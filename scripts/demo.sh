@@ -53,16 +53,25 @@ bold "Disk 0's EFI partition with the boot files of a 2003 install (stand-in)"
 FILES=$WORK/esp
 mkdir -p "$FILES/WINNT50" "$FILES/EFIDrivers" "$FILES/MSUtil"
 printf 'Boot0003\n' >"$FILES/WINNT50/Boot0003"
-for f in WINNT50/ia64ldr.efi EFIDrivers/fpswa.efi MSUtil/diskpart.efi MSUtil/fdisk.efi MSUtil/format.efi MSUtil/nvrboot.efi; do
+for f in EFIDrivers/fpswa.efi MSUtil/diskpart.efi MSUtil/fdisk.efi MSUtil/format.efi MSUtil/nvrboot.efi; do
 	head -c 65536 /dev/urandom >"$FILES/$f"
 done
+# The loader: gptmirror's own EFI application stands in for ia64ldr.efi.
+LOADER=${LOADER_EFI:-$(dirname "$GM")/gptmirror-loader.efi}
+cp "$LOADER" "$FILES/WINNT50/ia64ldr.efi"
 ok=0
 "$GM" -m "$M" format p: /fs:fat /q /y /v:EFI >/dev/null &&
 	"$GM" -m "$M" xcopy "$FILES/WINNT50" 'P:\EFI\Microsoft\WINNT50' &&
 	"$GM" -m "$M" xcopy "$FILES/EFIDrivers" 'P:\EFI\Microsoft\EFIDrivers' &&
 	"$GM" -m "$M" xcopy "$FILES/MSUtil" 'P:\MSUtil' || ok=1
 "$GM" -m "$M" dir 'P:\EFI\Microsoft\WINNT50' || ok=1
-verdict "primary ESP populated" $ok
+"$GM" -m "$M" nvram create -L "Windows 2003 Server, Enterprise" -d 0 -p 1 \
+	-l '\EFI\Microsoft\WINNT50\ia64ldr.efi' --os-disk 0 --os-part 2 || ok=1
+"$GM" -m "$M" nvram create -L LS120 --vendor 0c95a93f-a006-11d4-bcfa-0080c73c8881 || ok=1
+"$GM" -m "$M" nvram create -L CDROM --vendor 0c95a92f-a006-11d4-bcfa-0080c73c8881 || ok=1
+"$GM" -m "$M" nvram create -L "EFI Shell" --vendor c57ad6b7-0515-40a8-9d21-551652854e37 || ok=1
+"$GM" -m "$M" bootcfg /timeout 30 >/dev/null || ok=1
+verdict "primary ESP and NVRAM populated" $ok
 step "Free P: again for the KB's own steps" "select volume p" "remove" "exit"
 step "Step 2: select the shadow drive and convert it to GPT" \
 	"Select disk 1" "Convert GPT" "List partition" "exit"
@@ -106,7 +115,54 @@ echo "disk 1: $(echo $p1)"
 verdict "ESPs match (sgdisk -i)" $?
 "$GM" -m "$M" machine status
 
-bold "Not yet implemented (later issues): convert dynamic, add disk=1, bootcfg, booting the shadow disk in QEMU, recovery"
+bold "Not yet implemented (the LDM issue): convert dynamic, add disk=1 and the mirror's own boot entry"
+
+bold "bootcfg: the boot entries, then /list 0 and /list 1 for the two ESP GUIDs"
+"$GM" -m "$M" bootcfg
+"$GM" -m "$M" bootcfg /list 0 && "$GM" -m "$M" bootcfg /list 1
+verdict "bootcfg listing, /list 0, /list 1" $?
+SG=$("$GM" -m "$M" bootcfg /list 0 | sed -n '0,/^Partition GUID/s/^Partition GUID: *//p')
+TG=$("$GM" -m "$M" bootcfg /list 1 | sed -n '0,/^Partition GUID/s/^Partition GUID: *//p')
+bold "C:\\> bootcfg /clone /sg $SG /tg $TG /d+ Cloned_Entry"
+"$GM" -m "$M" bootcfg /clone /sg "$SG" /tg "$TG" /d+ Cloned_Entry && "$GM" -m "$M" bootcfg /v
+verdict "bootcfg /clone onto the shadow ESP" $?
+
+# boot LOG DISK...: QEMU + OVMF under TCG with the machine's NVRAM (a copy),
+# stopped when the loader powers off; never bootindex.
+CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+boot() {
+	local log=$1 d drives=()
+	shift
+	for d in "$@"; do drives+=(-drive "file=$d,format=raw,if=virtio,snapshot=on"); done
+	cp "$M/nvram.fd" "$WORK/run.fd"
+	: >"$log"
+	timeout 120 qemu-system-x86_64 -machine q35,accel=tcg -m 256 -smp 1 \
+		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$CODE" \
+		-drive "if=pflash,format=raw,unit=1,file=$WORK/run.fd" "${drives[@]}" \
+		-display none -serial "file:$log" -monitor none -no-reboot -nodefaults -net none \
+		>/dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 1 1200); do
+		grep -aqE 'GPTMIRROR-POWEROFF|Shell> ' "$log" 2>/dev/null && { sleep 0.5; break; }
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	sed -i 's/\x1b\[[0-9;]*[A-Za-z]//g; s/\r//g' "$log"
+	grep -a -E 'BdsDxe: (failed|starting)|GPTMIRROR' "$log" | sed 's/^/   /'
+}
+g0=$(tr -d '{}' <<<"$SG" | tr a-f A-F)
+g1=$(tr -d '{}' <<<"$TG" | tr a-f A-F)
+bold "Boot the machine in QEMU with OVMF: both disks"
+boot "$WORK/boot-both.log" "$M/disk0.img" "$M/disk1.img"
+grep -aq "GPTMIRROR-PARTITION 1 $g0" "$WORK/boot-both.log"
+verdict "QEMU: boots from disk 0's ESP" $?
+bold "Disk 0 fails: boot the machine in QEMU with disk 1 alone"
+boot "$WORK/boot-shadow.log" "$M/disk1.img"
+grep -aq 'failed to load Boot0000.*Not Found' "$WORK/boot-shadow.log" &&
+	grep -aq "GPTMIRROR-PARTITION 1 $g1" "$WORK/boot-shadow.log"
+verdict "QEMU: disk 0 gone, the shadow disk boots (Cloned_Entry)" $?
 bold "Summary"
 printf '  %s\n' "${results[@]}"
 echo "$passed passed, $failed failed"

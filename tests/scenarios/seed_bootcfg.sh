@@ -179,3 +179,17 @@ if grep -q "SUCCESS" <<<"$out" && grep -q "^Timeout: 7 seconds" <<<"$ev" && ! gr
 else
 	fail "half-written-variable-skipped" "$out" "$ev"
 fi
+
+# With disk 1 pulled, the entries on it show (null) paths, as in the KB's
+# recovery listing; /list of the missing disk is refused.
+cp "$T/good.fd" "$M/nvram.fd"
+"$GM" -m "$M" machine pull-disk 1 >/dev/null
+out=$("$GM" -m "$M" bootcfg 2>&1)
+if awk '/Cloned_Entry/ {f=1} f && /^BootFilePath:/ {print; exit}' <<<"$out" | grep -q '(null)' &&
+	awk '/^OS Friendly Name: *Windows 2003 Server, Enterprise$/ {f=1} f && /^BootFilePath:/ {print; exit}' <<<"$out" | grep -q 'HarddiskVolume1'; then
+	pass "missing-disk-paths-null"
+else
+	fail "missing-disk-paths-null" "$out"
+fi
+out=$("$GM" -m "$M" bootcfg /list 1 2>&1)
+if [ $? != 0 ] && grep -q "does not exist" <<<"$out"; then pass "list-missing-disk"; else fail "list-missing-disk" "$out"; fi

@@ -234,6 +234,19 @@ struct ctx {
 	int failed;
 };
 
+#define PROGRESS_MIN (32ull << 20)
+
+/* Percent of a big file, on stderr when it is a terminal. */
+static void copy_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	if (total < PROGRESS_MIN)
+		return;
+	fprintf(stderr, "\r%3u%% copied", (unsigned)(done * 100 / total));
+	if (done == total)
+		fputs("\r             \r", stderr);
+}
+
 static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
 {
 	int slot;
@@ -253,6 +266,8 @@ static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
 	}
 	v->letter = l;
 	c->nvols++;
+	if (isatty(STDERR_FILENO))
+		fatfs_set_progress(v->fs, copy_progress, NULL);
 	return v->fs;
 }
 

@@ -51,7 +51,15 @@ struct fatfs {
 	struct dirbuf dc;
 	uint8_t *io;
 	bool fsinfo_unknown; /* FSInfo on disk says "unknown" until sync */
+	fat_copy_progress_fn progress;
+	void *pctx;
 };
+
+void fatfs_set_progress(struct fatfs *fs, fat_copy_progress_fn fn, void *ctx)
+{
+	fs->progress = fn;
+	fs->pctx = ctx;
+}
 
 const struct fat_bpb *fatfs_bpb(const struct fatfs *fs)
 {
@@ -1291,6 +1299,8 @@ static int write_file(struct fatfs *fs, uint32_t dir, const char *name,
 			}
 		}
 		left -= data;
+		if (fs->progress)
+			fs->progress(fs->pctx, size - left, size);
 		uint32_t last = c + run - 1;
 		if (next_clus(fs, last, &c) < 0)
 			c = 0;

@@ -82,6 +82,10 @@ int fatfs_write_file(struct fatfs *fs, uint32_t dir, const char *name,
 int fatfs_write_file_fd(struct fatfs *fs, uint32_t dir, const char *name,
 			uint8_t attr, int64_t mtime, uint64_t size, int fd,
 			struct fat_entry *out, struct gm_err *err);
+/* Called as a file's data goes in: bytes written so far and in all.
+ * NULL (the default): no reports. */
+typedef void (*fat_copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+void fatfs_set_progress(struct fatfs *fs, fat_copy_progress_fn fn, void *ctx);
 /* Streams a file's bytes to write_fn in order. */
 typedef int (*fat_write_fn)(void *ctx, const void *buf, size_t len);
 int fatfs_read_file(struct fatfs *fs, const struct fat_entry *e,

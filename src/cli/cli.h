@@ -9,6 +9,7 @@ int format_main(const char *mdir, int argc, char **argv);
 int xcopy_main(const char *mdir, int argc, char **argv);
 int dir_main(const char *mdir, int argc, char **argv);
 int nvram_main(const char *mdir, int argc, char **argv);
+int volume_main(const char *mdir, int argc, char **argv);
 /* Prints an engine error for the non-diskpart applets. */
 struct gm_err;
 void cli_print_err(const char *prog, const struct gm_err *err);

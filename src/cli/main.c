@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"  bootcfg [/query] [/v] [--json] | /list [N] | /clone /sg {G} /tg {G} [/d+ T|/d T] [/id N]\n"
 		"          | /mirror /add {G} /d T | /delete /id N | /default /id N | /timeout N\n"
 		"  nvram list [-v] | export DIR | create ... | delete NUM\n"
+		"  volume list | export VOLUME FILE   Windows dynamic volumes\n"
 		"\n"
 		"The machine is -m DIR, --machine DIR, $GPTMIRROR_MACHINE, or the current\n"
 		"directory. GPTMIRROR_SEED=N makes GUIDs and times deterministic.\n");
@@ -104,6 +105,8 @@ int main(int argc, char **argv)
 		return dir_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "nvram") == 0)
 		return nvram_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "volume") == 0)
+		return volume_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
 		printf("gptmirror %s\n", GM_VERSION);
 		return 0;

@@ -1,0 +1,152 @@
+/*
+ * volume_cmd.c - gptmirror volume list | export VOL FILE: Windows dynamic
+ * volumes read through any healthy plex, for data recovery without
+ * device-mapper.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../engine/ldm.h"
+#include "../engine/machine.h"
+#include "cli.h"
+#include "out.h"
+
+static const struct ldm_volume *find_vol(struct ldm_view *v, const char *name,
+					 const struct ldm_group **gout)
+{
+	for (size_t g = 0; g < v->ngroups; g++)
+		for (size_t i = 0; i < v->groups[g].nvols; i++)
+			if (strcasecmp(v->groups[g].vols[i].rec->name, name) == 0) {
+				*gout = &v->groups[g];
+				return &v->groups[g].vols[i];
+			}
+	return NULL;
+}
+
+static void list(struct ldm_view *v)
+{
+	for (size_t g = 0; g < v->ngroups; g++) {
+		const struct ldm_group *G = &v->groups[g];
+		printf("Disk group %s (%s)\n", G->name, G->guid);
+		for (size_t d = 0; d < G->ndisks; d++) {
+			char sz[16];
+			fmt_size(G->disks[d].used * 512, sz, sizeof(sz));
+			if (G->disks[d].slot >= 0)
+				printf("  %-10s disk %d, used %s\n", G->disks[d].rec->name,
+				       G->disks[d].slot, sz);
+			else
+				printf("  %-10s missing, used %s\n", G->disks[d].rec->name, sz);
+		}
+		for (size_t i = 0; i < G->nvols; i++) {
+			const struct ldm_volume *V = &G->vols[i];
+			char sz[16];
+			fmt_size(V->sectors * 512, sz, sizeof(sz));
+			printf("  %-10s %-8s %7s  %-9s", V->rec->name, ldm_kind_str(V->kind), sz,
+			       ldm_health_str(V->health));
+			for (size_t p = 0; p < V->nplex; p++)
+				for (size_t e = 0; e < V->plex[p].n; e++)
+					printf(" %s%s", V->plex[p].ext[e].rec->name,
+					       V->plex[p].ext[e].slot < 0 ? "(missing)" : "");
+			printf("\n");
+		}
+	}
+	if (v->ngroups == 0)
+		printf("There are no dynamic disks on this machine.\n");
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static int export(struct machine *m, const struct ldm_volume *V, const char *file)
+{
+	struct gm_err err;
+	uint32_t chunk = 2048; /* 1 MiB */
+	uint8_t *buf = malloc((size_t)chunk * 512);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = 0;
+
+	if (!buf || fd < 0) {
+		fprintf(stderr, "volume: cannot create %s: %s\n", file, strerror(errno));
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (ftruncate(fd, (off_t)(V->sectors * 512)) < 0)
+		rc = 1;
+	for (uint64_t s = 0; s < V->sectors && rc == 0; s += chunk) {
+		uint32_t n = V->sectors - s < chunk ? (uint32_t)(V->sectors - s) : chunk;
+		if (ldm_vol_read(m, V, s, n, buf, &err) < 0) {
+			fprintf(stderr, "volume: %s\n", err.detail);
+			rc = 1;
+			break;
+		}
+		/* Zero chunks stay holes. */
+		if (!all_zero(buf, (size_t)n * 512) &&
+		    pwrite(fd, buf, (size_t)n * 512, (off_t)(s * 512)) != (ssize_t)n * 512)
+			rc = 1;
+	}
+	if (close(fd) < 0)
+		rc = 1;
+	free(buf);
+	if (rc) {
+		unlink(file);
+		return 1;
+	}
+	char sz[32];
+	fmt_commas(V->sectors * 512, sz, sizeof(sz));
+	printf("%s (%s, %s): %s bytes written to %s\n", V->rec->name, ldm_kind_str(V->kind),
+	       ldm_health_str(V->health), sz, file);
+	return 0;
+}
+
+int volume_main(const char *mdir, int argc, char **argv)
+{
+	struct machine *m;
+	struct ldm_view *v;
+	struct gm_err err;
+	int rc;
+
+	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "export") != 0) ||
+	    (strcmp(argv[0], "export") == 0 && argc != 3)) {
+		fprintf(stderr, "usage: gptmirror volume list\n"
+				"       gptmirror volume export VOLUME FILE\n");
+		return 2;
+	}
+	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+		cli_print_err("volume", &err);
+		return 1;
+	}
+	if (ldm_scan(m, &v, &err) < 0) {
+		cli_print_err("volume", &err);
+		machine_close(m);
+		return 1;
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		list(v);
+		rc = 0;
+	} else {
+		const struct ldm_group *g;
+		const struct ldm_volume *V = find_vol(v, argv[1], &g);
+		if (!V) {
+			fprintf(stderr, "volume: there is no dynamic volume named %s\n", argv[1]);
+			rc = 1;
+		} else {
+			rc = export(m, V, argv[2]);
+		}
+	}
+	ldm_view_free(v);
+	machine_close(m);
+	return rc;
+}

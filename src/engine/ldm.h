@@ -1,0 +1,80 @@
+/*
+ * ldm.h - Windows dynamic disks on a machine: each disk's LDM database read,
+ * disks grouped by disk-group GUID, volumes with their kind (simple,
+ * spanned, stripe, mirror, RAID-5) and health, missing disks, and reading
+ * a volume's bytes through any healthy plex (degraded ones included).
+ */
+#ifndef GM_LDM_ENGINE_H
+#define GM_LDM_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../fmt/ldm.h"
+#include "disk.h"
+#include "err.h"
+
+struct machine;
+
+enum ldm_kind { LK_SIMPLE, LK_SPANNED, LK_STRIPE, LK_MIRROR, LK_RAID5 };
+enum ldm_health { LH_HEALTHY, LH_FAILED_RD, LH_FAILED };
+
+struct ldm_extent {
+	const struct ldm_rec *rec; /* the partition record */
+	int slot;                  /* disk slot, -1 when the disk is missing */
+	uint64_t abs_start;        /* absolute LBA on that disk */
+};
+
+struct ldm_plex {
+	const struct ldm_rec *rec; /* component */
+	struct ldm_extent *ext;    /* by volume offset, or by column */
+	size_t n;
+	bool complete;
+};
+
+struct ldm_volume {
+	const struct ldm_rec *rec;
+	enum ldm_kind kind;
+	enum ldm_health health;
+	struct ldm_plex *plex;
+	size_t nplex;
+	uint64_t sectors;
+};
+
+struct ldm_gdisk {
+	const struct ldm_rec *rec; /* disk record */
+	int slot;                  /* -1: missing */
+	struct ldm_privhead ph;    /* when present */
+	uint64_t used;             /* sectors of extents on it */
+};
+
+struct ldm_group {
+	char guid[LDM_GUID_STR + 1];
+	char name[32];
+	struct ldm_vmdb vmdb;
+	struct ldm_rec *recs;
+	size_t nrecs;
+	struct ldm_gdisk *disks;
+	size_t ndisks;
+	struct ldm_volume *vols;
+	size_t nvols;
+};
+
+struct ldm_view {
+	struct ldm_group *groups;
+	size_t ngroups;
+	/* Per slot: the group it belongs to, or -1 (basic disk). */
+	int slot_group[16];
+	char slot_why[16][160]; /* why a disk that looks dynamic was not read */
+};
+
+/* Reads the LDM databases of every present disk. */
+int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err);
+void ldm_view_free(struct ldm_view *v);
+const char *ldm_kind_str(enum ldm_kind k);     /* diskpart's Type column */
+const char *ldm_health_str(enum ldm_health h); /* diskpart's Status column */
+/* Reads sectors [lba, lba + n) of a volume into buf. */
+int ldm_vol_read(struct machine *m, const struct ldm_volume *v, uint64_t lba,
+		 uint32_t n, uint8_t *buf, struct gm_err *err);
+
+#endif

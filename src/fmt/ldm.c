@@ -1,0 +1,347 @@
+/*
+ * ldm.c - LDM database codec. Variable-length fields are a length byte then
+ * that many big-endian bytes (length 0 = value 0); strings are a length
+ * byte then ASCII. Each parse step is bounds-checked against the record.
+ */
+#include "ldm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bytes.h"
+
+uint32_t ldm_checksum(const uint8_t *s)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 512; i++)
+		if (i < 8 || i >= 12)
+			sum += s[i];
+	return sum;
+}
+
+static void copy_str(char *dst, size_t cap, const uint8_t *src, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && k + 1 < cap && src[k])
+		k++;
+	memcpy(dst, src, k);
+	dst[k] = '\0';
+	for (size_t i = 0; i < k; i++)
+		if ((unsigned char)dst[i] < 0x20 || (unsigned char)dst[i] > 0x7e)
+			dst[i] = '?';
+}
+
+static bool guid_text_ok(const char *g)
+{
+	if (strlen(g) != LDM_GUID_STR)
+		return false;
+	for (int i = 0; i < LDM_GUID_STR; i++) {
+		char c = g[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			     (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int ldm_privhead_decode(const uint8_t *s, size_t len, struct ldm_privhead *h,
+			const char **why)
+{
+	memset(h, 0, sizeof(*h));
+	if (len < 512 || memcmp(s, "PRIVHEAD", 8) != 0) {
+		*why = "no PRIVHEAD";
+		return -1;
+	}
+	h->checksum = get_be32(s + 0x08);
+	h->checksum_ok = h->checksum == ldm_checksum(s);
+	h->ver_major = get_be16(s + 0x0c);
+	h->ver_minor = get_be16(s + 0x0e);
+	h->usn = get_be64(s + 0x18);
+	copy_str(h->disk_guid, sizeof(h->disk_guid), s + 0x30, 64);
+	copy_str(h->dg_guid, sizeof(h->dg_guid), s + 0xb0, 64);
+	copy_str(h->dg_name, sizeof(h->dg_name), s + 0xf0, 31);
+	h->public_start = get_be64(s + 0x11b);
+	h->public_size = get_be64(s + 0x123);
+	h->private_start = get_be64(s + 0x12b);
+	h->private_size = get_be64(s + 0x133);
+	h->toc1 = get_be64(s + 0x13b);
+	h->toc2 = get_be64(s + 0x143);
+	h->config_size = get_be64(s + 0x153);
+	h->log_size = get_be64(s + 0x15b);
+	if (!guid_text_ok(h->disk_guid) || !guid_text_ok(h->dg_guid)) {
+		*why = "PRIVHEAD GUIDs are not GUIDs";
+		return -1;
+	}
+	if (h->private_size < 2048 / 8 || h->private_size > (1u << 20)) {
+		*why = "PRIVHEAD private region size";
+		return -1;
+	}
+	return 0;
+}
+
+static void toc_region(const uint8_t *p, struct ldm_toc_region *r)
+{
+	copy_str(r->name, sizeof(r->name), p, 8);
+	r->start = get_be64(p + 0x0a);
+	r->size = get_be64(p + 0x12);
+}
+
+int ldm_tocblock_decode(const uint8_t *s, size_t len, struct ldm_tocblock *t,
+			const char **why)
+{
+	struct ldm_toc_region a, b;
+
+	memset(t, 0, sizeof(*t));
+	if (len < 512 || memcmp(s, "TOCBLOCK", 8) != 0) {
+		*why = "no TOCBLOCK";
+		return -1;
+	}
+	t->checksum_ok = get_be32(s + 8) == ldm_checksum(s);
+	t->usn = get_be64(s + 0x0c);
+	toc_region(s + 0x24, &a);
+	toc_region(s + 0x46, &b);
+	if (strcmp(a.name, "config") == 0) {
+		t->config = a;
+		t->log = b;
+	} else if (strcmp(b.name, "config") == 0) {
+		t->config = b;
+		t->log = a;
+	} else {
+		*why = "TOCBLOCK has no config region";
+		return -1;
+	}
+	return 0;
+}
+
+int ldm_vmdb_decode(const uint8_t *s, size_t len, struct ldm_vmdb *v,
+		    const char **why)
+{
+	memset(v, 0, sizeof(*v));
+	if (len < 512 || memcmp(s, "VMDB", 4) != 0) {
+		*why = "no VMDB";
+		return -1;
+	}
+	v->last_seq = get_be32(s + 0x04);
+	v->vblk_size = get_be32(s + 0x08);
+	v->first_offset = get_be32(s + 0x0c);
+	v->status = get_be16(s + 0x10);
+	v->ver_major = get_be16(s + 0x12);
+	v->ver_minor = get_be16(s + 0x14);
+	copy_str(v->dg_name, sizeof(v->dg_name), s + 0x16, 31);
+	copy_str(v->dg_guid, sizeof(v->dg_guid), s + 0x35, 64);
+	v->committed_tx = get_be64(s + 0x75);
+	v->pending_tx = get_be64(s + 0x7d);
+	v->n_vol = get_be32(s + 0x85);
+	v->n_comp = get_be32(s + 0x89);
+	v->n_part = get_be32(s + 0x8d);
+	v->n_disk = get_be32(s + 0x91);
+	if (v->vblk_size != 128 || v->first_offset != 512) {
+		*why = "VMDB VBLK geometry is not 128/512";
+		return -1;
+	}
+	return 0;
+}
+
+int ldm_slot_decode(const uint8_t *p, size_t len, struct ldm_slot *s)
+{
+	if (len < 128)
+		return -1;
+	if (memcmp(p, "VBLK", 4) != 0)
+		return 1;
+	s->seq = get_be32(p + 4);
+	s->group = get_be32(p + 8);
+	s->frag_index = get_be16(p + 12);
+	s->frag_count = get_be16(p + 14);
+	s->payload = p + 16;
+	return 0;
+}
+
+/* --- record fields ------------------------------------------------------ */
+
+struct cur {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+};
+
+static uint64_t var_uint(struct cur *c, unsigned max_len)
+{
+	if (c->off >= c->len) {
+		c->bad = true;
+		return 0;
+	}
+	unsigned n = c->p[c->off++];
+	uint64_t v = 0;
+	if (n > max_len || n > c->len - c->off) {
+		c->bad = true;
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v = (v << 8) | c->p[c->off++];
+	return v;
+}
+
+static void var_str(struct cur *c, char *out, size_t cap)
+{
+	if (c->off >= c->len) {
+		c->bad = true;
+		out[0] = '\0';
+		return;
+	}
+	size_t n = c->p[c->off++];
+	if (n > c->len - c->off) {
+		c->bad = true;
+		out[0] = '\0';
+		return;
+	}
+	copy_str(out, cap, c->p + c->off, n);
+	if (n >= cap)
+		out[cap - 1] = '\0';
+	c->off += n;
+}
+
+static uint64_t fixed(struct cur *c, unsigned n)
+{
+	uint64_t v = 0;
+
+	if (n > c->len - c->off || c->off > c->len) {
+		c->bad = true;
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v = (v << 8) | c->p[c->off++];
+	return v;
+}
+
+static void skip(struct cur *c, size_t n)
+{
+	if (n > c->len - c->off)
+		c->bad = true;
+	else
+		c->off += n;
+}
+
+int ldm_rec_decode(const uint8_t *rec, size_t len, struct ldm_rec *r,
+		   const char **why)
+{
+	struct cur c = {rec, len, 8, false};
+
+	memset(r, 0, sizeof(*r));
+	if (len < 8) {
+		*why = "record too short";
+		return -1;
+	}
+	r->flags = rec[2];
+	r->type = (enum ldm_rec_type)(rec[3] & 0x0f);
+	r->rev = (uint8_t)(rec[3] >> 4);
+	uint32_t body = get_be32(rec + 4);
+	if (r->type == 0)
+		return 1; /* blank */
+	if (body > len - 8) {
+		*why = "record length runs past its fragments";
+		return -1;
+	}
+	c.len = 8 + (size_t)body;
+	r->id = (uint32_t)var_uint(&c, 4);
+	var_str(&c, r->name, sizeof(r->name));
+	switch (r->type) {
+	case LDM_REC_GROUP:
+		break; /* ID and name are all we use */
+	case LDM_REC_DISK:
+		if (r->rev == 3) {
+			var_str(&c, r->u.disk.guid, sizeof(r->u.disk.guid));
+		} else if (r->rev == 4) {
+			/* binary GUID, RFC order */
+			const uint8_t *g = c.p + c.off;
+			skip(&c, 16);
+			if (!c.bad)
+				snprintf(r->u.disk.guid, sizeof(r->u.disk.guid),
+					 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+					 "%02x%02x%02x%02x%02x%02x", g[0], g[1], g[2], g[3],
+					 g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11],
+					 g[12], g[13], g[14], g[15]);
+		} else {
+			*why = "disk record revision";
+			return -1;
+		}
+		break;
+	case LDM_REC_VOLUME: {
+		if (r->rev != 5) {
+			*why = "volume record revision";
+			return -1;
+		}
+		var_str(&c, r->u.vol.vtype, sizeof(r->u.vol.vtype));
+		char tmp[64];
+		var_str(&c, tmp, sizeof(tmp)); /* drive-letter assignment flag */
+		if (c.off + 14 <= c.len)
+			copy_str(r->u.vol.state, sizeof(r->u.vol.state), c.p + c.off, 14);
+		skip(&c, 14);
+		r->u.vol.read_policy = (uint8_t)fixed(&c, 1);
+		r->u.vol.number = (uint8_t)var_uint(&c, 4);
+		r->u.vol.vflags = (uint32_t)fixed(&c, 4);
+		r->u.vol.nchildren = (uint32_t)var_uint(&c, 4);
+		skip(&c, 16); /* commit + unknown transaction IDs */
+		r->u.vol.size = var_uint(&c, 8);
+		skip(&c, 4);
+		r->u.vol.part_type = (uint8_t)fixed(&c, 1);
+		if (c.off + 16 <= c.len)
+			memcpy(r->u.vol.guid, c.p + c.off, 16);
+		skip(&c, 16);
+		if (r->flags & 0x08)
+			var_str(&c, tmp, sizeof(tmp));
+		if (r->flags & 0x20)
+			var_str(&c, tmp, sizeof(tmp));
+		if (r->flags & 0x80)
+			var_uint(&c, 8);
+		if (r->flags & 0x02)
+			var_str(&c, r->u.vol.hint, sizeof(r->u.vol.hint));
+		break;
+	}
+	case LDM_REC_COMPONENT:
+		if (r->rev != 3) {
+			*why = "component record revision";
+			return -1;
+		}
+		var_str(&c, r->u.comp.state, sizeof(r->u.comp.state));
+		r->u.comp.layout = (uint8_t)fixed(&c, 1);
+		r->u.comp.cflags = (uint32_t)fixed(&c, 4);
+		r->u.comp.nparts = (uint32_t)var_uint(&c, 4);
+		skip(&c, 16);
+		r->u.comp.parent = (uint32_t)var_uint(&c, 4);
+		var_uint(&c, 4); /* log SD */
+		if (r->flags & 0x10) {
+			r->u.comp.stripe = var_uint(&c, 8);
+			r->u.comp.columns = (uint32_t)var_uint(&c, 4);
+		}
+		break;
+	case LDM_REC_PARTITION:
+		if (r->rev != 3) {
+			*why = "partition record revision";
+			return -1;
+		}
+		r->u.part.pflags = (uint32_t)fixed(&c, 4);
+		skip(&c, 8);
+		r->u.part.start = fixed(&c, 8);
+		r->u.part.vol_offset = fixed(&c, 8);
+		r->u.part.size = var_uint(&c, 8);
+		r->u.part.parent = (uint32_t)var_uint(&c, 4);
+		r->u.part.disk = (uint32_t)var_uint(&c, 4);
+		if (r->flags & 0x08)
+			r->u.part.column = (uint32_t)var_uint(&c, 4);
+		break;
+	default:
+		*why = "unknown record type";
+		return -1;
+	}
+	if (c.bad) {
+		*why = "record fields run past its length";
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * ldm.h - Windows Logical Disk Manager ("dynamic disk") database codec:
+ * PRIVHEAD, TOCBLOCK, VMDB and the VBLK records (disk group, disk, volume,
+ * component, partition). Every integer inside LDM is big-endian.
+ * Layout as in ../shared/reference/ldm-format.md.
+ */
+#ifndef GM_LDM_H
+#define GM_LDM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LDM_GUID_STR 36
+
+struct ldm_privhead {
+	uint16_t ver_major, ver_minor;
+	uint64_t usn;
+	char disk_guid[LDM_GUID_STR + 1];
+	char dg_guid[LDM_GUID_STR + 1];
+	char dg_name[32];
+	uint64_t public_start, public_size;   /* absolute LBAs */
+	uint64_t private_start, private_size; /* absolute LBAs */
+	uint64_t toc1, toc2;                  /* relative to private start */
+	uint64_t config_size, log_size;
+	uint32_t checksum;
+	bool checksum_ok;
+};
+
+struct ldm_toc_region {
+	char name[9];
+	uint64_t start, size; /* relative to private start */
+};
+
+struct ldm_tocblock {
+	uint64_t usn;
+	struct ldm_toc_region config, log;
+	bool checksum_ok;
+};
+
+struct ldm_vmdb {
+	uint32_t last_seq;      /* slots in the config region (incl. header) */
+	uint32_t vblk_size;
+	uint32_t first_offset;
+	uint16_t status;
+	uint16_t ver_major, ver_minor;
+	char dg_name[32];
+	char dg_guid[LDM_GUID_STR + 1];
+	uint64_t committed_tx, pending_tx;
+	uint32_t n_vol, n_comp, n_part, n_disk;
+};
+
+/* 32-bit sum of the 512 bytes with the checksum field (offset 8) as 0. */
+uint32_t ldm_checksum(const uint8_t *sec);
+int ldm_privhead_decode(const uint8_t *sec, size_t len, struct ldm_privhead *out,
+			const char **why);
+int ldm_tocblock_decode(const uint8_t *sec, size_t len, struct ldm_tocblock *out,
+			const char **why);
+int ldm_vmdb_decode(const uint8_t *sec, size_t len, struct ldm_vmdb *out,
+		    const char **why);
+
+/* --- records ------------------------------------------------------------ */
+
+enum ldm_rec_type {
+	LDM_REC_VOLUME = 1,
+	LDM_REC_COMPONENT = 2,
+	LDM_REC_PARTITION = 3,
+	LDM_REC_DISK = 4,
+	LDM_REC_GROUP = 5,
+};
+
+enum ldm_layout { LDM_STRIPE = 1, LDM_CONCAT = 2, LDM_RAID5 = 3 };
+
+struct ldm_rec {
+	enum ldm_rec_type type;
+	uint8_t rev;
+	uint8_t flags;
+	uint32_t id;
+	char name[64];
+	union {
+		struct {
+			char guid[LDM_GUID_STR + 1];
+		} disk;
+		struct {
+			char vtype[16];     /* "gen", "raid5" */
+			char state[15];
+			uint8_t read_policy; /* 3 gen, 4 raid5 */
+			uint8_t number;
+			uint32_t vflags;
+			uint32_t nchildren;
+			uint64_t size;       /* sectors */
+			uint8_t part_type;
+			uint8_t guid[16];    /* RFC order */
+			char hint[16];
+		} vol;
+		struct {
+			char state[16];
+			uint8_t layout;
+			uint32_t cflags;
+			uint32_t nparts;
+			uint32_t parent;     /* volume id */
+			uint64_t stripe;     /* sectors, stripe / RAID-5 */
+			uint32_t columns;
+		} comp;
+		struct {
+			uint32_t pflags;
+			uint64_t start;      /* relative to the public region */
+			uint64_t vol_offset;
+			uint64_t size;
+			uint32_t parent;     /* component id */
+			uint32_t disk;       /* disk id */
+			uint32_t column;
+		} part;
+	} u;
+};
+
+/* One VBLK slot's framing. */
+struct ldm_slot {
+	uint32_t seq;
+	uint32_t group;
+	uint16_t frag_index, frag_count;
+	const uint8_t *payload; /* 112 bytes */
+};
+/* 0 ok, 1 not a VBLK (end of the area), -1 malformed. */
+int ldm_slot_decode(const uint8_t *p, size_t len, struct ldm_slot *out);
+/* Decodes a whole (joined) record. 0 ok, 1 a type we skip (blank), -1 bad. */
+int ldm_rec_decode(const uint8_t *rec, size_t len, struct ldm_rec *out,
+		   const char **why);
+
+#endif

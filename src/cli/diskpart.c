@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../engine/fatfs.h"
+#include "../engine/ldm.h"
 #include "../engine/machine.h"
 #include "../fmt/fsprobe.h"
 #include "cli.h"
@@ -52,6 +53,8 @@ struct dp {
 	int vol_slot;      /* selected volume: disk slot and partition key */
 	char vol_key[64];
 	bool has_vol;
+	int ldm_sel;       /* focused dynamic volume (flat index), -1 none */
+	struct ldm_view *ldm; /* the dynamic disks, read at start and rescan */
 	bool quit;
 };
 
@@ -299,6 +302,45 @@ static void focus_volume_of_part(struct dp *dp)
 	}
 }
 
+/* Dynamic volumes, flattened over the disk groups. */
+static size_t ldm_count(const struct dp *dp)
+{
+	size_t n = 0;
+
+	for (size_t g = 0; dp->ldm && g < dp->ldm->ngroups; g++)
+		n += dp->ldm->groups[g].nvols;
+	return n;
+}
+
+static const struct ldm_volume *ldm_at(const struct dp *dp, size_t i)
+{
+	for (size_t g = 0; dp->ldm && g < dp->ldm->ngroups; g++) {
+		if (i < dp->ldm->groups[g].nvols)
+			return &dp->ldm->groups[g].vols[i];
+		i -= dp->ldm->groups[g].nvols;
+	}
+	return NULL;
+}
+
+static char ldm_letter(const struct ldm_volume *v)
+{
+	const char *h = v->rec->u.vol.hint;
+	return h[0] && h[1] == ':' ? (char)toupper((unsigned char)h[0]) : 0;
+}
+
+static void ldm_rescan(struct dp *dp)
+{
+	struct gm_err err;
+
+	ldm_view_free(dp->ldm);
+	dp->ldm = NULL;
+	dp->ldm_sel = -1;
+	if (ldm_scan(dp->m, &dp->ldm, &err) < 0) {
+		printf("\nWARNING: %s\n", err.detail);
+		dp->ldm = NULL;
+	}
+}
+
 static const char *part_type_word(const struct part *p)
 {
 	switch (p->kind) {
@@ -345,7 +387,7 @@ static void disk_header(void)
 
 static void disk_row(struct dp *dp, const struct disk *d)
 {
-	char name[16], sz[16], fr[16];
+	char name[32], sz[16], fr[16];
 
 	snprintf(name, sizeof(name), "Disk %d", d->slot);
 	dsize(dp, d->dev->size, sz, sizeof(sz));
@@ -353,8 +395,36 @@ static void disk_row(struct dp *dp, const struct disk *d)
 			  ? disk_free_bytes(d)
 			  : 0,
 	      fr, sizeof(fr));
+	bool dyn = dp->ldm && d->slot < 16 && dp->ldm->slot_group[d->slot] >= 0;
+	if (dyn) {
+		/* Free space of a dynamic disk: its public region less extents. */
+		const struct ldm_group *g = &dp->ldm->groups[dp->ldm->slot_group[d->slot]];
+		for (size_t i = 0; i < g->ndisks; i++)
+			if (g->disks[i].slot == d->slot) {
+				uint64_t pub = g->disks[i].ph.public_size, used = g->disks[i].used;
+				dsize(dp, (pub > used ? pub - used : 0) * 512, fr, sizeof(fr));
+			}
+	}
 	row("%c %-8s  %-13s  %7s  %7s  %3s  %3s", dp->disk == d->slot ? '*' : ' ',
-	    name, disk_status(d), sz, fr, "", d->style == DS_GPT ? " * " : "");
+	    name, disk_status(d), sz, fr, dyn ? " * " : "", d->style == DS_GPT ? " * " : "");
+}
+
+/* Dynamic disks the databases know but that are not here: M0, M1, ... */
+static void missing_rows(struct dp *dp)
+{
+	int k = 0;
+
+	for (size_t g = 0; dp->ldm && g < dp->ldm->ngroups; g++)
+		for (size_t i = 0; i < dp->ldm->groups[g].ndisks; i++) {
+			const struct ldm_gdisk *x = &dp->ldm->groups[g].disks[i];
+			char name[32], sz[16], fr[16];
+			if (x->slot >= 0)
+				continue;
+			snprintf(name, sizeof(name), "Disk M%d", k++);
+			dsize(dp, x->used * 512, sz, sizeof(sz));
+			dsize(dp, 0, fr, sizeof(fr));
+			row("  %-8s  %-13s  %7s  %7s  %3s", name, "Missing", sz, fr, " * ");
+		}
 }
 
 static void vol_header(void)
@@ -390,6 +460,7 @@ static int list_disk(struct dp *dp)
 		if (d)
 			disk_row(dp, d);
 	}
+	missing_rows(dp);
 	return DP_OK;
 }
 
@@ -422,12 +493,31 @@ static int list_partition(struct dp *dp)
 	return DP_OK;
 }
 
+static void ldm_row(struct dp *dp, const struct ldm_volume *v, int num, bool star)
+{
+	uint8_t sec[512];
+	struct fs_probe fs = {0};
+	struct gm_err err;
+	char name[16], ltr[4], sz[16];
+	char l = ldm_letter(v);
+
+	if (v->health != LH_FAILED && ldm_vol_read(dp->m, v, 0, 1, sec, &err) == 0)
+		fs_probe(sec, sizeof(sec), &fs);
+	snprintf(name, sizeof(name), "Volume %d", num);
+	snprintf(ltr, sizeof(ltr), " %c ", l ? l : ' ');
+	dsize(dp, v->sectors * 512, sz, sizeof(sz));
+	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s", star ? '*' : ' ', name,
+	    ltr, fs.label, fs_kind_str(fs.kind), ldm_kind_str(v->kind), sz,
+	    ldm_health_str(v->health), "");
+}
+
 static int list_volume(struct dp *dp)
 {
 	struct volume v[MAX_VOLS];
-	int n = volumes(dp, v), cur = sel_vol(dp, v, n);
+	int n = volumes(dp, v), cur = dp->ldm_sel >= 0 ? -1 : sel_vol(dp, v, n);
+	size_t nl = ldm_count(dp);
 
-	if (n == 0) {
+	if (n == 0 && nl == 0) {
 		say("There are no volumes.");
 		return DP_OK;
 	}
@@ -435,6 +525,8 @@ static int list_volume(struct dp *dp)
 	vol_header();
 	for (int i = 0; i < n; i++)
 		vol_row(dp, &v[i], i == cur);
+	for (size_t i = 0; i < nl; i++)
+		ldm_row(dp, ldm_at(dp, i), n + (int)i, dp->ldm_sel == (int)i);
 	return DP_OK;
 }
 
@@ -536,11 +628,29 @@ static int select_volume(struct dp *dp, const char *arg)
 				hit = i;
 	}
 	if (hit < 0) {
+		/* A dynamic volume: numbered after the partitions. */
+		size_t nl = ldm_count(dp);
+		int found = -1;
+		if (parse_num(arg, &num) && num >= (uint64_t)n && num < (uint64_t)n + nl)
+			found = (int)(num - (uint64_t)n);
+		else if (isalpha((unsigned char)arg[0]))
+			for (size_t i = 0; i < nl; i++)
+				if (ldm_letter(ldm_at(dp, i)) == toupper((unsigned char)arg[0]))
+					found = (int)i;
+		if (found >= 0) {
+			dp->has_vol = false;
+			dp->ldm_sel = found;
+			dp->part = -1;
+			say("Volume %d is the selected volume.", n + found);
+			return DP_OK;
+		}
 		say("The volume you specified is not valid.\n\n"
 		    "There is no volume selected.");
 		dp->has_vol = false;
+		dp->ldm_sel = -1;
 		return DP_ARGS;
 	}
+	dp->ldm_sel = -1;
 	dp->has_vol = true;
 	dp->vol_slot = v[hit].slot;
 	vol_key_of(dp, &v[hit], dp->vol_key, sizeof(dp->vol_key));
@@ -653,11 +763,59 @@ static int detail_partition(struct dp *dp)
 	return DP_OK;
 }
 
+static int detail_ldm_volume(struct dp *dp, const struct ldm_volume *v)
+{
+	char cap[16];
+	int shown[16] = {0}, k = 0;
+
+	putchar('\n');
+	disk_header();
+	for (size_t p = 0; p < v->nplex; p++)
+		for (size_t e = 0; e < v->plex[p].n; e++) {
+			int s = v->plex[p].ext[e].slot;
+			if (s >= 0 && s < 16 && !shown[s] && machine_disk(dp->m, s)) {
+				shown[s] = 1;
+				disk_row(dp, machine_disk(dp->m, s));
+			}
+		}
+	/* The missing disks this volume has extents on. */
+	for (size_t g = 0; dp->ldm && g < dp->ldm->ngroups; g++)
+		for (size_t i = 0; i < dp->ldm->groups[g].ndisks; i++) {
+			const struct ldm_gdisk *x = &dp->ldm->groups[g].disks[i];
+			if (x->slot >= 0)
+				continue;
+			bool mine = false;
+			for (size_t p = 0; p < v->nplex; p++)
+				for (size_t e = 0; e < v->plex[p].n; e++)
+					mine |= v->plex[p].ext[e].rec->u.part.disk == x->rec->id;
+			char name[32], sz[16];
+			snprintf(name, sizeof(name), "Disk M%d", k);
+			k++;
+			if (!mine)
+				continue;
+			dsize(dp, x->used * 512, sz, sizeof(sz));
+			row("  %-8s  %-13s  %7s  %7s  %3s", name, "Missing", sz, "0 B", " * ");
+		}
+	dsize(dp, v->sectors * 512, cap, sizeof(cap));
+	printf("\nRead-only              : No\n"
+	       "Hidden                 : No\n"
+	       "No Default Drive Letter: No\n"
+	       "Shadow Copies          : No\n"
+	       "Offline                : No\n"
+	       "BitLocker Encrypted    : No\n"
+	       "Installable            : No\n\n"
+	       "Volume Capacity        : %7s\n", cap);
+	return DP_OK;
+}
+
 static int detail_volume(struct dp *dp)
 {
 	struct volume v[MAX_VOLS];
 	int n = volumes(dp, v), cur = sel_vol(dp, v, n);
 	char cap[16];
+
+	if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel))
+		return detail_ldm_volume(dp, ldm_at(dp, (size_t)dp->ldm_sel));
 
 	if (cur < 0)
 		return no_focus("volume");
@@ -1067,6 +1225,7 @@ static int cmd_rescan(struct dp *dp, int n, struct tok *t)
 		return bad_args("RESCAN");
 	say("Please wait while DiskPart scans your configuration...");
 	machine_rescan(dp->m, &err);
+	ldm_rescan(dp);
 	if (dp->disk >= 0 && !machine_disk(dp->m, dp->disk))
 		dp->disk = -1;
 	dp->part = -1;
@@ -1366,7 +1525,7 @@ static int loop_tty(struct dp *dp)
 
 int diskpart_main(const char *mdir, int argc, char **argv)
 {
-	struct dp dp = {.disk = -1, .part = -1};
+	struct dp dp = {.disk = -1, .part = -1, .ldm_sel = -1};
 	struct gm_err err;
 	const char *script = NULL;
 	FILE *in = NULL;
@@ -1400,6 +1559,7 @@ int diskpart_main(const char *mdir, int argc, char **argv)
 		return DP_FATAL;
 	}
 	banner(&dp);
+	ldm_rescan(&dp);
 	if (in) {
 		rc = loop_file(&dp, in, false);
 		fclose(in);
@@ -1413,6 +1573,7 @@ int diskpart_main(const char *mdir, int argc, char **argv)
 			err.detail);
 		rc = DP_FATAL;
 	}
+	ldm_view_free(dp.ldm);
 	machine_close(dp.m);
 	fflush(stdout);
 	return rc;

@@ -242,7 +242,8 @@ static void load_mbr_parts(struct disk *d)
 		p->mbr_status = m->status;
 		p->kind = (m->type == 0x05 || m->type == 0x0f || m->type == 0x85)
 				  ? PK_MBR_EXTENDED
-				  : PK_MBR_PRIMARY;
+			  : m->type == 0x42 ? PK_LDM_DATA /* a dynamic MBR disk */
+					    : PK_MBR_PRIMARY;
 	}
 }
 

@@ -22,6 +22,7 @@
 
 #include "../engine/fatfs.h"
 #include "../engine/ldm.h"
+#include "../engine/ldm_write.h"
 #include "../engine/machine.h"
 #include "../fmt/fsprobe.h"
 #include "cli.h"
@@ -506,9 +507,12 @@ static void ldm_row(struct dp *dp, const struct ldm_volume *v, int num, bool sta
 	snprintf(name, sizeof(name), "Volume %d", num);
 	snprintf(ltr, sizeof(ltr), " %c ", l ? l : ' ');
 	dsize(dp, v->sectors * 512, sz, sizeof(sz));
+	const char *status = ldm_health_str(v->health);
+	for (size_t p = 0; p < v->nplex; p++)
+		if (v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p]))
+			status = "Rebuild";
 	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s", star ? '*' : ' ', name,
-	    ltr, fs.label, fs_kind_str(fs.kind), ldm_kind_str(v->kind), sz,
-	    ldm_health_str(v->health), "");
+	    ltr, fs.label, fs_kind_str(fs.kind), ldm_kind_str(v->kind), sz, status, "");
 }
 
 static int list_volume(struct dp *dp)
@@ -901,10 +905,41 @@ static int cmd_convert(struct dp *dp, int n, struct tok *t)
 		return bad_args("CONVERT");
 	if (!d)
 		return no_focus("disk");
-	if (k >= 2) {
-		say("DiskPart has encountered an error: dynamic disks are not "
+	if (k == 3) {
+		say("DiskPart has encountered an error: convert basic is not "
 		    "supported by this version of gptmirror yet.");
 		return DP_SERVICE;
+	}
+	if (k == 2) {
+		/* Server 2003 converts the disk of the running boot volume (C:)
+		 * at the next boot. */
+		if (dp->m->profile == PROFILE_2003 && d->style == DS_GPT &&
+		    !(dp->ldm && d->slot < 16 && dp->ldm->slot_group[d->slot] >= 0)) {
+			for (size_t i = 0; i < d->nparts; i++) {
+				char key[64];
+				part_key(d, &d->parts[i], key, sizeof(key));
+				if (machine_letter_of(dp->m, key) == 'C') {
+					if (machine_add_pending(dp->m, "convert-dynamic", d->slot,
+								&err) < 0)
+						return engine_error(&err);
+					say("You must reboot your computer to complete this "
+					    "operation.");
+					return DP_OK;
+				}
+			}
+		}
+		if (ldm_convert_dynamic(dp->m, dp->ldm, d->slot, &err) < 0) {
+			if (err.code == GM_E_NOT_CONVERTIBLE && strstr(err.detail, "already dynamic")) {
+				say("Virtual Disk Service error:\nThe disk is already dynamic.");
+				return DP_SERVICE;
+			}
+			return engine_error(&err);
+		}
+		machine_rescan(dp->m, &err);
+		ldm_rescan(dp);
+		dp->part = -1;
+		say("DiskPart successfully converted the selected disk to dynamic format.");
+		return save_conf(dp);
 	}
 	struct keylist kl;
 	if (keys_of_disk(d, &kl) < 0)
@@ -1216,6 +1251,55 @@ static int cmd_format(struct dp *dp, int n, struct tok *t)
 	return save_conf(dp);
 }
 
+static void resync_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	fprintf(stderr, "\r  %3u percent completed", (unsigned)(done * 100 / total));
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+static int cmd_add(struct dp *dp, int n, struct tok *t)
+{
+	struct param ps[] = {{"disk", true, false, NULL},
+			     {"align", true, false, NULL},
+			     {"wait", false, false, NULL},
+			     {NULL, false, false, NULL}};
+	struct gm_err err;
+	uint64_t target;
+
+	if (parse_params(n, t, ps) < 0 || !ps[0].present || !parse_num(ps[0].value, &target) ||
+	    target >= GM_MAX_SLOTS)
+		return bad_args("ADD");
+	if (dp->ldm_sel < 0) {
+		if (dp->has_vol) {
+			say("Virtual Disk Service error:\nThe volume is not a simple dynamic "
+			    "volume: convert its disk to dynamic first.");
+			return DP_SERVICE;
+		}
+		return no_focus("volume");
+	}
+	struct ldm_volume *v = (struct ldm_volume *)ldm_at(dp, (size_t)dp->ldm_sel);
+	if (!v)
+		return no_focus("volume");
+	if (ldm_add_mirror(dp->m, dp->ldm, v, (int)target,
+			   isatty(STDERR_FILENO) ? resync_progress : NULL, NULL, &err) < 0) {
+		machine_rescan(dp->m, NULL);
+		int keep = dp->ldm_sel;
+		ldm_rescan(dp);
+		dp->ldm_sel = keep;
+		if (err.code == GM_E_NOT_SUPPORTED)
+			return service_error("The volume is not a simple volume.", &err);
+		return engine_error(&err);
+	}
+	int keep = dp->ldm_sel;
+	machine_rescan(dp->m, &err);
+	ldm_rescan(dp);
+	dp->ldm_sel = keep;
+	say("DiskPart succeeded in adding a mirror to the volume.");
+	return save_conf(dp);
+}
+
 static int cmd_rescan(struct dp *dp, int n, struct tok *t)
 {
 	struct gm_err err;
@@ -1255,6 +1339,13 @@ static int cmd_help(struct dp *dp, int n, struct tok *t);
 /* --- the table ---------------------------------------------------------- */
 
 static const struct cmd cmds[] = {
+	{"ADD", "Add a mirror to a simple volume.", cmd_add,
+	 "    Mirrors the simple dynamic volume in focus onto disk N: a second\n"
+	 "    plex on N's free space, the database updated on every disk, and\n"
+	 "    the volume copied onto the new plex (progress on a terminal). An\n"
+	 "    interrupted copy resumes from its checkpoint (gptmirror volume\n"
+	 "    resync, or machine reboot).\n\n"
+	 "Syntax:  ADD DISK=<N> [WAIT] [NOERR]\n"},
 	{"ASSIGN", "Assign a drive letter or mount point to the selected volume.",
 	 cmd_assign,
 	 "    Assigns a drive letter to the volume in focus. With no letter,\n"

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/ldm.h"
+#include "../engine/ldm_write.h"
 #include "../engine/machine.h"
+#include <unistd.h>
 #include "cli.h"
 #include "out.h"
 
@@ -243,6 +246,54 @@ static int cmd_status(struct machine *m)
 	return 0;
 }
 
+static void reboot_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	fprintf(stderr, "\r  %3u percent completed", (unsigned)(done * 100 / total));
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+/* The work Windows does at boot: pending conversions, unfinished resyncs. */
+static int machine_reboot(const char *mdir)
+{
+	struct machine *m;
+	struct gm_err err;
+	int slot, rc = 0;
+
+	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+		cli_print_err("gptmirror", &err);
+		return 1;
+	}
+	printf("Shutting down and restarting %s.\n", m->dir);
+	while (rc == 0 && machine_take_pending(m, "convert-dynamic", &slot) == 1) {
+		struct ldm_view *v = NULL;
+		if (ldm_scan(m, &v, &err) < 0 || ldm_convert_dynamic(m, v, slot, &err) < 0 ||
+		    machine_save(m, &err) < 0) {
+			cli_print_err("gptmirror", &err);
+			rc = 1;
+		} else {
+			printf("Disk %d was converted to dynamic.\n", slot);
+		}
+		ldm_view_free(v);
+		machine_rescan(m, &err);
+	}
+	if (rc == 0) {
+		int n = ldm_resync(m, isatty(STDERR_FILENO) ? reboot_progress : NULL, NULL, &err);
+		if (n < 0) {
+			cli_print_err("gptmirror", &err);
+			rc = 1;
+		} else if (n > 0) {
+			printf("%d mirror plex%s resynchronised.\n", n, n == 1 ? "" : "es");
+		}
+	}
+	if (machine_save(m, &err) < 0 && rc == 0)
+		rc = 1;
+	printf("Firmware boot emulation is not available yet (machine boot).\n");
+	machine_close(m);
+	return rc;
+}
+
 int machine_main(const char *mdir, int argc, char **argv)
 {
 	struct machine *m;
@@ -256,11 +307,13 @@ int machine_main(const char *mdir, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "create") == 0)
 		return cmd_create(argc - 1, argv + 1);
-	if (strcmp(argv[0], "reboot") == 0 || strcmp(argv[0], "boot") == 0) {
-		fprintf(stderr, "gptmirror: machine %s is not available yet "
-			"(it needs the NVRAM and firmware work)\n", argv[0]);
+	if (strcmp(argv[0], "boot") == 0) {
+		fprintf(stderr, "gptmirror: machine boot is not available yet; the tests "
+			"boot machines in QEMU with OVMF directly\n");
 		return 2;
 	}
+	if (strcmp(argv[0], "reboot") == 0)
+		return machine_reboot(mdir);
 	if (strcmp(argv[0], "status") != 0 && strcmp(argv[0], "pull-disk") != 0 &&
 	    strcmp(argv[0], "insert-disk") != 0) {
 		fprintf(stderr, "gptmirror: unknown machine command '%s'\n",

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../engine/ldm.h"
+#include "../engine/ldm_write.h"
 #include "../engine/machine.h"
 #include "cli.h"
 #include "out.h"
@@ -118,10 +119,24 @@ int volume_main(const char *mdir, int argc, char **argv)
 	struct gm_err err;
 	int rc;
 
+	if (argc == 1 && strcmp(argv[0], "resync") == 0) {
+		if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+			cli_print_err("volume", &err);
+			return 1;
+		}
+		int n = ldm_resync(m, NULL, NULL, &err);
+		if (n < 0)
+			cli_print_err("volume", &err);
+		else
+			printf("%d mirror plex%s resynchronised.\n", n, n == 1 ? "" : "es");
+		machine_close(m);
+		return n < 0 ? 1 : 0;
+	}
 	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "export") != 0) ||
 	    (strcmp(argv[0], "export") == 0 && argc != 3)) {
 		fprintf(stderr, "usage: gptmirror volume list\n"
-				"       gptmirror volume export VOLUME FILE\n");
+				"       gptmirror volume export VOLUME FILE\n"
+				"       gptmirror volume resync\n");
 		return 2;
 	}
 	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {

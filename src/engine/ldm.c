@@ -441,6 +441,14 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err)
 	return 0;
 }
 
+bool ldm_plex_rebuilding(const struct ldm_plex *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ext[i].rec->u.part.pflags & 0x08)
+			return true;
+	return false;
+}
+
 /* --- reading a volume ---------------------------------------------------- */
 
 static int ext_read(struct machine *m, const struct ldm_extent *x, uint64_t off,
@@ -491,7 +499,9 @@ int ldm_vol_read(struct machine *m, const struct ldm_volume *v, uint64_t lba,
 		/* Any complete plex serves; a failing one hands over to the next. */
 		int rc = gm_fail(err, GM_E_UNREADABLE, "%s has no complete plex", v->rec->name);
 		for (size_t p = 0; p < v->nplex; p++) {
-			if (!v->plex[p].complete)
+			/* A plex still being rebuilt holds no data to trust. */
+			if (!v->plex[p].complete ||
+			    (v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p])))
 				continue;
 			if ((rc = concat_read(m, &v->plex[p], lba, n, buf, err)) == 0)
 				return 0;

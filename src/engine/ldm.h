@@ -73,6 +73,8 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err);
 void ldm_view_free(struct ldm_view *v);
 const char *ldm_kind_str(enum ldm_kind k);     /* diskpart's Type column */
 const char *ldm_health_str(enum ldm_health h); /* diskpart's Status column */
+/* True when a plex is still being copied (an extent marked recover). */
+bool ldm_plex_rebuilding(const struct ldm_plex *p);
 /* Reads sectors [lba, lba + n) of a volume into buf. */
 int ldm_vol_read(struct machine *m, const struct ldm_volume *v, uint64_t lba,
 		 uint32_t n, uint8_t *buf, struct gm_err *err);

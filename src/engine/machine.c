@@ -806,3 +806,42 @@ int machine_nvram_open(struct machine *m, struct nvram **out, struct gm_err *err
 	free(p);
 	return rc;
 }
+
+int machine_add_pending(struct machine *m, const char *what, int slot, struct gm_err *err)
+{
+	char line[128];
+	char **n;
+
+	snprintf(line, sizeof(line), "pending.%s = %d", what, slot);
+	for (int i = 0; i < m->nextra; i++)
+		if (strcmp(m->extra[i], line) == 0)
+			return 0;
+	n = realloc(m->extra, (size_t)(m->nextra + 1) * sizeof(*n));
+	if (!n)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->extra = n;
+	m->extra[m->nextra] = strdup(line);
+	if (!m->extra[m->nextra])
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->nextra++;
+	m->conf_dirty = true;
+	return machine_save(m, err);
+}
+
+int machine_take_pending(struct machine *m, const char *what, int *slot)
+{
+	char pre[64];
+	size_t pl;
+
+	snprintf(pre, sizeof(pre), "pending.%s = ", what);
+	pl = strlen(pre);
+	for (int i = 0; i < m->nextra; i++)
+		if (strncmp(m->extra[i], pre, pl) == 0) {
+			*slot = atoi(m->extra[i] + pl);
+			free(m->extra[i]);
+			m->extra[i] = m->extra[--m->nextra];
+			m->conf_dirty = true;
+			return 1;
+		}
+	return 0;
+}

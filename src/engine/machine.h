@@ -98,6 +98,11 @@ int machine_volumes(struct machine *m, struct volume *out, int max);
 /* The partition that has drive letter l, on a present disk. */
 int machine_find_letter(struct machine *m, char l, int *slot, size_t *pos,
 			struct gm_err *err);
+/* Work for the next boot ("pending.WHAT = SLOT" in machine.conf). */
+int machine_add_pending(struct machine *m, const char *what, int slot, struct gm_err *err);
+/* Takes one pending item of that kind: 1 and its slot, or 0. */
+int machine_take_pending(struct machine *m, const char *what, int *slot);
+
 struct nvram;
 /* The machine's NVRAM (nvram.fd, an OVMF variable store). */
 int machine_nvram_open(struct machine *m, struct nvram **out, struct gm_err *err);

@@ -345,3 +345,227 @@ int ldm_rec_decode(const uint8_t *rec, size_t len, struct ldm_rec *r,
 	}
 	return 0;
 }
+
+/* --- encoders ------------------------------------------------------------ */
+
+static void put_str(uint8_t *p, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+	memcpy(p, s, l < n ? l : n);
+}
+
+void ldm_privhead_encode(const struct ldm_privhead *h, uint8_t *s)
+{
+	memset(s, 0, 512);
+	memcpy(s, "PRIVHEAD", 8);
+	put_be16(s + 0x0c, h->ver_major);
+	put_be16(s + 0x0e, h->ver_minor);
+	put_be64(s + 0x18, h->usn);
+	put_be64(s + 0x20, LDM_PH1);
+	put_be64(s + 0x28, LDM_PH2);
+	put_str(s + 0x30, 64, h->disk_guid);
+	/* The host GUID every Windows install writes (a constant). */
+	put_str(s + 0x70, 64, "1b77da20-c717-11d0-a5be-00a0c91db73c");
+	put_str(s + 0xb0, 64, h->dg_guid);
+	put_str(s + 0xf0, 31, h->dg_name);
+	put_be32(s + 0x10f, 512);
+	put_be64(s + 0x11b, h->public_start);
+	put_be64(s + 0x123, h->public_size);
+	put_be64(s + 0x12b, h->private_start);
+	put_be64(s + 0x133, h->private_size);
+	put_be64(s + 0x13b, LDM_TOC1);
+	put_be64(s + 0x143, LDM_TOC2);
+	put_be32(s + 0x14b, 1);
+	put_be32(s + 0x14f, 1);
+	put_be64(s + 0x153, LDM_CONFIG_SECTORS);
+	put_be64(s + 0x15b, LDM_LOG_SECTORS);
+	put_be32(s + 0x163, h->checksum); /* group-wide "disk signature" */
+	put_be32(s + 0x08, ldm_checksum(s));
+}
+
+static void toc_region_put(uint8_t *p, const char *name, uint64_t start, uint64_t size)
+{
+	put_str(p, 8, name);
+	put_be64(p + 0x0a, start);
+	put_be64(p + 0x12, size);
+	put_be16(p + 0x1a, 6);
+	put_be16(p + 0x1c, 1);
+}
+
+void ldm_tocblock_encode(uint64_t usn, uint8_t *s)
+{
+	memset(s, 0, 512);
+	memcpy(s, "TOCBLOCK", 8);
+	put_be64(s + 0x0c, usn);
+	toc_region_put(s + 0x24, "config", LDM_CONFIG_START, LDM_CONFIG_SECTORS);
+	toc_region_put(s + 0x46, "log", LDM_LOG_START, LDM_LOG_SECTORS);
+	put_be32(s + 0x08, ldm_checksum(s));
+}
+
+void ldm_vmdb_encode(const struct ldm_vmdb *v, uint64_t ft, uint8_t *s)
+{
+	memset(s, 0, 512);
+	memcpy(s, "VMDB", 4);
+	put_be32(s + 0x04, LDM_CONFIG_SECTORS * 512 / 128);
+	put_be32(s + 0x08, 128);
+	put_be32(s + 0x0c, 512);
+	put_be16(s + 0x10, 1);
+	put_be16(s + 0x12, 4);
+	put_be16(s + 0x14, 10);
+	put_str(s + 0x16, 31, v->dg_name);
+	put_str(s + 0x35, 64, v->dg_guid);
+	put_be64(s + 0x75, v->committed_tx);
+	put_be64(s + 0x7d, v->committed_tx);
+	uint32_t c[4] = {v->n_vol, v->n_comp, v->n_part, v->n_disk};
+	for (int i = 0; i < 4; i++) {
+		put_be32(s + 0x85 + 4 * i, c[i]);
+		put_be32(s + 0xa1 + 4 * i, c[i]);
+	}
+	put_be64(s + 0xbd, ft);
+}
+
+void ldm_klog_encode(uint64_t tx, uint8_t *p)
+{
+	memset(p, 0, 1024);
+	for (int page = 0; page < 2; page++) {
+		uint8_t *s = p + 512 * page;
+		memcpy(s, "KLOG", 4);
+		put_be32(s + 0x0c, page == 0 ? 4 : 0);
+		put_be32(s + 0x10, 2);
+		put_be32(s + 0x14, (uint32_t)page);
+	}
+	/* Two entries, status 0, committed 0, pending = the transaction. */
+	put_be64(p + 0x18 + 9, tx);
+	put_be64(p + 0x18 + 24 + 9, tx);
+}
+
+struct wcur {
+	uint8_t *p;
+	size_t cap, off;
+	bool over;
+};
+
+static void w_bytes(struct wcur *w, const void *b, size_t n)
+{
+	if (n > w->cap - w->off) {
+		w->over = true;
+		return;
+	}
+	memcpy(w->p + w->off, b, n);
+	w->off += n;
+}
+
+static void w_fixed(struct wcur *w, uint64_t v, unsigned n)
+{
+	uint8_t b[8];
+	for (unsigned i = 0; i < n; i++)
+		b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	w_bytes(w, b, n);
+}
+
+/* Fewest bytes; a lone 0 for zero. */
+static void w_var(struct wcur *w, uint64_t v)
+{
+	unsigned n = 0;
+	for (uint64_t t = v; t; t >>= 8)
+		n++;
+	uint8_t len = (uint8_t)n;
+	w_bytes(w, &len, 1);
+	w_fixed(w, v, n);
+}
+
+/* Sizes: over 32 bits they take 8 bytes. */
+static void w_var64(struct wcur *w, uint64_t v)
+{
+	if (v > 0xffffffffull) {
+		uint8_t len = 8;
+		w_bytes(w, &len, 1);
+		w_fixed(w, v, 8);
+	} else {
+		w_var(w, v);
+	}
+}
+
+static void w_str(struct wcur *w, const char *s)
+{
+	uint8_t len = (uint8_t)strlen(s);
+	w_bytes(w, &len, 1);
+	w_bytes(w, s, len);
+}
+
+int ldm_rec_encode(const struct ldm_rec *r, uint64_t tx, uint8_t *out, size_t cap)
+{
+	struct wcur w = {out, cap, 8, false};
+	uint8_t flags = 0;
+
+	if (cap < 8)
+		return -1;
+	w_var(&w, r->id);
+	w_str(&w, r->name);
+	switch (r->type) {
+	case LDM_REC_GROUP:
+		w_str(&w, r->u.disk.guid); /* the group GUID, stored as text */
+		w_fixed(&w, 0, 4);
+		w_fixed(&w, 0, 8);
+		break;
+	case LDM_REC_DISK:
+		w_str(&w, r->u.disk.guid);
+		w_str(&w, "");
+		w_fixed(&w, 0, 4);
+		w_fixed(&w, tx, 8);
+		break;
+	case LDM_REC_VOLUME: {
+		uint8_t st[14] = {0};
+		put_str(st, 14, r->u.vol.state);
+		w_str(&w, r->u.vol.vtype);
+		w_str(&w, "");
+		w_bytes(&w, st, 14);
+		w_fixed(&w, r->u.vol.read_policy, 1);
+		uint8_t num[2] = {1, r->u.vol.number}; /* always 1 byte long */
+		w_bytes(&w, num, 2);
+		w_fixed(&w, r->u.vol.vflags, 4);
+		w_var(&w, r->u.vol.nchildren);
+		w_fixed(&w, tx, 8);
+		w_fixed(&w, 0, 8);
+		w_var64(&w, r->u.vol.size);
+		w_fixed(&w, 0, 4);
+		w_fixed(&w, r->u.vol.part_type, 1);
+		w_bytes(&w, r->u.vol.guid, 16);
+		if (r->u.vol.hint[0]) {
+			flags |= 0x02;
+			w_str(&w, r->u.vol.hint);
+		}
+		break;
+	}
+	case LDM_REC_COMPONENT:
+		w_str(&w, r->u.comp.state);
+		w_fixed(&w, r->u.comp.layout, 1);
+		w_fixed(&w, r->u.comp.cflags, 4);
+		w_var(&w, r->u.comp.nparts);
+		w_fixed(&w, tx, 8);
+		w_fixed(&w, 0, 8);
+		w_var(&w, r->u.comp.parent);
+		w_fixed(&w, 0, 1); /* log SD: exactly one zero byte */
+		break;
+	case LDM_REC_PARTITION:
+		flags = 0x40;
+		w_fixed(&w, r->u.part.pflags, 4);
+		w_fixed(&w, tx, 8);
+		w_fixed(&w, r->u.part.start, 8);
+		w_fixed(&w, r->u.part.vol_offset, 8);
+		w_var64(&w, r->u.part.size);
+		w_var(&w, r->u.part.parent);
+		w_var(&w, r->u.part.disk);
+		w_fixed(&w, 0, 1); /* flag 0x40: one zero byte */
+		break;
+	default:
+		return -1;
+	}
+	if (w.over)
+		return -1;
+	put_be16(out, 0);
+	out[2] = flags;
+	out[3] = (uint8_t)(((r->type == LDM_REC_VOLUME ? 5 : 3) << 4) | r->type);
+	put_be32(out + 4, (uint32_t)(w.off - 8));
+	return (int)w.off;
+}

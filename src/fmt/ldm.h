@@ -127,4 +127,24 @@ int ldm_slot_decode(const uint8_t *p, size_t len, struct ldm_slot *out);
 int ldm_rec_decode(const uint8_t *rec, size_t len, struct ldm_rec *out,
 		   const char **why);
 
+/* --- encoders (a fresh database, as Windows 2008 R2 lays one out) ------- */
+
+#define LDM_PRIVATE_SECTORS 2048
+#define LDM_TOC1 2
+#define LDM_TOC2 2045
+#define LDM_CONFIG_START 17
+#define LDM_CONFIG_SECTORS 1481
+#define LDM_LOG_START 1498
+#define LDM_LOG_SECTORS 224
+#define LDM_PH2 1856
+#define LDM_PH1 2047
+
+void ldm_privhead_encode(const struct ldm_privhead *h, uint8_t *sec);
+void ldm_tocblock_encode(uint64_t usn, uint8_t *sec);
+void ldm_vmdb_encode(const struct ldm_vmdb *v, uint64_t filetime, uint8_t *sec);
+void ldm_klog_encode(uint64_t tx, uint8_t *two_sectors);
+/* Encodes a record (8-byte header + body) with commit transaction tx;
+ * returns its length or -1 if it does not fit cap (at most 4 x 112). */
+int ldm_rec_encode(const struct ldm_rec *r, uint64_t tx, uint8_t *out, size_t cap);
+
 #endif

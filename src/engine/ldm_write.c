@@ -1,0 +1,696 @@
+/*
+ * ldm_write.c - writing the LDM database: the whole database is rebuilt
+ * from the group's records with a new transaction number and written to
+ * every member disk's private region (identical config and log areas; each
+ * disk's own PRIVHEAD). A new member's region is written before the GPT
+ * that points at it.
+ */
+#include "ldm_write.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../fmt/bytes.h"
+#include "machine.h"
+
+#define SEC 512u
+
+/* Names we make are short; vsnprintf keeps the compiler from guessing. */
+static void namef(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void namef(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, cap, fmt, ap);
+	va_end(ap);
+}
+#define RECOVER 0x08u /* partition flag: the plex is being rebuilt */
+
+struct member {
+	int slot;
+	struct ldm_privhead ph;
+};
+
+struct gdb {
+	char name[32], guid[LDM_GUID_STR + 1];
+	uint64_t tx;
+	struct ldm_rec *recs;
+	size_t n, cap;
+	struct member mem[GM_MAX_SLOTS];
+	size_t nmem;
+	uint32_t signature; /* PRIVHEAD 0x163, one per group */
+};
+
+static void guid_text(struct rng *r, char *out)
+{
+	struct guid g;
+	uint8_t b[16];
+
+	rng_guid(r, &g);
+	/* LDM keeps GUIDs as RFC-order text. */
+	memcpy(b, g.b, 16);
+	snprintf(out, LDM_GUID_STR + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10],
+		 b[11], b[12], b[13], b[14], b[15]);
+}
+
+static struct ldm_rec *add_rec(struct gdb *g)
+{
+	if (g->n == g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 16;
+		struct ldm_rec *nr = realloc(g->recs, nc * sizeof(*nr));
+		if (!nr)
+			return NULL;
+		g->recs = nr;
+		g->cap = nc;
+	}
+	memset(&g->recs[g->n], 0, sizeof(g->recs[0]));
+	return &g->recs[g->n++];
+}
+
+static uint32_t next_id(const struct gdb *g)
+{
+	uint32_t id = 0;
+
+	for (size_t i = 0; i < g->n; i++)
+		if (g->recs[i].id > id)
+			id = g->recs[i].id;
+	return id + 1;
+}
+
+/* The group from the view (or an empty one). */
+static int load_group(struct machine *m, struct ldm_view *view, struct gdb *g,
+		      struct gm_err *err)
+{
+	memset(g, 0, sizeof(*g));
+	if (!view || view->ngroups == 0)
+		return 0;
+	const struct ldm_group *G = &view->groups[0];
+	snprintf(g->name, sizeof(g->name), "%s", G->name);
+	snprintf(g->guid, sizeof(g->guid), "%s", G->guid);
+	g->tx = G->vmdb.committed_tx;
+	for (size_t i = 0; i < G->nrecs; i++) {
+		struct ldm_rec *r = add_rec(g);
+		if (!r)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		*r = G->recs[i];
+	}
+	for (size_t d = 0; d < G->ndisks; d++)
+		if (G->disks[d].slot >= 0) {
+			g->mem[g->nmem].slot = G->disks[d].slot;
+			g->mem[g->nmem].ph = G->disks[d].ph;
+			g->signature = G->disks[d].ph.checksum;
+			g->nmem++;
+		}
+	(void)m;
+	return 0;
+}
+
+static uint64_t filetime(struct machine *m)
+{
+	return ((uint64_t)rng_time(&m->rng) + 11644473600ull) * 10000000ull;
+}
+
+/* The private region image of one member. */
+static int build_private(struct machine *m, const struct gdb *g, const struct member *mb,
+			 uint8_t *priv, struct gm_err *err)
+{
+	uint8_t *cfg = priv + (size_t)LDM_CONFIG_START * SEC;
+	struct ldm_vmdb v = {0};
+	uint32_t slots = LDM_CONFIG_SECTORS * SEC / 128, seq = 4;
+
+	memset(priv, 0, (size_t)LDM_PRIVATE_SECTORS * SEC);
+	snprintf(v.dg_name, sizeof(v.dg_name), "%s", g->name);
+	snprintf(v.dg_guid, sizeof(v.dg_guid), "%s", g->guid);
+	v.committed_tx = g->tx;
+	for (size_t i = 0; i < g->n; i++) {
+		switch (g->recs[i].type) {
+		case LDM_REC_VOLUME: v.n_vol++; break;
+		case LDM_REC_COMPONENT: v.n_comp++; break;
+		case LDM_REC_PARTITION: v.n_part++; break;
+		case LDM_REC_DISK: v.n_disk++; break;
+		default: break;
+		}
+	}
+	ldm_vmdb_encode(&v, filetime(m), cfg);
+	/* Records from slot 4, fragments of 112 bytes, group numbers from 1. */
+	for (size_t i = 0; i < g->n; i++) {
+		uint8_t rec[4 * 112] = {0};
+		int len = ldm_rec_encode(&g->recs[i], g->tx, rec, sizeof(rec));
+		if (len < 0)
+			return gm_fail(err, GM_E_ARGS, "the record of %s is too large", g->recs[i].name);
+		uint16_t frags = (uint16_t)((len + 111) / 112);
+		for (uint16_t f = 0; f < frags; f++) {
+			if (seq >= slots)
+				return gm_fail(err, GM_E_NO_SPACE, "the dynamic disk database is full");
+			uint8_t *s = cfg + (size_t)seq * 128;
+			memcpy(s, "VBLK", 4);
+			put_be32(s + 4, seq);
+			put_be32(s + 8, (uint32_t)(i + 1));
+			put_be16(s + 12, f);
+			put_be16(s + 14, frags);
+			memcpy(s + 16, rec + (size_t)f * 112, 112);
+			seq++;
+		}
+	}
+	for (; seq < slots; seq++) {
+		uint8_t *s = cfg + (size_t)seq * 128;
+		memcpy(s, "VBLK", 4);
+		put_be32(s + 4, seq);
+	}
+	ldm_klog_encode(g->tx, priv + (size_t)LDM_LOG_START * SEC);
+	ldm_tocblock_encode(1, priv + (size_t)LDM_TOC1 * SEC);
+	ldm_tocblock_encode(1, priv + (size_t)LDM_TOC2 * SEC);
+	struct ldm_privhead ph = mb->ph;
+	ph.ver_major = 2;
+	ph.ver_minor = m->profile == PROFILE_2003 ? 11 : 12;
+	ph.usn = 1;
+	ph.checksum = g->signature;
+	snprintf(ph.dg_guid, sizeof(ph.dg_guid), "%s", g->guid);
+	snprintf(ph.dg_name, sizeof(ph.dg_name), "%s", g->name);
+	ph.private_size = LDM_PRIVATE_SECTORS;
+	ldm_privhead_encode(&ph, priv + (size_t)LDM_PH2 * SEC);
+	ldm_privhead_encode(&ph, priv + (size_t)LDM_PH1 * SEC);
+	return 0;
+}
+
+static int write_member(struct machine *m, const struct gdb *g, const struct member *mb,
+			struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, mb->slot);
+	size_t len = (size_t)LDM_PRIVATE_SECTORS * SEC;
+	uint8_t *priv = malloc(len);
+	int rc;
+
+	if (!priv)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (!d) {
+		free(priv);
+		return gm_fail(err, GM_E_NO_DISK, "disk %d is not present", mb->slot);
+	}
+	if ((rc = build_private(m, g, mb, priv, err)) == 0) {
+		rc = blk_write(d->dev, mb->ph.private_start * SEC, priv, len);
+		if (rc == 0)
+			rc = blk_flush(d->dev);
+		if (rc < 0)
+			rc = gm_fail(err, GM_E_IO, "writing the dynamic disk database on disk %d "
+				     "failed", mb->slot);
+	}
+	free(priv);
+	return rc;
+}
+
+static int write_all(struct machine *m, const struct gdb *g, int except, struct gm_err *err)
+{
+	for (size_t i = 0; i < g->nmem; i++) {
+		if (g->mem[i].slot == except)
+			continue;
+		int rc = write_member(m, g, &g->mem[i], err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int cmp_first(const void *a, const void *b)
+{
+	const struct part *x = a, *y = b;
+	return x->first_lba < y->first_lba ? -1 : x->first_lba > y->first_lba;
+}
+
+static uint8_t part_type_of(struct disk *d, const struct part *p)
+{
+	uint8_t sec[512];
+
+	if (blk_read(d->dev, part_offset(d, p), sec, sizeof(sec)) == 0) {
+		if (memcmp(sec + 3, "NTFS", 4) == 0)
+			return 0x07;
+		if (memcmp(sec + 82, "FAT32", 5) == 0)
+			return 0x0b;
+		if (memcmp(sec + 54, "FAT", 3) == 0)
+			return 0x06;
+	}
+	return 0x07;
+}
+
+int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
+			struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+	struct gdb g;
+	int rc;
+
+	if (!d)
+		return gm_fail(err, GM_E_NO_DISK, "no disk %d", slot);
+	if ((rc = disk_check_writable(d, err)) < 0)
+		return rc;
+	if (view && slot < 16 && view->slot_group[slot] >= 0)
+		return gm_fail(err, GM_E_NOT_CONVERTIBLE, "The disk is already dynamic.");
+	if (d->style != DS_GPT)
+		return gm_fail(err, GM_E_NOT_GPT, "gptmirror converts GPT disks to dynamic; "
+			       "disk %d is not a GPT disk.", slot);
+	if (d->ss != SEC)
+		return gm_fail(err, GM_E_NOT_SUPPORTED, "dynamic disks with %" PRIu32
+			       "-byte sectors are not supported", d->ss);
+	for (size_t i = 0; i < d->nparts; i++)
+		if (d->parts[i].kind == PK_LDM_META || d->parts[i].kind == PK_LDM_DATA)
+			return gm_fail(err, GM_E_NOT_CONVERTIBLE, "disk %d already holds LDM "
+				       "partitions but no readable database", slot);
+	if ((rc = load_group(m, view, &g, err)) < 0)
+		return rc;
+	if (!g.guid[0]) {
+		char path[PATH_MAX], *base;
+		if (!realpath(m->dir, path))
+			snprintf(path, sizeof(path), "%s", m->dir);
+		base = basename(path);
+		char host[16] = "";
+		size_t k = 0;
+		for (; base[k] && k < 15; k++)
+			host[k] = (char)toupper((unsigned char)base[k]);
+		host[k] = '\0';
+		snprintf(g.name, sizeof(g.name), "%sDg0", host[0] ? host : "GPTMIRROR");
+		guid_text(&m->rng, g.guid);
+		g.signature = rng_u32(&m->rng) | 1;
+		struct ldm_rec *r = add_rec(&g);
+		if (!r)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		r->type = LDM_REC_GROUP;
+		r->id = 1;
+		snprintf(r->name, sizeof(r->name), "%s", g.name);
+		snprintf(r->u.disk.guid, sizeof(r->u.disk.guid), "%s", g.guid);
+	}
+
+	/* Where the database goes: the first MiB of the MSR, as Windows does,
+	 * else the end of the largest free region. */
+	struct part *msr = NULL;
+	for (size_t i = 0; i < d->nparts && !msr; i++)
+		if (d->parts[i].kind == PK_MSR &&
+		    d->parts[i].last_lba - d->parts[i].first_lba + 1 > LDM_PRIVATE_SECTORS)
+			msr = &d->parts[i];
+	uint64_t meta;
+	if (msr) {
+		meta = msr->first_lba;
+	} else {
+		struct extent ex[GPT_MAX_ENTRIES + 1];
+		size_t n = disk_free_extents(d, ex, GPT_MAX_ENTRIES + 1), best = n;
+		for (size_t i = 0; i < n; i++)
+			if (ex[i].last - ex[i].first + 1 >= LDM_PRIVATE_SECTORS &&
+			    (best == n || ex[i].last - ex[i].first > ex[best].last - ex[best].first))
+				best = i;
+		if (best == n) {
+			free(g.recs);
+			return gm_fail(err, GM_E_NO_SPACE, "There is no room for the 1 MB dynamic "
+				       "disk database: no MSR and no free space.");
+		}
+		meta = ex[best].last - LDM_PRIVATE_SECTORS + 1;
+	}
+	if (d->nparts + 1 > d->max_parts) {
+		free(g.recs);
+		return gm_fail(err, GM_E_TABLE_FULL, NULL);
+	}
+
+	/* The records: the disk, and a simple volume per basic data partition. */
+	uint32_t id = next_id(&g), ndisk = 0, nvol = 0, vnum = 0;
+	for (size_t i = 0; i < g.n; i++) {
+		if (g.recs[i].type == LDM_REC_DISK)
+			ndisk++;
+		if (g.recs[i].type == LDM_REC_VOLUME) {
+			nvol++;
+			if (g.recs[i].u.vol.number > vnum)
+				vnum = g.recs[i].u.vol.number;
+		}
+	}
+	struct member mb = {.slot = slot};
+	guid_text(&m->rng, mb.ph.disk_guid);
+	mb.ph.public_start = d->hdr.first_usable;
+	mb.ph.public_size = d->hdr.last_usable - d->hdr.first_usable + 1;
+	mb.ph.private_start = meta;
+	mb.ph.private_size = LDM_PRIVATE_SECTORS;
+	struct ldm_rec *dr = add_rec(&g);
+	if (!dr)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	dr->type = LDM_REC_DISK;
+	uint32_t disk_id = id++;
+	dr->id = disk_id;
+	snprintf(dr->name, sizeof(dr->name), "Disk%u", ndisk + 1);
+	snprintf(dr->u.disk.guid, sizeof(dr->u.disk.guid), "%s", mb.ph.disk_guid);
+	uint32_t ext_no = 1;
+	for (size_t i = 0; i < d->nparts; i++) {
+		struct part *p = &d->parts[i];
+		if (p->kind != PK_BASIC)
+			continue;
+		char key[64];
+		part_key(d, p, key, sizeof(key));
+		char l = machine_letter_of(m, key);
+		struct ldm_rec *vr = add_rec(&g), *cr, *pr;
+		if (!vr)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		vr->type = LDM_REC_VOLUME;
+		vr->id = id++;
+		snprintf(vr->name, sizeof(vr->name), "Volume%u", ++nvol);
+		snprintf(vr->u.vol.vtype, sizeof(vr->u.vol.vtype), "gen");
+		snprintf(vr->u.vol.state, sizeof(vr->u.vol.state), "ACTIVE");
+		vr->u.vol.read_policy = 3;
+		vr->u.vol.number = (uint8_t)(++vnum);
+		vr->u.vol.vflags = 0x11;
+		vr->u.vol.nchildren = 1;
+		vr->u.vol.size = p->last_lba - p->first_lba + 1;
+		vr->u.vol.part_type = part_type_of(d, p);
+		struct guid vg;
+		rng_guid(&m->rng, &vg);
+		memcpy(vr->u.vol.guid, vg.b, 16);
+		if (l)
+			snprintf(vr->u.vol.hint, sizeof(vr->u.vol.hint), "%c:", l);
+		uint32_t vid = vr->id;
+		char vname[64];
+		snprintf(vname, sizeof(vname), "%s", vr->name);
+		if (!(cr = add_rec(&g)))
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		cr->type = LDM_REC_COMPONENT;
+		cr->id = id++;
+		namef(cr->name, sizeof(cr->name), "%s-01", vname);
+		snprintf(cr->u.comp.state, sizeof(cr->u.comp.state), "ACTIVE");
+		cr->u.comp.layout = LDM_CONCAT;
+		cr->u.comp.nparts = 1;
+		cr->u.comp.parent = vid;
+		uint32_t cid = cr->id;
+		if (!(pr = add_rec(&g)))
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		pr->type = LDM_REC_PARTITION;
+		pr->id = id++;
+		snprintf(pr->name, sizeof(pr->name), "Disk%u-%02u", ndisk + 1, ext_no++);
+		pr->u.part.start = p->first_lba - mb.ph.public_start;
+		pr->u.part.size = p->last_lba - p->first_lba + 1;
+		pr->u.part.parent = cid;
+		pr->u.part.disk = disk_id;
+		/* The partition stays where it is: retyped, its data untouched. */
+		p->ent.type = GPT_TYPE_LDM_DATA;
+		p->kind = PK_LDM_DATA;
+		gpt_ent_set_name(&p->ent, "LDM data partition");
+	}
+	g.tx = (g.tx > id ? g.tx : id) + 1;
+	g.mem[g.nmem++] = mb;
+
+	/* 1. The new member's private region (inside the MSR or free space:
+	 * nothing points at it yet). */
+	if ((rc = write_member(m, &g, &mb, err)) < 0)
+		goto out;
+	/* 2. The GPT that makes the disk dynamic, rewritten in offset order. */
+	if (msr)
+		msr->first_lba += LDM_PRIVATE_SECTORS;
+	struct part meta_p = {0};
+	meta_p.first_lba = meta;
+	meta_p.last_lba = meta + LDM_PRIVATE_SECTORS - 1;
+	meta_p.kind = PK_LDM_META;
+	meta_p.ent.type = GPT_TYPE_LDM_METADATA;
+	rng_guid(&m->rng, &meta_p.ent.uniq);
+	gpt_ent_set_name(&meta_p.ent, "LDM metadata partition");
+	d->parts[d->nparts++] = meta_p;
+	qsort(d->parts, d->nparts, sizeof(*d->parts), cmp_first);
+	if ((rc = disk_commit(d, err)) < 0)
+		goto out;
+	/* 3. The other members learn of the new disk. */
+	rc = write_all(m, &g, slot, err);
+out:
+	free(g.recs);
+	return rc;
+}
+
+/* --- mirrors -------------------------------------------------------------- */
+
+static char ckpt_key[128];
+
+static const char *checkpoint_key(const struct ldm_rec *part)
+{
+	namef(ckpt_key, sizeof(ckpt_key), "resync.%s", part->name);
+	return ckpt_key;
+}
+
+static uint64_t checkpoint_get(struct machine *m, const struct ldm_rec *part)
+{
+	const char *k = checkpoint_key(part);
+	size_t kl = strlen(k);
+
+	for (int i = 0; i < m->nextra; i++)
+		if (strncmp(m->extra[i], k, kl) == 0 && strncmp(m->extra[i] + kl, " = ", 3) == 0)
+			return strtoull(m->extra[i] + kl + 3, NULL, 10);
+	return 0;
+}
+
+static int checkpoint_set(struct machine *m, const struct ldm_rec *part, uint64_t done,
+			  bool remove, struct gm_err *err)
+{
+	const char *k = checkpoint_key(part);
+	size_t kl = strlen(k);
+	char line[200];
+
+	namef(line, sizeof(line), "%s = %" PRIu64, k, done);
+	for (int i = 0; i < m->nextra; i++)
+		if (strncmp(m->extra[i], k, kl) == 0 && strncmp(m->extra[i] + kl, " = ", 3) == 0) {
+			free(m->extra[i]);
+			if (remove) {
+				m->extra[i] = m->extra[--m->nextra];
+			} else {
+				m->extra[i] = strdup(line);
+			}
+			m->conf_dirty = true;
+			return machine_save(m, err);
+		}
+	if (remove)
+		return 0;
+	char **n = realloc(m->extra, (size_t)(m->nextra + 1) * sizeof(*n));
+	if (!n)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->extra = n;
+	m->extra[m->nextra++] = strdup(line);
+	m->conf_dirty = true;
+	return machine_save(m, err);
+}
+
+static bool zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Copies the volume from a healthy plex onto extent x, from the
+ * checkpoint on; the checkpoint is saved every 64 MiB. Zero runs become
+ * holes on the target. */
+static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct ldm_extent *x,
+		     ldm_progress_fn progress, void *pctx, struct gm_err *err)
+{
+	const uint32_t chunk = 8192; /* 4 MiB */
+	uint8_t *buf = malloc((size_t)chunk * SEC);
+	struct disk *dst = machine_disk(m, x->slot);
+	uint64_t s = checkpoint_get(m, x->rec), last_ck = s;
+	int rc = 0;
+
+	if (!buf || !dst) {
+		free(buf);
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	}
+	/* The source: any complete plex other than the one being built. */
+	struct ldm_volume src = *v;
+	struct ldm_plex ok[8];
+	size_t nok = 0;
+	for (size_t p = 0; p < v->nplex && nok < 8; p++)
+		if (v->plex[p].complete && !ldm_plex_rebuilding(&v->plex[p]))
+			ok[nok++] = v->plex[p];
+	src.plex = ok;
+	src.nplex = nok;
+	if (nok == 0) {
+		free(buf);
+		return gm_fail(err, GM_E_UNREADABLE, "%s has no healthy plex to copy from",
+			       v->rec->name);
+	}
+	while (s < v->sectors) {
+		uint32_t n = v->sectors - s < chunk ? (uint32_t)(v->sectors - s) : chunk;
+		if ((rc = ldm_vol_read(m, &src, s, n, buf, err)) < 0)
+			break;
+		uint64_t off = (x->abs_start + s) * SEC;
+		rc = zero(buf, (size_t)n * SEC) ? blk_zero(dst->dev, off, (size_t)n * SEC)
+						: blk_write(dst->dev, off, buf, (size_t)n * SEC);
+		if (rc < 0) {
+			rc = gm_fail(err, GM_E_IO, "writing the new plex failed");
+			break;
+		}
+		s += n;
+		if (progress)
+			progress(pctx, s, v->sectors);
+		if (s - last_ck >= 131072 && s < v->sectors) {
+			if ((rc = blk_flush(dst->dev)) < 0 ||
+			    (rc = checkpoint_set(m, x->rec, s, false, err)) < 0)
+				break;
+			last_ck = s;
+		}
+	}
+	free(buf);
+	if (rc == 0 && (rc = blk_flush(dst->dev)) < 0)
+		rc = gm_fail(err, GM_E_IO, "flush failed");
+	return rc;
+}
+
+/* Marks extent id healthy in the database (the copy is complete). */
+static int mark_healthy(struct machine *m, struct ldm_view *view, uint32_t part_id,
+			struct gm_err *err)
+{
+	struct gdb g;
+	int rc = load_group(m, view, &g, err);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < g.n; i++)
+		if (g.recs[i].type == LDM_REC_PARTITION && g.recs[i].id == part_id)
+			g.recs[i].u.part.pflags &= ~RECOVER;
+	g.tx++;
+	rc = write_all(m, &g, -1, err);
+	free(g.recs);
+	return rc;
+}
+
+int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *v,
+		   int target, ldm_progress_fn progress, void *pctx, struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, target);
+	struct gdb g;
+	int rc;
+
+	if (v->kind != LK_SIMPLE)
+		return gm_fail(err, GM_E_NOT_SUPPORTED, "Only a simple volume can be mirrored.");
+	if (!d || target >= 16 || view->slot_group[target] != 0)
+		return gm_fail(err, GM_E_NOT_CONVERTIBLE, "The disk must be a dynamic disk of "
+			       "this machine's disk group.");
+	if (v->plex[0].ext[0].slot == target)
+		return gm_fail(err, GM_E_ARGS, "The mirror must be on another disk.");
+	if ((rc = disk_check_writable(d, err)) < 0)
+		return rc;
+	const struct ldm_group *G = &view->groups[0];
+	const struct ldm_gdisk *gd = NULL;
+	for (size_t i = 0; i < G->ndisks; i++)
+		if (G->disks[i].slot == target)
+			gd = &G->disks[i];
+	if (!gd)
+		return gm_fail(err, GM_E_NO_DISK, "disk %d is not in the group", target);
+
+	/* Room on the target: free GPT space inside its public region. */
+	uint64_t want = v->sectors, align = m->profile == PROFILE_MODERN ? 2048 : 1;
+	uint64_t pub0 = gd->ph.public_start, pub1 = pub0 + gd->ph.public_size - 1, at = 0;
+	struct extent ex[GPT_MAX_ENTRIES + 1];
+	size_t n = disk_free_extents(d, ex, GPT_MAX_ENTRIES + 1);
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++) {
+		uint64_t a = ex[i].first < pub0 ? pub0 : ex[i].first, b = ex[i].last > pub1 ? pub1 : ex[i].last;
+		a = (a + align - 1) / align * align;
+		if (a <= b && b - a + 1 >= want) {
+			at = a;
+			found = true;
+		}
+	}
+	if (!found)
+		return gm_fail(err, GM_E_NO_SPACE, NULL);
+	if (d->nparts + 1 > d->max_parts)
+		return gm_fail(err, GM_E_TABLE_FULL, NULL);
+	if ((rc = load_group(m, view, &g, err)) < 0)
+		return rc;
+	uint32_t id = next_id(&g), ext_no = 1;
+	const char *dname = gd->rec->name;
+	for (size_t i = 0; i < g.n; i++)
+		if (g.recs[i].type == LDM_REC_PARTITION && g.recs[i].u.part.disk == gd->rec->id)
+			ext_no++;
+	for (size_t i = 0; i < g.n; i++)
+		if (g.recs[i].type == LDM_REC_VOLUME && g.recs[i].id == v->rec->id)
+			g.recs[i].u.vol.nchildren = 2;
+	struct ldm_rec *cr = add_rec(&g), *pr;
+	if (!cr) {
+		free(g.recs);
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	}
+	cr->type = LDM_REC_COMPONENT;
+	cr->id = id++;
+	namef(cr->name, sizeof(cr->name), "%s-02", v->rec->name);
+	snprintf(cr->u.comp.state, sizeof(cr->u.comp.state), "ACTIVE");
+	cr->u.comp.layout = LDM_CONCAT;
+	cr->u.comp.nparts = 1;
+	cr->u.comp.parent = v->rec->id;
+	uint32_t cid = cr->id;
+	if (!(pr = add_rec(&g))) {
+		free(g.recs);
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	}
+	pr->type = LDM_REC_PARTITION;
+	pr->id = id++;
+	namef(pr->name, sizeof(pr->name), "%s-%02u", dname, ext_no);
+	pr->u.part.pflags = RECOVER; /* not healthy before its copy is done */
+	pr->u.part.start = at - pub0;
+	pr->u.part.size = want;
+	pr->u.part.parent = cid;
+	pr->u.part.disk = gd->rec->id;
+	uint32_t new_part = pr->id;
+	g.tx = (g.tx > id ? g.tx : id) + 1;
+
+	/* GPT first: the plex gets an LDM data entry of its own, as Windows
+	 * gives the plexes of boot volumes; then the database everywhere. */
+	struct part np = {0};
+	np.first_lba = at;
+	np.last_lba = at + want - 1;
+	np.kind = PK_LDM_DATA;
+	np.ent.type = GPT_TYPE_LDM_DATA;
+	rng_guid(&m->rng, &np.ent.uniq);
+	gpt_ent_set_name(&np.ent, "LDM data partition");
+	d->parts[d->nparts++] = np;
+	qsort(d->parts, d->nparts, sizeof(*d->parts), cmp_first);
+	if ((rc = disk_commit(d, err)) < 0 || (rc = write_all(m, &g, -1, err)) < 0) {
+		free(g.recs);
+		return rc;
+	}
+	free(g.recs);
+	(void)new_part;
+	/* The copy, resumable from its checkpoint. */
+	return ldm_resync(m, progress, pctx, err) < 0 ? -1 : 0;
+}
+
+int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
+	       struct gm_err *err)
+{
+	struct ldm_view *view;
+	int done = 0, rc;
+
+	if ((rc = ldm_scan(m, &view, err)) < 0)
+		return rc;
+	for (size_t gi = 0; gi < view->ngroups; gi++) {
+		struct ldm_group *G = &view->groups[gi];
+		for (size_t i = 0; i < G->nvols; i++) {
+			struct ldm_volume *v = &G->vols[i];
+			for (size_t p = 0; p < v->nplex; p++) {
+				if (!v->plex[p].complete || !ldm_plex_rebuilding(&v->plex[p]))
+					continue;
+				for (size_t e = 0; e < v->plex[p].n; e++) {
+					const struct ldm_extent *x = &v->plex[p].ext[e];
+					uint32_t pid = x->rec->id;
+					if ((rc = copy_plex(m, v, x, progress, pctx, err)) < 0)
+						goto out;
+					if ((rc = mark_healthy(m, view, pid, err)) < 0 ||
+					    (rc = checkpoint_set(m, x->rec, 0, true, err)) < 0)
+						goto out;
+					done++;
+				}
+			}
+		}
+	}
+	rc = done;
+out:
+	ldm_view_free(view);
+	return rc;
+}

@@ -1,0 +1,27 @@
+/*
+ * ldm_write.h - changing Windows dynamic disks: convert a GPT disk to
+ * dynamic, add a mirror plex to a simple volume and resync it.
+ */
+#ifndef GM_LDM_WRITE_H
+#define GM_LDM_WRITE_H
+
+#include "ldm.h"
+#include "rng.h"
+
+/* Progress of a resync: sectors done of all. */
+typedef void (*ldm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* Converts basic GPT disk slot to dynamic, joining the machine's group (or
+ * making one). The view is stale afterwards: scan again. */
+int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
+			struct gm_err *err);
+/* Puts a second plex of simple volume v on disk target and copies the
+ * volume onto it (resumable: see ldm_resync). */
+int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *v,
+		   int target, ldm_progress_fn progress, void *pctx, struct gm_err *err);
+/* Finishes every interrupted resync of the machine, from its checkpoint.
+ * Returns how many plexes it completed, or < 0. */
+int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
+	       struct gm_err *err);
+
+#endif

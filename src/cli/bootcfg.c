@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../engine/ldm.h"
 #include "../engine/machine.h"
 #include "../engine/nvram.h"
 #include "../fmt/bytes.h"
@@ -57,6 +58,33 @@ static bool find_part(struct machine *m, const struct guid *g, int *slot, size_t
 	return false;
 }
 
+/* An LDM data partition holding an extent of a dynamic volume is named by
+ * that volume: \Device\HarddiskDmVolumes\PhysicalDmVolumes\BlockVolumeN. */
+static bool dm_volume(struct machine *m, int slot, uint64_t lba, char *out, size_t cap)
+{
+	struct ldm_view *v;
+	struct gm_err err;
+	bool found = false;
+
+	if (ldm_scan(m, &v, &err) < 0)
+		return false;
+	for (size_t g = 0; g < v->ngroups && !found; g++)
+		for (size_t i = 0; i < v->groups[g].nvols && !found; i++) {
+			const struct ldm_volume *vol = &v->groups[g].vols[i];
+			for (size_t p = 0; p < vol->nplex; p++)
+				for (size_t e = 0; e < vol->plex[p].n; e++)
+					if (vol->plex[p].ext[e].slot == slot &&
+					    vol->plex[p].ext[e].abs_start == lba && !found) {
+						snprintf(out, cap, "\\Device\\HarddiskDmVolumes\\"
+							 "PhysicalDmVolumes\\BlockVolume%u",
+							 vol->rec->u.vol.number);
+						found = true;
+					}
+		}
+	ldm_view_free(v);
+	return found;
+}
+
 /* \Device\HarddiskVolumeN: Windows numbers the partition volumes of all
  * disks in order (ESP, data and other partitions; not the MSR nor the LDM
  * database). LDM data partitions belong to dynamic volumes: not named by
@@ -76,7 +104,7 @@ static bool nt_volume(struct machine *m, int slot, size_t pos, char *out, size_t
 			n++;
 			if (s == slot && p == pos) {
 				if (k == PK_LDM_DATA)
-					return false;
+					return dm_volume(m, slot, d->parts[p].first_lba, out, cap);
 				snprintf(out, cap, "\\Device\\HarddiskVolume%d", n);
 				return true;
 			}
@@ -344,34 +372,8 @@ static int do_mirror_add(struct listing *L, const struct guid *g, const char *de
 		       "Windows.\n");
 		return 1;
 	}
-	/* The loader is the default Windows entry's. */
-	const struct boot_entry *w = NULL;
-	for (size_t i = 0; i < L->n && !w; i++)
-		if (L->e[i].windows)
-			w = &L->e[i];
-	if (!w) {
-		printf("ERROR: There is no Windows boot entry whose loader the "
-		       "mirror entry can use.\n");
-		return 1;
-	}
-	uint8_t osdp[512], opt[1024], out[8192];
-	struct efi_hd hd = hd_of(d, pos);
-	int n = efi_dp_add_hd(osdp, 0, sizeof(osdp), &hd);
-	n = efi_dp_add_file(osdp, (size_t)n, sizeof(osdp), "\\WINDOWS");
-	n = efi_dp_add_end(osdp, (size_t)n, sizeof(osdp));
-	int on = efi_winopts_encode("", osdp, (size_t)n, opt, sizeof(opt));
-	struct efi_loadopt lo = w->lo;
-	if (pathf(lo.desc, sizeof(lo.desc), "%s", desc) < 0) {
-		printf("ERROR: The description is too long.\n");
-		return 1;
-	}
-	lo.attrs = EFI_LOAD_OPTION_ACTIVE;
-	lo.opt = opt;
-	lo.opt_len = (size_t)on;
-	int len = efi_loadopt_encode(&lo, out, sizeof(out));
-	uint16_t num;
-	if (on < 0 || len < 0 || nvram_add_boot(L->nv, out, (size_t)len, &num, &err) < 0) {
-		printf("ERROR: %s\n", len < 0 || on < 0 ? "the entry is too large" : err.detail);
+	if (nvram_add_mirror_entry(L->nv, d, pos, desc, &err) < 0) {
+		printf("ERROR: %s\n", err.detail);
 		return 1;
 	}
 	printf("SUCCESS: The mirrored boot entry has been added.\n");

@@ -24,6 +24,7 @@
 #include "../engine/ldm.h"
 #include "../engine/ldm_write.h"
 #include "../engine/machine.h"
+#include "../engine/nvram.h"
 #include "../fmt/fsprobe.h"
 #include "cli.h"
 #include "out.h"
@@ -642,9 +643,13 @@ static int select_volume(struct dp *dp, const char *arg)
 				if (ldm_letter(ldm_at(dp, i)) == toupper((unsigned char)arg[0]))
 					found = (int)i;
 		if (found >= 0) {
+			const struct ldm_volume *lv = ldm_at(dp, (size_t)found);
 			dp->has_vol = false;
 			dp->ldm_sel = found;
 			dp->part = -1;
+			/* The disk of its first extent takes the disk focus. */
+			if (lv && lv->nplex && lv->plex[0].n && lv->plex[0].ext[0].slot >= 0)
+				dp->disk = lv->plex[0].ext[0].slot;
 			say("Volume %d is the selected volume.", n + found);
 			return DP_OK;
 		}
@@ -1282,7 +1287,9 @@ static int cmd_add(struct dp *dp, int n, struct tok *t)
 	struct ldm_volume *v = (struct ldm_volume *)ldm_at(dp, (size_t)dp->ldm_sel);
 	if (!v)
 		return no_focus("volume");
-	if (ldm_add_mirror(dp->m, dp->ldm, v, (int)target,
+	struct guid plex;
+	char hint = ldm_letter(v);
+	if (ldm_add_mirror(dp->m, dp->ldm, v, (int)target, &plex,
 			   isatty(STDERR_FILENO) ? resync_progress : NULL, NULL, &err) < 0) {
 		machine_rescan(dp->m, NULL);
 		int keep = dp->ldm_sel;
@@ -1296,6 +1303,22 @@ static int cmd_add(struct dp *dp, int n, struct tok *t)
 	machine_rescan(dp->m, &err);
 	ldm_rescan(dp);
 	dp->ldm_sel = keep;
+	/* The boot volume's new plex gets its boot entry, as Windows adds
+	 * "Boot Mirror C: - secondary plex". */
+	struct nvram *nv;
+	if (hint == 'C' && machine_nvram_open(dp->m, &nv, &err) == 0) {
+		int s = (int)target;
+		struct disk *td = machine_disk(dp->m, s);
+		for (size_t i = 0; td && i < td->nparts; i++)
+			if (guid_eq(&td->parts[i].ent.uniq, &plex)) {
+				if (nvram_add_mirror_entry(nv, td, i, "Boot Mirror C: - secondary plex",
+							   &err) == 0)
+					nvram_commit(nv, &err);
+				else
+					say("The service did not update the boot file.");
+			}
+		nvram_close(nv);
+	}
 	say("DiskPart succeeded in adding a mirror to the volume.");
 	return save_conf(dp);
 }

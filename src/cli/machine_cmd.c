@@ -265,7 +265,7 @@ static int machine_reboot(const char *mdir)
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
-	printf("Shutting down and restarting %s.\n", m->dir);
+	printf("Shutting down and restarting the machine.\n");
 	while (rc == 0 && machine_take_pending(m, "convert-dynamic", &slot) == 1) {
 		struct ldm_view *v = NULL;
 		if (ldm_scan(m, &v, &err) < 0 || ldm_convert_dynamic(m, v, slot, &err) < 0 ||

@@ -527,26 +527,39 @@ static int commit_gpt(struct disk *d, struct gm_err *err)
 	h.entries_crc = gm_crc32(ents, gpt_entries_bytes(&h));
 	h.revision = GPT_REVISION;
 
-	/* 1. Backup copy: entries just below the last sector, header last. */
+	/* 1. Backup copy: the entries just below the last sector and the
+	 * header after them, in one write, so that no interruption can leave
+	 * a header that does not match its entries. */
 	struct gpt_hdr b = h;
 	b.my_lba = d->lbas - 1;
 	b.alt_lba = 1;
 	b.entries_lba = d->lbas - 1 - esec;
-	if ((rc = wr(d, b.entries_lba, ents, elen, err)) < 0)
+	uint8_t *copy = calloc(1, elen + d->ss);
+	if (!copy) {
+		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
 		goto out;
-	gpt_hdr_encode(&b, sec, d->ss);
-	if ((rc = wr(d, b.my_lba, sec, d->ss, err)) < 0)
-		goto out;
-	if ((rc = flush(d, err)) < 0)
-		goto out;
-
-	/* 2. Primary copy. */
+	}
+	memcpy(copy, ents, elen);
+	gpt_hdr_encode(&b, copy + elen, d->ss);
+	rc = wr(d, b.entries_lba, copy, elen + d->ss, err);
+	if (rc == 0)
+		rc = flush(d, err);
+	/* 2. Primary copy: header at LBA 1 and, when they follow it, the
+	 * entries too, again in one write. */
 	h.my_lba = 1;
 	h.alt_lba = d->lbas - 1;
-	if ((rc = wr(d, h.entries_lba, ents, elen, err)) < 0)
-		goto out;
-	gpt_hdr_encode(&h, sec, d->ss);
-	if ((rc = wr(d, 1, sec, d->ss, err)) < 0)
+	if (rc == 0 && h.entries_lba == 2) {
+		gpt_hdr_encode(&h, copy, d->ss);
+		memcpy(copy + d->ss, ents, elen);
+		rc = wr(d, 1, copy, elen + d->ss, err);
+	} else if (rc == 0) {
+		if ((rc = wr(d, h.entries_lba, ents, elen, err)) == 0) {
+			gpt_hdr_encode(&h, sec, d->ss);
+			rc = wr(d, 1, sec, d->ss, err);
+		}
+	}
+	free(copy);
+	if (rc < 0)
 		goto out;
 
 	/* 3. Protective MBR, keeping any boot code. */

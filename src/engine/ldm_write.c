@@ -561,7 +561,8 @@ static int mark_healthy(struct machine *m, struct ldm_view *view, uint32_t part_
 }
 
 int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *v,
-		   int target, ldm_progress_fn progress, void *pctx, struct gm_err *err)
+		   int target, struct guid *plex_guid, ldm_progress_fn progress, void *pctx,
+		   struct gm_err *err)
 {
 	struct disk *d = machine_disk(m, target);
 	struct gdb g;
@@ -649,6 +650,8 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 	np.ent.type = GPT_TYPE_LDM_DATA;
 	rng_guid(&m->rng, &np.ent.uniq);
 	gpt_ent_set_name(&np.ent, "LDM data partition");
+	if (plex_guid)
+		*plex_guid = np.ent.uniq;
 	d->parts[d->nparts++] = np;
 	qsort(d->parts, d->nparts, sizeof(*d->parts), cmp_first);
 	if ((rc = disk_commit(d, err)) < 0 || (rc = write_all(m, &g, -1, err)) < 0) {

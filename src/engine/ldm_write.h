@@ -7,6 +7,7 @@
 
 #include "ldm.h"
 #include "rng.h"
+#include "../fmt/guid.h"
 
 /* Progress of a resync: sectors done of all. */
 typedef void (*ldm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
@@ -18,7 +19,8 @@ int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
 /* Puts a second plex of simple volume v on disk target and copies the
  * volume onto it (resumable: see ldm_resync). */
 int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *v,
-		   int target, ldm_progress_fn progress, void *pctx, struct gm_err *err);
+		   int target, struct guid *plex_guid, ldm_progress_fn progress,
+		   void *pctx, struct gm_err *err);
 /* Finishes every interrupted resync of the machine, from its checkpoint.
  * Returns how many plexes it completed, or < 0. */
 int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../fmt/bytes.h"
+#include "disk.h"
 
 #define NV_ATTRS (EFI_VAR_NV | EFI_VAR_BS | EFI_VAR_RT)
 
@@ -409,4 +410,44 @@ int nvram_set_timeout(struct nvram *nv, uint16_t t, struct gm_err *err)
 
 	put_le16(d, t);
 	return nv->ops->set(nv, "Timeout", &EFI_GLOBAL_GUID, NV_ATTRS, d, 2, err);
+}
+
+int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
+			   const char *desc, struct gm_err *err)
+{
+	struct boot_entry *e;
+	size_t n;
+	int rc;
+
+	if (nvram_boot_entries(nv, &e, &n) < 0)
+		return gm_fail(err, GM_E_IO, "cannot read the boot entries");
+	const struct boot_entry *w = NULL;
+	for (size_t i = 0; i < n && !w; i++)
+		if (e[i].windows)
+			w = &e[i];
+	if (!w) {
+		nvram_boot_entries_free(e, n);
+		return gm_fail(err, GM_E_NO_PART, "There is no Windows boot entry whose "
+			       "loader the mirror entry can use.");
+	}
+	const struct part *p = &d->parts[pos];
+	struct efi_hd hd = {p->index + 1, p->first_lba, p->last_lba - p->first_lba + 1,
+			    p->ent.uniq, 2, 2};
+	uint8_t osdp[512], opt[1024], out[8192];
+	int k = efi_dp_add_hd(osdp, 0, sizeof(osdp), &hd);
+	k = efi_dp_add_file(osdp, (size_t)k, sizeof(osdp), "\\WINDOWS");
+	k = k < 0 ? -1 : efi_dp_add_end(osdp, (size_t)k, sizeof(osdp));
+	int on = k < 0 ? -1 : efi_winopts_encode("", osdp, (size_t)k, opt, sizeof(opt));
+	struct efi_loadopt lo = w->lo;
+	lo.attrs = EFI_LOAD_OPTION_ACTIVE;
+	lo.opt = opt;
+	lo.opt_len = on < 0 ? 0 : (size_t)on;
+	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", desc);
+	int len = on < 0 || dl < 0 || (size_t)dl >= sizeof(lo.desc)
+			  ? -1 : efi_loadopt_encode(&lo, out, sizeof(out));
+	uint16_t num;
+	rc = len < 0 ? gm_fail(err, GM_E_ARGS, "the entry is too large")
+		     : nvram_add_boot(nv, out, (size_t)len, &num, err);
+	nvram_boot_entries_free(e, n);
+	return rc;
 }

@@ -70,6 +70,15 @@ int nvram_add_boot(struct nvram *nv, const uint8_t *opt, size_t len,
 		   uint16_t *num, struct gm_err *err);
 /* Deletes Boot#### and its place in BootOrder. */
 int nvram_delete_boot(struct nvram *nv, uint16_t num, struct gm_err *err);
+/*
+ * Adds a Windows entry named desc whose OsFilePath is \WINDOWS on partition
+ * pos of disk d, with the loader of the first Windows entry in BootOrder
+ * (what bootcfg /mirror /add does, and what add disk does for a boot
+ * volume). GM_E_NO_PART if there is no Windows entry to take it from.
+ */
+struct disk;
+int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
+			   const char *desc, struct gm_err *err);
 /* Timeout in seconds; 0xffff if unset. */
 uint16_t nvram_timeout(struct nvram *nv);
 int nvram_set_timeout(struct nvram *nv, uint16_t t, struct gm_err *err);

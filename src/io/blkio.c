@@ -42,6 +42,23 @@ int blk_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
 	return rc;
 }
 
+/*
+ * Crash injection for the tests: with GPTMIRROR_CRASH_AFTER_WRITES=N the
+ * process ends abruptly (as kill -9 would end it) right after its Nth
+ * write, so every step of a multi-write change can be interrupted.
+ */
+static void crash_point(void)
+{
+	static long long left = -2;
+
+	if (left == -2) {
+		const char *e = getenv("GPTMIRROR_CRASH_AFTER_WRITES");
+		left = e && *e ? atoll(e) : -1;
+	}
+	if (left > 0 && --left == 0)
+		_exit(137);
+}
+
 int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
 {
 	int rc = check_range(d, off, len);
@@ -54,6 +71,7 @@ int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
 	if (rc == 0) {
 		stats.bytes_written += len;
 		stats.writes++;
+		crash_point();
 	}
 	return rc;
 }
@@ -75,6 +93,7 @@ int blk_zero(struct blkdev *d, uint64_t off, uint64_t len)
 	if (d->ops->zero && d->ops->zero(d, off, len) == 0) {
 		stats.bytes_written += len;
 		stats.writes++;
+		crash_point();
 		return 0;
 	}
 	while (len > 0) {
@@ -99,6 +118,7 @@ int blk_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
 	if (d->ops->import && d->ops->import(d, off, fd, len) == 0) {
 		stats.bytes_written += len;
 		stats.writes++;
+		crash_point();
 		return 0;
 	}
 	while (len > 0) {

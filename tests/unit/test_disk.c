@@ -305,7 +305,7 @@ static void crash_at_every_write(void)
 		disk_close(after);
 		free(t.buf);
 	}
-	CHECK(crashes >= 4); /* backup entries, header, primary entries, header */
+	CHECK(crashes >= 2); /* the backup copy, then the primary copy */
 	disk_close(old);
 	disk_close(newd);
 	free(base.buf);

@@ -56,6 +56,7 @@ struct dp {
 	char vol_key[64];
 	bool has_vol;
 	int ldm_sel;       /* focused dynamic volume (flat index), -1 none */
+	int missing;       /* focused missing disk M<n>, -1 none */
 	struct ldm_view *ldm; /* the dynamic disks, read at start and rescan */
 	bool quit;
 };
@@ -160,6 +161,20 @@ static int engine_error(const struct gm_err *err)
 	case GM_E_NOT_SUPPORTED:
 		return service_error("The operation is not supported on this "
 				     "object.", err);
+	case GM_E_NOT_MIRROR:
+		return service_error("The volume is not a mirror.", err);
+	case GM_E_PLEX_LAST:
+		return service_error("The plex is the last up-to-date plex of the "
+				     "volume and cannot be removed.", err);
+	case GM_E_NOT_MISSING:
+		return service_error("The disk is not missing.", err);
+	case GM_E_DISK_HAS_VOLUMES:
+		return service_error("This operation is not allowed on disks with "
+				     "volumes.", err);
+	case GM_E_NOT_EMPTY:
+		return service_error("The disk is not empty.", err);
+	case GM_E_NOT_DYNAMIC:
+		return service_error("The disk is not a dynamic disk.", err);
 	default:
 		say("DiskPart has encountered an error: %s",
 		    err->detail[0] ? err->detail : "the operation failed.");
@@ -411,6 +426,18 @@ static void disk_row(struct dp *dp, const struct disk *d)
 	    name, disk_status(d), sz, fr, dyn ? " * " : "", d->style == DS_GPT ? " * " : "");
 }
 
+/* Missing disk M<k>: known from the databases, not in any slot. */
+static const struct ldm_gdisk *missing_at(const struct dp *dp, int k)
+{
+	for (size_t g = 0; dp->ldm && g < dp->ldm->ngroups; g++)
+		for (size_t i = 0; i < dp->ldm->groups[g].ndisks; i++) {
+			const struct ldm_gdisk *x = &dp->ldm->groups[g].disks[i];
+			if (x->slot < 0 && k-- == 0)
+				return x;
+		}
+	return NULL;
+}
+
 /* Dynamic disks the databases know but that are not here: M0, M1, ... */
 static void missing_rows(struct dp *dp)
 {
@@ -422,10 +449,12 @@ static void missing_rows(struct dp *dp)
 			char name[32], sz[16], fr[16];
 			if (x->slot >= 0)
 				continue;
+			bool star = dp->missing == k;
 			snprintf(name, sizeof(name), "Disk M%d", k++);
 			dsize(dp, x->used * 512, sz, sizeof(sz));
 			dsize(dp, 0, fr, sizeof(fr));
-			row("  %-8s  %-13s  %7s  %7s  %3s", name, "Missing", sz, fr, " * ");
+			row("%c %-8s  %-13s  %7s  %7s  %3s", star ? '*' : ' ', name, "Missing", sz,
+			    fr, " * ");
 		}
 }
 
@@ -450,7 +479,7 @@ static void vol_row(struct dp *dp, const struct volume *v, bool star)
 	dsize(dp, v->size, sz, sizeof(sz));
 	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s",
 	    star ? '*' : ' ', name, ltr, fs.label, fs_kind_str(fs.kind),
-	    "Partition", sz, "Healthy", v->system ? "System" : "");
+	    "Partition", sz, "Healthy", v->system ? "System" : v->letter == 'C' ? "Boot" : "");
 }
 
 static int list_disk(struct dp *dp)
@@ -513,7 +542,8 @@ static void ldm_row(struct dp *dp, const struct ldm_volume *v, int num, bool sta
 		if (v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p]))
 			status = "Rebuild";
 	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s", star ? '*' : ' ', name,
-	    ltr, fs.label, fs_kind_str(fs.kind), ldm_kind_str(v->kind), sz, status, "");
+	    ltr, fs.label, fs_kind_str(fs.kind), ldm_kind_str(v->kind), sz, status,
+	    l == 'C' ? "Boot" : "");
 }
 
 static int list_volume(struct dp *dp)
@@ -559,8 +589,23 @@ static int select_disk(struct dp *dp, const char *arg)
 {
 	uint64_t n;
 
+	if (arg && (arg[0] == 'm' || arg[0] == 'M') && parse_num(arg + 1, &n)) {
+		if (n > 64 || !missing_at(dp, (int)n)) {
+			say("The disk you specified is not valid.\n\n"
+			    "There is no disk selected.");
+			return DP_ARGS;
+		}
+		dp->missing = (int)n;
+		dp->disk = -1;
+		dp->part = -1;
+		dp->has_vol = false;
+		say("Disk M%d is now the selected disk.", dp->missing);
+		return DP_OK;
+	}
 	if (!arg) {
-		if (dp->disk < 0)
+		if (dp->missing >= 0)
+			say("Disk M%d is now the selected disk.", dp->missing);
+		else if (dp->disk < 0)
 			say("There is no disk selected.");
 		else
 			say("Disk %d is now the selected disk.", dp->disk);
@@ -573,6 +618,7 @@ static int select_disk(struct dp *dp, const char *arg)
 		return DP_ARGS;
 	}
 	dp->disk = (int)n;
+	dp->missing = -1;
 	dp->part = -1;
 	if (dp->has_vol && dp->vol_slot != dp->disk)
 		dp->has_vol = false;
@@ -648,8 +694,12 @@ static int select_volume(struct dp *dp, const char *arg)
 			dp->ldm_sel = found;
 			dp->part = -1;
 			/* The disk of its first extent takes the disk focus. */
-			if (lv && lv->nplex && lv->plex[0].n && lv->plex[0].ext[0].slot >= 0)
-				dp->disk = lv->plex[0].ext[0].slot;
+			for (size_t p = 0; lv && p < lv->nplex; p++)
+				if (lv->plex[p].n && lv->plex[p].ext[0].slot >= 0) {
+					dp->disk = lv->plex[p].ext[0].slot;
+					dp->missing = -1;
+					break;
+				}
 			say("Volume %d is the selected volume.", n + found);
 			return DP_OK;
 		}
@@ -911,9 +961,17 @@ static int cmd_convert(struct dp *dp, int n, struct tok *t)
 	if (!d)
 		return no_focus("disk");
 	if (k == 3) {
-		say("DiskPart has encountered an error: convert basic is not "
-		    "supported by this version of gptmirror yet.");
-		return DP_SERVICE;
+		if (!(dp->ldm && d->slot < 16 && dp->ldm->slot_group[d->slot] >= 0)) {
+			say("Virtual Disk Service error:\nThe disk is already basic.");
+			return DP_SERVICE;
+		}
+		if (ldm_convert_basic(dp->m, dp->ldm, d->slot, &err) < 0)
+			return engine_error(&err);
+		machine_rescan(dp->m, &err);
+		ldm_rescan(dp);
+		dp->part = -1;
+		say("DiskPart successfully converted the selected disk to basic format.");
+		return save_conf(dp);
 	}
 	if (k == 2) {
 		/* Server 2003 converts the disk of the running boot volume (C:)
@@ -1073,10 +1131,27 @@ static int cmd_delete(struct dp *dp, int n, struct tok *t)
 
 	if (k < 0 || t[0].val || parse_params(n - 1, t + 1, ps) < 0)
 		return bad_args("DELETE");
-	if (k != 0) {
-		say("DiskPart has encountered an error: delete %s needs dynamic "
-		    "disks, which this version of gptmirror does not support "
-		    "yet.", objects[k == 1 ? 0 : 2]);
+	if (k == 1) {
+		/* delete disk: only a missing dynamic disk. */
+		if (dp->missing < 0) {
+			if (!d)
+				return no_focus("disk");
+			say("Virtual Disk Service error:\nThe disk is not missing.");
+			return DP_SERVICE;
+		}
+		const struct ldm_gdisk *x = missing_at(dp, dp->missing);
+		if (!x)
+			return no_focus("disk");
+		if (ldm_delete_missing_disk(dp->m, dp->ldm, x->rec->id, ps[0].present, &err) < 0)
+			return engine_error(&err);
+		ldm_rescan(dp);
+		dp->missing = -1;
+		say("DiskPart successfully deleted the missing disk.");
+		return save_conf(dp);
+	}
+	if (k == 2) {
+		say("DiskPart has encountered an error: delete volume is not "
+		    "supported by this version of gptmirror.");
 		return DP_SERVICE;
 	}
 	if (!d)
@@ -1323,6 +1398,58 @@ static int cmd_add(struct dp *dp, int n, struct tok *t)
 	return save_conf(dp);
 }
 
+static int cmd_break(struct dp *dp, int n, struct tok *t)
+{
+	struct param ps[] = {{"disk", true, false, NULL},
+			     {"nokeep", false, false, NULL},
+			     {"noerr", false, false, NULL},
+			     {NULL, false, false, NULL}};
+	struct gm_err err;
+	uint64_t num;
+	uint32_t disk_id = 0;
+
+	if (parse_params(n, t, ps) < 0 || !ps[0].present)
+		return bad_args("BREAK");
+	if (dp->ldm_sel < 0)
+		return no_focus("volume");
+	const struct ldm_volume *v = ldm_at(dp, (size_t)dp->ldm_sel);
+	const char *a = ps[0].value;
+	if ((a[0] == 'm' || a[0] == 'M') && parse_num(a + 1, &num)) {
+		const struct ldm_gdisk *x = num <= 64 ? missing_at(dp, (int)num) : NULL;
+		if (!x)
+			return bad_args("BREAK");
+		disk_id = x->rec->id;
+	} else if (parse_num(a, &num) && num < 16 && dp->ldm &&
+		   dp->ldm->slot_group[num] >= 0) {
+		const struct ldm_group *g = &dp->ldm->groups[dp->ldm->slot_group[num]];
+		for (size_t i = 0; i < g->ndisks; i++)
+			if (g->disks[i].slot == (int)num)
+				disk_id = g->disks[i].rec->id;
+	}
+	if (!v || !disk_id) {
+		say("The disk you specified is not valid.");
+		return DP_ARGS;
+	}
+	char hint = ldm_letter(v), newv[64] = "";
+	bool keep = !ps[1].present;
+	if (ldm_break_mirror(dp->m, dp->ldm, v, disk_id, keep, newv, sizeof(newv), &err) < 0)
+		return engine_error(&err);
+	machine_rescan(dp->m, &err);
+	int was = dp->ldm_sel;
+	ldm_rescan(dp);
+	dp->ldm_sel = was;
+	if (keep)
+		for (size_t i = 0; i < ldm_count(dp); i++)
+			if (strcmp(ldm_at(dp, i)->rec->name, newv) == 0)
+				dp->ldm_sel = (int)i; /* the new simple volume has focus */
+	/* Windows tries to retarget the boot entries of the boot volume's
+	 * plexes and says when it did not. */
+	if (hint == 'C')
+		say("The service did not update the boot file.");
+	say("DiskPart successfully broke the mirror volume.");
+	return save_conf(dp);
+}
+
 static int cmd_rescan(struct dp *dp, int n, struct tok *t)
 {
 	struct gm_err err;
@@ -1379,6 +1506,13 @@ static const struct cmd cmds[] = {
 	 "    LETTER=<D>  The drive letter to assign (C to Z).\n"
 	 "    NOERR       For scripting only: errors do not stop the script.\n\n"
 	 "    Example:\n\n        assign letter=s\n"},
+	{"BREAK", "Break a mirror set.", cmd_break,
+	 "    Breaks the mirror volume in focus into two parts. The plex on\n"
+	 "    disk N (M0, M1, ... for a missing disk) becomes a simple volume of\n"
+	 "    its own with no drive letter, and gets the focus; with NOKEEP it\n"
+	 "    is deleted and the volume becomes simple.\n\n"
+	 "Syntax:  BREAK DISK=<N> [NOKEEP] [NOERR]\n\n"
+	 "    Example:\n\n        break disk=m0 nokeep\n"},
 	{"CLEAN", "Clear the configuration information, or all information, off "
 		  "the disk.",
 	 cmd_clean,
@@ -1396,7 +1530,15 @@ static const struct cmd cmds[] = {
 	 "          2003 profile; ending at 16 MiB on the modern profile).\n"
 	 "    MBR   Makes the empty disk in focus an MBR disk.\n\n"
 	 "    The disk must hold no partitions (an MSR alone is allowed for\n"
-	 "    CONVERT MBR). Use CLEAN first otherwise.\n"},
+	 "    CONVERT MBR). Use CLEAN first otherwise.\n\n"
+	 "Syntax:  CONVERT DYNAMIC [NOERR]\n"
+	 "         CONVERT BASIC [NOERR]\n\n"
+	 "    DYNAMIC  Makes the GPT disk in focus a dynamic disk: 1 MB of the\n"
+	 "             MSR holds the disk group's database, and each basic data\n"
+	 "             partition becomes a simple volume in place, its letter\n"
+	 "             kept. On the 2003 profile the disk of C: converts at the\n"
+	 "             next machine reboot.\n"
+	 "    BASIC    Makes an empty dynamic disk basic again.\n"},
 	{"CREATE", "Create a volume, partition or virtual disk.", cmd_create,
 	 "    Creates a partition on the disk in focus; the new partition\n"
 	 "    gets the focus.\n\n"
@@ -1417,7 +1559,11 @@ static const struct cmd cmds[] = {
 	 "    Deletes the partition in focus. EFI system, Microsoft Reserved,\n"
 	 "    LDM and other non-data partitions are protected and need\n"
 	 "    OVERRIDE.\n\n"
-	 "Syntax:  DELETE PARTITION [NOERR] [OVERRIDE]\n"},
+	 "Syntax:  DELETE PARTITION [NOERR] [OVERRIDE]\n"
+	 "         DELETE DISK [NOERR] [OVERRIDE]\n\n"
+	 "    DELETE DISK removes the missing dynamic disk in focus (SELECT\n"
+	 "    DISK M0) from the disk group. Volumes still on it must be broken\n"
+	 "    or deleted first; OVERRIDE deletes them with it.\n"},
 	{"DETAIL", "Provide details about an object.", cmd_detail,
 	 "    Shows the properties of the disk, partition or volume in focus.\n\n"
 	 "Syntax:  DETAIL DISK\n"
@@ -1639,7 +1785,7 @@ static int loop_tty(struct dp *dp)
 
 int diskpart_main(const char *mdir, int argc, char **argv)
 {
-	struct dp dp = {.disk = -1, .part = -1, .ldm_sel = -1};
+	struct dp dp = {.disk = -1, .part = -1, .ldm_sel = -1, .missing = -1};
 	struct gm_err err;
 	const char *script = NULL;
 	FILE *in = NULL;

@@ -26,6 +26,12 @@ enum gm_code {
 	GM_E_NOT_SUPPORTED,  /* operation not valid on this object */
 	GM_E_TOO_SMALL,      /* disk too small for the operation */
 	GM_E_TABLE_FULL,     /* no free partition table entry */
+	GM_E_CORRUPT,        /* on-disk structure inconsistent */
+	GM_E_NOT_MIRROR,     /* break on a volume that is not a mirror */
+	GM_E_PLEX_LAST,      /* removing the last up-to-date plex */
+	GM_E_NOT_MISSING,    /* delete disk on a disk that is present */
+	GM_E_DISK_HAS_VOLUMES, /* delete disk while volumes use it */
+	GM_E_NOT_DYNAMIC,    /* dynamic-only operation on a basic disk */
 };
 
 struct gm_err {

@@ -697,3 +697,275 @@ out:
 	ldm_view_free(view);
 	return rc;
 }
+
+/* --- break, delete disk, convert basic ------------------------------------ */
+
+static void drop_rec(struct gdb *g, size_t i)
+{
+	memmove(&g->recs[i], &g->recs[i + 1], (g->n - i - 1) * sizeof(g->recs[0]));
+	g->n--;
+}
+
+static struct ldm_rec *find_rec(struct gdb *g, enum ldm_rec_type type, uint32_t id)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->recs[i].type == type && g->recs[i].id == id)
+			return &g->recs[i];
+	return NULL;
+}
+
+/* The GPT entry that is exactly extent x (a plex's own LDM data entry). */
+static long gpt_entry_of(struct disk *d, uint64_t abs_start, uint64_t size)
+{
+	for (size_t i = 0; d && i < d->nparts; i++)
+		if (d->parts[i].kind == PK_LDM_DATA && d->parts[i].first_lba == abs_start &&
+		    d->parts[i].last_lba - d->parts[i].first_lba + 1 == size)
+			return (long)i;
+	return -1;
+}
+
+int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		     uint32_t disk_id, bool keep, char *new_vol, size_t cap,
+		     struct gm_err *err)
+{
+	struct gdb g;
+	int rc;
+
+	if (v->kind != LK_MIRROR || v->nplex < 2)
+		return gm_fail(err, GM_E_NOT_MIRROR, NULL);
+	/* The plex on that disk, and an up-to-date one that stays. */
+	const struct ldm_plex *gone = NULL;
+	bool other_ok = false;
+	for (size_t p = 0; p < v->nplex; p++) {
+		bool on = false;
+		for (size_t e = 0; e < v->plex[p].n; e++)
+			on |= v->plex[p].ext[e].rec->u.part.disk == disk_id;
+		if (on && !gone)
+			gone = &v->plex[p];
+		else if (v->plex[p].complete && !ldm_plex_rebuilding(&v->plex[p]))
+			other_ok = true;
+	}
+	if (!gone)
+		return gm_fail(err, GM_E_ARGS, "The volume has no plex on that disk.");
+	if (!other_ok)
+		return gm_fail(err, GM_E_PLEX_LAST, NULL);
+	if ((rc = load_group(m, view, &g, err)) < 0)
+		return rc;
+	uint32_t cid = gone->rec->id, vid = v->rec->id;
+	struct ldm_rec *vr = find_rec(&g, LDM_REC_VOLUME, vid);
+	if (!vr) {
+		free(g.recs);
+		return gm_fail(err, GM_E_CORRUPT, "the volume record is gone");
+	}
+	vr->u.vol.nchildren--;
+	/* Extents of that plex that have their own GPT entry (on a present disk). */
+	struct {
+		int slot;
+		uint64_t start, size;
+	} drop[8];
+	size_t ndrop = 0;
+	for (size_t e = 0; e < gone->n && ndrop < 8; e++)
+		if (gone->ext[e].slot >= 0) {
+			drop[ndrop].slot = gone->ext[e].slot;
+			drop[ndrop].start = gone->ext[e].abs_start;
+			drop[ndrop].size = gone->ext[e].rec->u.part.size;
+			ndrop++;
+		}
+	if (keep) {
+		/* The plex becomes a simple volume of its own, with no letter. */
+		uint32_t id = next_id(&g), vnum = 0, nvol = 0;
+		for (size_t i = 0; i < g.n; i++)
+			if (g.recs[i].type == LDM_REC_VOLUME) {
+				nvol++;
+				if (g.recs[i].u.vol.number > vnum)
+					vnum = g.recs[i].u.vol.number;
+			}
+		struct ldm_rec *nv = add_rec(&g);
+		if (!nv) {
+			free(g.recs);
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		}
+		vr = find_rec(&g, LDM_REC_VOLUME, vid);
+		*nv = *vr;
+		nv->id = id++;
+		nv->u.vol.nchildren = 1;
+		nv->u.vol.number = (uint8_t)(vnum + 1);
+		nv->u.vol.hint[0] = '\0';
+		struct guid vg;
+		rng_guid(&m->rng, &vg);
+		memcpy(nv->u.vol.guid, vg.b, 16);
+		/* A name no other volume has. */
+		for (uint32_t k = nvol + 1;; k++) {
+			namef(nv->name, sizeof(nv->name), "Volume%u", k);
+			bool used = false;
+			for (size_t i = 0; i + 1 < g.n; i++)
+				used |= g.recs[i].type == LDM_REC_VOLUME &&
+					strcmp(g.recs[i].name, nv->name) == 0;
+			if (!used)
+				break;
+		}
+		struct ldm_rec *cr = find_rec(&g, LDM_REC_COMPONENT, cid);
+		cr->u.comp.parent = nv->id;
+		namef(cr->name, sizeof(cr->name), "%s-01", nv->name);
+		if (new_vol)
+			snprintf(new_vol, cap, "%s", nv->name);
+		g.tx = (g.tx > id ? g.tx : id) + 1;
+		ndrop = 0; /* its partitions stay */
+	} else {
+		for (size_t i = g.n; i-- > 0;)
+			if ((g.recs[i].type == LDM_REC_COMPONENT && g.recs[i].id == cid) ||
+			    (g.recs[i].type == LDM_REC_PARTITION && g.recs[i].u.part.parent == cid))
+				drop_rec(&g, i);
+		g.tx++;
+	}
+	/* The database first: a crash before the GPT change leaves an LDM
+	 * data entry no record uses, which every reader ignores. */
+	if ((rc = write_all(m, &g, -1, err)) == 0) {
+		for (size_t i = 0; i < ndrop; i++) {
+			struct disk *d = machine_disk(m, drop[i].slot);
+			long k = gpt_entry_of(d, drop[i].start, drop[i].size);
+			if (k < 0)
+				continue;
+			memmove(&d->parts[k], &d->parts[k + 1],
+				(d->nparts - (size_t)k - 1) * sizeof(d->parts[0]));
+			d->nparts--;
+			if ((rc = disk_commit(d, err)) < 0)
+				break;
+		}
+	}
+	free(g.recs);
+	return rc;
+}
+
+int ldm_delete_missing_disk(struct machine *m, struct ldm_view *view, uint32_t disk_id,
+			    bool override, struct gm_err *err)
+{
+	struct gdb g;
+	int rc;
+
+	if (!view || view->ngroups == 0)
+		return gm_fail(err, GM_E_ARGS, "there are no dynamic disks");
+	const struct ldm_group *G = &view->groups[0];
+	const struct ldm_gdisk *gd = NULL;
+	for (size_t i = 0; i < G->ndisks; i++)
+		if (G->disks[i].rec->id == disk_id)
+			gd = &G->disks[i];
+	if (!gd)
+		return gm_fail(err, GM_E_ARGS, "no such dynamic disk");
+	if (gd->slot >= 0)
+		return gm_fail(err, GM_E_NOT_MISSING, NULL);
+	if ((rc = load_group(m, view, &g, err)) < 0)
+		return rc;
+	bool used = false;
+	for (size_t i = 0; i < g.n; i++)
+		used |= g.recs[i].type == LDM_REC_PARTITION && g.recs[i].u.part.disk == disk_id;
+	if (used && !override) {
+		free(g.recs);
+		return gm_fail(err, GM_E_DISK_HAS_VOLUMES, NULL);
+	}
+	if (used) {
+		/* override: its extents go, then empty plexes and volumes. */
+		for (size_t i = g.n; i-- > 0;)
+			if (g.recs[i].type == LDM_REC_PARTITION && g.recs[i].u.part.disk == disk_id) {
+				uint32_t cid = g.recs[i].u.part.parent;
+				drop_rec(&g, i);
+				struct ldm_rec *c = find_rec(&g, LDM_REC_COMPONENT, cid);
+				if (c && c->u.comp.nparts)
+					c->u.comp.nparts--;
+			}
+		for (size_t i = g.n; i-- > 0;)
+			if (g.recs[i].type == LDM_REC_COMPONENT && g.recs[i].u.comp.nparts == 0) {
+				struct ldm_rec *vr = find_rec(&g, LDM_REC_VOLUME, g.recs[i].u.comp.parent);
+				if (vr && vr->u.vol.nchildren)
+					vr->u.vol.nchildren--;
+				drop_rec(&g, i);
+			}
+		for (size_t i = g.n; i-- > 0;)
+			if (g.recs[i].type == LDM_REC_VOLUME && g.recs[i].u.vol.nchildren == 0)
+				drop_rec(&g, i);
+	}
+	for (size_t i = 0; i < g.n; i++)
+		if (g.recs[i].type == LDM_REC_DISK && g.recs[i].id == disk_id) {
+			drop_rec(&g, i);
+			break;
+		}
+	g.tx++;
+	rc = write_all(m, &g, -1, err);
+	free(g.recs);
+	return rc;
+}
+
+int ldm_convert_basic(struct machine *m, struct ldm_view *view, int slot,
+		      struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+	struct gdb g;
+	int rc;
+
+	if (!d)
+		return gm_fail(err, GM_E_NO_DISK, "no disk %d", slot);
+	if (!view || slot >= 16 || view->slot_group[slot] < 0)
+		return gm_fail(err, GM_E_NOT_DYNAMIC, NULL);
+	if ((rc = disk_check_writable(d, err)) < 0)
+		return rc;
+	const struct ldm_group *G = &view->groups[view->slot_group[slot]];
+	const struct ldm_gdisk *gd = NULL;
+	for (size_t i = 0; i < G->ndisks; i++)
+		if (G->disks[i].slot == slot)
+			gd = &G->disks[i];
+	if (!gd)
+		return gm_fail(err, GM_E_NOT_DYNAMIC, NULL);
+	if (gd->used)
+		return gm_fail(err, GM_E_NOT_EMPTY, NULL);
+	if (view->slot_group[slot] != 0)
+		return gm_fail(err, GM_E_NOT_SUPPORTED, "the disk belongs to a foreign disk group");
+	if ((rc = load_group(m, view, &g, err)) < 0)
+		return rc;
+	uint32_t disk_id = gd->rec->id;
+	uint64_t priv = gd->ph.private_start;
+	for (size_t i = 0; i < g.n; i++)
+		if (g.recs[i].type == LDM_REC_DISK && g.recs[i].id == disk_id) {
+			drop_rec(&g, i);
+			break;
+		}
+	/* The other members forget the disk, then its GPT turns basic: the
+	 * metadata partition goes back to the MSR behind it (or is freed), LDM
+	 * data entries no volume uses go, and its database is wiped last. */
+	struct member keep[GM_MAX_SLOTS];
+	size_t nk = 0;
+	for (size_t i = 0; i < g.nmem; i++)
+		if (g.mem[i].slot != slot)
+			keep[nk++] = g.mem[i];
+	memcpy(g.mem, keep, nk * sizeof(keep[0]));
+	g.nmem = nk;
+	g.tx++;
+	if ((rc = write_all(m, &g, -1, err)) < 0)
+		goto out;
+	size_t w = 0;
+	uint64_t meta_first = 0, meta_last = 0;
+	bool had_meta = false;
+	for (size_t i = 0; i < d->nparts; i++) {
+		struct part *p = &d->parts[i];
+		if (p->kind == PK_LDM_META) {
+			meta_first = p->first_lba;
+			meta_last = p->last_lba;
+			had_meta = true;
+			continue;
+		}
+		if (p->kind == PK_LDM_DATA)
+			continue;
+		d->parts[w++] = *p;
+	}
+	d->nparts = w;
+	for (size_t i = 0; had_meta && i < d->nparts; i++)
+		if (d->parts[i].kind == PK_MSR && d->parts[i].first_lba == meta_last + 1)
+			d->parts[i].first_lba = meta_first;
+	if ((rc = disk_commit(d, err)) < 0)
+		goto out;
+	if (blk_zero(d->dev, priv * SEC, (size_t)LDM_PRIVATE_SECTORS * SEC) < 0 ||
+	    blk_flush(d->dev) < 0)
+		rc = gm_fail(err, GM_E_IO, "wiping the old database on disk %d failed", slot);
+out:
+	free(g.recs);
+	return rc;
+}

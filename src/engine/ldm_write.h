@@ -26,4 +26,21 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 	       struct gm_err *err);
 
+/* Breaks mirror v: the plex on dynamic disk disk_id (a disk record id; the
+ * disk may be missing) is deleted (keep false; its own GPT entry goes too),
+ * or becomes a simple volume of its own with no letter, whose name is put
+ * in new_vol. */
+int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		     uint32_t disk_id, bool keep, char *new_vol, size_t cap,
+		     struct gm_err *err);
+/* Removes a missing disk from the group; refused while extents use it,
+ * unless override (which deletes those extents, and plexes and volumes
+ * left empty). */
+int ldm_delete_missing_disk(struct machine *m, struct ldm_view *view, uint32_t disk_id,
+			    bool override, struct gm_err *err);
+/* Makes an empty dynamic disk basic again: the group forgets it, the LDM
+ * metadata partition goes back to the MSR, the database is wiped. */
+int ldm_convert_basic(struct machine *m, struct ldm_view *view, int slot,
+		      struct gm_err *err);
+
 #endif

@@ -22,6 +22,7 @@
 
 #include "../engine/fatfs.h"
 #include "../engine/ldm.h"
+#include "../engine/ldm_dev.h"
 #include "../engine/ldm_write.h"
 #include "../engine/machine.h"
 #include "../engine/nvram.h"
@@ -538,7 +539,7 @@ static void ldm_row(struct dp *dp, const struct ldm_volume *v, int num, bool sta
 	snprintf(ltr, sizeof(ltr), " %c ", l ? l : ' ');
 	dsize(dp, v->sectors * 512, sz, sizeof(sz));
 	const char *status = ldm_health_str(v->health);
-	for (size_t p = 0; p < v->nplex; p++)
+	for (size_t p = 0; p < v->nplex && v->health == LH_HEALTHY; p++)
 		if (v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p]))
 			status = "Rebuild";
 	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s", star ? '*' : ' ', name,
@@ -1276,6 +1277,9 @@ static int cmd_remove(struct dp *dp, int n, struct tok *t)
 int cli_format(struct machine *m, int slot, size_t pos, enum fat_type kind,
 	       uint32_t unit, const char *label, bool quick, bool windows_text,
 	       struct gm_err *err);
+int cli_format_dev(struct machine *m, struct blkdev *vol, uint32_t ss, uint64_t hidden,
+		   enum fat_type kind, uint32_t unit, const char *label, bool quick,
+		   bool windows_text, struct gm_err *err);
 
 static int cmd_format(struct dp *dp, int n, struct tok *t)
 {
@@ -1317,6 +1321,33 @@ static int cmd_format(struct dp *dp, int n, struct tok *t)
 	}
 	if (ps[2].present && (parse_size(ps[2].value, &unit) < 0 || unit > 65536))
 		return bad_args("FORMAT");
+	if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel)) {
+		/* A dynamic volume: through the mirror, every plex written. */
+		const struct ldm_volume *lv = ldm_at(dp, (size_t)dp->ldm_sel);
+		struct blkdev *dev;
+		uint64_t hidden = 0;
+		if (ldm_vol_open_dev(dp->m, lv, &dev, &err) < 0)
+			return engine_error(&err);
+		for (size_t p = 0; p < lv->nplex && !hidden; p++)
+			if (lv->plex[p].n && lv->plex[p].ext[0].slot >= 0)
+				hidden = lv->plex[p].ext[0].abs_start;
+		int rc = cli_format_dev(dp->m, dev, 512, hidden, kind, (uint32_t)unit, label,
+					ps[3].present, false, &err);
+		uint32_t failed = ldm_vol_dev_failed(dev);
+		blk_close(dev);
+		struct gm_err e2;
+		if (failed)
+			ldm_mark_failed(dp->m, dp->ldm, lv, failed, &e2);
+		int keep = dp->ldm_sel;
+		ldm_rescan(dp);
+		dp->ldm_sel = keep;
+		if (rc < 0)
+			return err.code == GM_E_ARGS ? service_error("The volume size is not valid "
+								     "for the file system.", &err)
+						     : engine_error(&err);
+		say("  100 percent completed\n\nDiskPart successfully formatted the volume.");
+		return save_conf(dp);
+	}
 	int nv = volumes(dp, v), cur = sel_vol(dp, v, nv);
 	if (cur < 0)
 		return no_focus("volume");

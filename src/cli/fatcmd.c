@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../engine/fatfs.h"
+#include "../engine/ldm_dev.h"
 #include "../engine/machine.h"
 #include "../fmt/fsprobe.h"
 #include "cli.h"
@@ -32,24 +33,19 @@ static void show_percent(void *ctx, unsigned pct)
 		fputc('\n', stderr);
 }
 
-int cli_format(struct machine *m, int slot, size_t pos, enum fat_type kind,
-	       uint32_t unit, const char *label, bool quick, bool windows_text,
-	       struct gm_err *err)
+int cli_format_dev(struct machine *m, struct blkdev *vol, uint32_t ss, uint64_t hidden,
+		   enum fat_type kind, uint32_t unit, const char *label, bool quick,
+		   bool windows_text, struct gm_err *err)
 {
-	struct disk *d = machine_disk(m, slot);
-	struct blkdev *vol;
 	struct fat_bpb plan;
 	uint8_t sec[4096];
 	struct fs_probe old;
 	int rc;
 
-	if ((rc = machine_open_part(m, slot, pos, &vol, err)) < 0)
+	if ((rc = fat_format_plan(vol->size, ss, kind, unit, (uint32_t)hidden, &plan, err)) < 0)
 		return rc;
-	if ((rc = fat_format_plan(vol->size, d->ss, kind, unit,
-				  (uint32_t)d->parts[pos].first_lba, &plan, err)) < 0)
-		goto out;
-	if (blk_read(vol, 0, sec, d->ss) == 0)
-		fs_probe(sec, d->ss, &old);
+	if (blk_read(vol, 0, sec, ss) == 0)
+		fs_probe(sec, ss, &old);
 	else
 		memset(&old, 0, sizeof(old));
 	if (windows_text) {
@@ -64,7 +60,7 @@ int cli_format(struct machine *m, int slot, size_t pos, enum fat_type kind,
 	rc = fat_format(vol, &plan, label, serial, (int64_t)rng_time(&m->rng), quick,
 			!quick && isatty(STDERR_FILENO) ? show_percent : NULL, NULL, err);
 	if (rc < 0)
-		goto out;
+		return rc;
 	if (windows_text) {
 		char a[32], b[32], c[32], e[32];
 		uint64_t total = (uint64_t)plan.clusters * plan.clus_bytes;
@@ -82,7 +78,21 @@ int cli_format(struct machine *m, int slot, size_t pos, enum fat_type kind,
 		       "Volume Serial Number is %04X-%04X\n",
 		       a, b, c, e, (int)plan.type, serial >> 16, serial & 0xffff);
 	}
-out:
+	return 0;
+}
+
+int cli_format(struct machine *m, int slot, size_t pos, enum fat_type kind,
+	       uint32_t unit, const char *label, bool quick, bool windows_text,
+	       struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+	struct blkdev *vol;
+	int rc;
+
+	if ((rc = machine_open_part(m, slot, pos, &vol, err)) < 0)
+		return rc;
+	rc = cli_format_dev(m, vol, d->ss, d->parts[pos].first_lba, kind, unit, label, quick,
+			    windows_text, err);
 	blk_close(vol);
 	return rc;
 }
@@ -132,8 +142,7 @@ int format_main(const char *mdir, int argc, char **argv)
 	char l, lab[12] = "";
 	struct machine *m;
 	struct gm_err err;
-	int slot, rc = 0;
-	size_t pos;
+	int rc = 0;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -183,8 +192,12 @@ int format_main(const char *mdir, int argc, char **argv)
 		cli_print_err("format", &err);
 		return 1;
 	}
-	if (machine_find_letter(m, l, &slot, &pos, &err) < 0) {
-		printf("The system cannot find the drive specified.\n");
+	struct vol_handle vh;
+	if (vol_open_letter(m, l, &vh, &err) < 0) {
+		if (err.code == GM_E_NO_LETTER)
+			printf("The system cannot find the drive specified.\n");
+		else
+			printf("%s\n", err.detail);
 		machine_close(m);
 		return 1;
 	}
@@ -193,6 +206,7 @@ int format_main(const char *mdir, int argc, char **argv)
 		printf("WARNING, ALL DATA ON NON-REMOVABLE DISK\nDRIVE %c: WILL BE LOST!\n", l);
 		if (read_answer("Proceed with Format (Y/N)? ", ans, sizeof(ans)) < 0 ||
 		    toupper((unsigned char)ans[0]) != 'Y') {
+			vol_close(m, &vh, &err);
 			machine_close(m);
 			return 1;
 		}
@@ -200,13 +214,18 @@ int format_main(const char *mdir, int argc, char **argv)
 			if (read_answer("Volume label (11 characters, ENTER for none)? ",
 					ans, sizeof(ans)) == 0 && !label_ok(ans, lab)) {
 				fprintf(stderr, "The volume label is not valid.\n");
+				vol_close(m, &vh, &err);
 				machine_close(m);
 				return 1;
 			}
 		}
 	}
-	if (cli_format(m, slot, pos, kind, unit, lab, quick, true, &err) < 0) {
+	if (cli_format_dev(m, vh.dev, vh.ss, vh.hidden, kind, unit, lab, quick, true, &err) < 0) {
 		printf("%s\n", err.detail);
+		rc = 1;
+	}
+	if (vol_close(m, &vh, &err) < 0 && rc == 0) {
+		cli_print_err("format", &err);
 		rc = 1;
 	}
 	if (machine_save(m, &err) < 0 && rc == 0) {
@@ -221,7 +240,7 @@ int format_main(const char *mdir, int argc, char **argv)
 
 struct vol {
 	char letter;
-	struct blkdev *dev;
+	struct vol_handle h;
 	struct fatfs *fs;
 };
 
@@ -249,19 +268,17 @@ static void copy_progress(void *ctx, uint64_t done, uint64_t total)
 
 static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
 {
-	int slot;
-	size_t pos;
-
 	for (int i = 0; i < c->nvols; i++)
 		if (c->vols[i].letter == l)
 			return c->vols[i].fs;
-	if (c->nvols == 4 || machine_find_letter(c->m, l, &slot, &pos, err) < 0)
+	if (c->nvols == 4)
 		return NULL;
 	struct vol *v = &c->vols[c->nvols];
-	if (machine_open_part(c->m, slot, pos, &v->dev, err) < 0)
+	if (vol_open_letter(c->m, l, &v->h, err) < 0)
 		return NULL;
-	if (fatfs_open(v->dev, &v->fs, err) < 0) {
-		blk_close(v->dev);
+	if (fatfs_open(v->h.dev, &v->fs, err) < 0) {
+		struct gm_err e2;
+		vol_close(c->m, &v->h, &e2);
 		return NULL;
 	}
 	v->letter = l;
@@ -279,7 +296,8 @@ static int close_vols(struct ctx *c, struct gm_err *err)
 		if (fatfs_sync(c->vols[i].fs, err) < 0)
 			rc = -1;
 		fatfs_close(c->vols[i].fs);
-		blk_close(c->vols[i].dev);
+		if (vol_close(c->m, &c->vols[i].h, err) < 0)
+			rc = -1;
 	}
 	c->nvols = 0;
 	return rc;

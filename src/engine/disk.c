@@ -394,6 +394,13 @@ int disk_open(const char *path, int slot, uint32_t ss, struct disk **out,
 	if (rc < 0)
 		return gm_fail(err, GM_E_IO, "cannot open %s: %s", path,
 			       strerror(-rc));
+	/* Test hook: GPTMIRROR_FAULT_READ=SLOT:START:END makes reads of bytes
+	 * [START, END) of that slot's image fail with EIO (a bad spot). */
+	const char *f = getenv("GPTMIRROR_FAULT_READ");
+	unsigned long long fs, fa, fb;
+	if (f && sscanf(f, "%llu:%llu:%llu", &fs, &fa, &fb) == 3 && (int)fs == slot &&
+	    blk_open_fault(dev, 0, fa, fb, &dev) < 0)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	return disk_open_dev(dev, slot, out, err);
 }
 

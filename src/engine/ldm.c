@@ -346,6 +346,36 @@ static void place(struct ldm_group *g)
 	}
 }
 
+void ldm_failed_key(const struct ldm_rec *part, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "failed.%s", part->name);
+}
+
+/* Plexes that failed an I/O, as machine.conf remembers them. */
+static void mark_failed_plexes(struct machine *m, struct ldm_group *g)
+{
+	for (size_t i = 0; i < g->nvols; i++) {
+		struct ldm_volume *v = &g->vols[i];
+		size_t ok = 0;
+		for (size_t p = 0; p < v->nplex; p++) {
+			struct ldm_plex *pl = &v->plex[p];
+			for (size_t e = 0; e < pl->n; e++) {
+				char k[96];
+				size_t kl;
+				ldm_failed_key(pl->ext[e].rec, k, sizeof(k));
+				kl = strlen(k);
+				for (int x = 0; x < m->nextra; x++)
+					if (strncmp(m->extra[x], k, kl) == 0 &&
+					    strncmp(m->extra[x] + kl, " = ", 3) == 0)
+						pl->failed = true;
+			}
+			ok += pl->complete && !pl->failed;
+		}
+		if (v->kind == LK_MIRROR && v->health == LH_HEALTHY && ok < v->nplex)
+			v->health = ok ? LH_FAILED_RD : LH_FAILED;
+	}
+}
+
 void ldm_view_free(struct ldm_view *v)
 {
 	if (!v)
@@ -436,6 +466,7 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err)
 			free(tmp.recs);
 		}
 		place(g);
+		mark_failed_plexes(m, g);
 	}
 	*out = v;
 	return 0;
@@ -500,7 +531,7 @@ int ldm_vol_read(struct machine *m, const struct ldm_volume *v, uint64_t lba,
 		int rc = gm_fail(err, GM_E_UNREADABLE, "%s has no complete plex", v->rec->name);
 		for (size_t p = 0; p < v->nplex; p++) {
 			/* A plex still being rebuilt holds no data to trust. */
-			if (!v->plex[p].complete ||
+			if (!v->plex[p].complete || v->plex[p].failed ||
 			    (v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p])))
 				continue;
 			if ((rc = concat_read(m, &v->plex[p], lba, n, buf, err)) == 0)

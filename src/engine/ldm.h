@@ -30,6 +30,8 @@ struct ldm_plex {
 	struct ldm_extent *ext;    /* by volume offset, or by column */
 	size_t n;
 	bool complete;
+	bool failed; /* an I/O error was seen on it ("failed.<extent>" in
+		      * machine.conf); it takes no I/O until resynced */
 };
 
 struct ldm_volume {
@@ -75,6 +77,8 @@ const char *ldm_kind_str(enum ldm_kind k);     /* diskpart's Type column */
 const char *ldm_health_str(enum ldm_health h); /* diskpart's Status column */
 /* True when a plex is still being copied (an extent marked recover). */
 bool ldm_plex_rebuilding(const struct ldm_plex *p);
+/* The machine.conf key that marks an extent's plex failed. */
+void ldm_failed_key(const struct ldm_rec *part, char *buf, size_t cap);
 /* Reads sectors [lba, lba + n) of a volume into buf. */
 int ldm_vol_read(struct machine *m, const struct ldm_volume *v, uint64_t lba,
 		 uint32_t n, uint8_t *buf, struct gm_err *err);

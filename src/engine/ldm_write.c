@@ -78,6 +78,8 @@ static struct ldm_rec *add_rec(struct gdb *g)
 	return &g->recs[g->n++];
 }
 
+static struct ldm_rec *find_rec(struct gdb *g, enum ldm_rec_type type, uint32_t id);
+
 static uint32_t next_id(const struct gdb *g)
 {
 	uint32_t id = 0;
@@ -542,6 +544,72 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 	return rc;
 }
 
+/* The machine.conf line that says an extent's plex failed an I/O. */
+static int failed_set(struct machine *m, const struct ldm_rec *part, bool on,
+		      struct gm_err *err)
+{
+	char k[96], line[128];
+	size_t kl;
+
+	ldm_failed_key(part, k, sizeof(k));
+	kl = strlen(k);
+	for (int i = 0; i < m->nextra; i++)
+		if (strncmp(m->extra[i], k, kl) == 0 && strncmp(m->extra[i] + kl, " = ", 3) == 0) {
+			if (on)
+				return 0;
+			free(m->extra[i]);
+			m->extra[i] = m->extra[--m->nextra];
+			m->conf_dirty = true;
+			return machine_save(m, err);
+		}
+	if (!on)
+		return 0;
+	char **n = realloc(m->extra, (size_t)(m->nextra + 1) * sizeof(*n));
+	if (!n)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->extra = n;
+	namef(line, sizeof(line), "%s = 1", k);
+	if (!(m->extra[m->nextra] = strdup(line)))
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->nextra++;
+	m->conf_dirty = true;
+	return machine_save(m, err);
+}
+
+int ldm_mark_failed(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		    uint32_t plexes, struct gm_err *err)
+{
+	struct gdb g;
+	int rc, written = 0;
+
+	if (!plexes)
+		return 0;
+	/* machine.conf first: the plex takes no more I/O from now on. */
+	for (size_t p = 0; p < v->nplex && p < 32; p++)
+		for (size_t e = 0; (plexes & (1u << p)) && e < v->plex[p].n; e++)
+			if ((rc = failed_set(m, v->plex[p].ext[e].rec, true, err)) < 0)
+				return rc;
+	/* Then the database on every disk that takes the write: the plex
+	 * needs a resync (recover) before it counts again. */
+	if ((rc = load_group(m, view, &g, err)) < 0)
+		return rc;
+	for (size_t p = 0; p < v->nplex && p < 32; p++)
+		for (size_t e = 0; (plexes & (1u << p)) && e < v->plex[p].n; e++) {
+			struct ldm_rec *r = find_rec(&g, LDM_REC_PARTITION, v->plex[p].ext[e].rec->id);
+			if (r)
+				r->u.part.pflags |= RECOVER;
+		}
+	g.tx++;
+	for (size_t i = 0; i < g.nmem; i++) {
+		struct gm_err e2;
+		if (write_member(m, &g, &g.mem[i], &e2) == 0)
+			written++;
+	}
+	free(g.recs);
+	return written ? 0 : gm_fail(err, GM_E_IO, "the failed plex could not be recorded "
+				     "in any disk's database");
+}
+
 /* Marks extent id healthy in the database (the copy is complete). */
 static int mark_healthy(struct machine *m, struct ldm_view *view, uint32_t part_id,
 			struct gm_err *err)
@@ -685,7 +753,8 @@ int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 					if ((rc = copy_plex(m, v, x, progress, pctx, err)) < 0)
 						goto out;
 					if ((rc = mark_healthy(m, view, pid, err)) < 0 ||
-					    (rc = checkpoint_set(m, x->rec, 0, true, err)) < 0)
+					    (rc = checkpoint_set(m, x->rec, 0, true, err)) < 0 ||
+					    (rc = failed_set(m, x->rec, false, err)) < 0)
 						goto out;
 					done++;
 				}

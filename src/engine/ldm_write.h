@@ -26,6 +26,11 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 	       struct gm_err *err);
 
+/* Marks the plexes of v in the bit mask failed (an I/O error was seen):
+ * they take no I/O, the volume shows Failed Rd, and volume resync (or
+ * machine reboot) copies them again. */
+int ldm_mark_failed(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		    uint32_t plexes, struct gm_err *err);
 /* Breaks mirror v: the plex on dynamic disk disk_id (a disk record id; the
  * disk may be missing) is deleted (keep false; its own GPT entry goes too),
  * or becomes a simple volume of its own with no letter, whose name is put

@@ -1,0 +1,255 @@
+/*
+ * ldm_dev.c - a dynamic volume as a block device, for the file-system code.
+ *
+ * Simple, spanned and mirrored volumes (plexes of concatenated extents).
+ * A write goes to every plex that is present and not failed, a plex still
+ * being rebuilt included (its resync copies from a healthy plex, which has
+ * the same bytes). A read is served by the first healthy plex; when that
+ * plex fails, the next one serves it and the failing plex is remembered, so
+ * that the caller can mark it failed (ldm_vol_close_dev). No data is lost
+ * while one healthy plex remains.
+ */
+#include "ldm_dev.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ldm_write.h"
+#include "machine.h"
+
+#define SEC 512u
+
+struct vdev {
+	struct blkdev dev;
+	struct machine *m;
+	const struct ldm_volume *v;
+	uint32_t failed; /* plexes that failed a read or a write, by bit */
+};
+
+/* Applies fn to the byte range [off, off + len) of plex p, extent by extent. */
+static int plex_io(struct vdev *vd, const struct ldm_plex *p, uint64_t off, uint8_t *buf,
+		   const uint8_t *wbuf, uint64_t len, int op)
+{
+	while (len > 0) {
+		const struct ldm_extent *x = NULL;
+		for (size_t i = 0; i < p->n; i++) {
+			uint64_t o = p->ext[i].rec->u.part.vol_offset * SEC;
+			if (off >= o && off < o + p->ext[i].rec->u.part.size * SEC)
+				x = &p->ext[i];
+		}
+		struct disk *d = x && x->slot >= 0 ? machine_disk(vd->m, x->slot) : NULL;
+		if (!d)
+			return -EIO;
+		uint64_t in = off - x->rec->u.part.vol_offset * SEC;
+		uint64_t k = x->rec->u.part.size * SEC - in, take = k < len ? k : len;
+		uint64_t at = x->abs_start * SEC + in;
+		int rc = op == 0   ? blk_read(d->dev, at, buf, (size_t)take)
+			 : op == 1 ? blk_write(d->dev, at, wbuf, (size_t)take)
+				   : blk_zero(d->dev, at, take);
+		if (rc < 0)
+			return rc;
+		off += take;
+		len -= take;
+		if (buf)
+			buf += take;
+		if (wbuf)
+			wbuf += take;
+	}
+	return 0;
+}
+
+static bool usable(const struct vdev *vd, size_t p)
+{
+	return vd->v->plex[p].complete && !(vd->failed & (1u << p));
+}
+
+static int vdev_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
+{
+	struct vdev *vd = d->priv;
+	int rc = -EIO;
+
+	/* Healthy plexes first; a rebuilding one holds no data to trust. */
+	for (size_t p = 0; p < vd->v->nplex && p < 32; p++) {
+		if (!usable(vd, p) || (vd->v->nplex > 1 && ldm_plex_rebuilding(&vd->v->plex[p])))
+			continue;
+		if ((rc = plex_io(vd, &vd->v->plex[p], off, buf, NULL, len, 0)) == 0)
+			return 0;
+		vd->failed |= 1u << p;
+	}
+	return rc;
+}
+
+static int vdev_write_op(struct blkdev *d, uint64_t off, const void *buf, size_t len,
+			 int op)
+{
+	struct vdev *vd = d->priv;
+	int ok = 0, rc = -EIO;
+
+	for (size_t p = 0; p < vd->v->nplex && p < 32; p++) {
+		if (!usable(vd, p))
+			continue;
+		int r = plex_io(vd, &vd->v->plex[p], off, NULL, buf, len, op);
+		if (r == 0) {
+			if (!ldm_plex_rebuilding(&vd->v->plex[p]) || vd->v->nplex == 1)
+				ok++;
+		} else {
+			vd->failed |= 1u << p;
+			rc = r;
+		}
+	}
+	return ok ? 0 : rc;
+}
+
+static int vdev_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
+{
+	return vdev_write_op(d, off, buf, len, 1);
+}
+
+static int vdev_zero(struct blkdev *d, uint64_t off, uint64_t len)
+{
+	return vdev_write_op(d, off, NULL, (size_t)len, 2);
+}
+
+static int vdev_flush(struct blkdev *d)
+{
+	struct vdev *vd = d->priv;
+	int rc = 0;
+
+	for (int s = 0; s < vd->m->nslots; s++) {
+		struct disk *k = machine_disk(vd->m, s);
+		if (k && k->dev->writable && blk_flush(k->dev) < 0)
+			rc = -EIO;
+	}
+	return rc;
+}
+
+static void vdev_close(struct blkdev *d)
+{
+	free(d->priv);
+}
+
+static const struct blkdev_ops vdev_ops = {
+	.read = vdev_read,
+	.write = vdev_write,
+	.flush = vdev_flush,
+	.close = vdev_close,
+	.zero = vdev_zero,
+};
+
+int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
+		     struct gm_err *err)
+{
+	if (v->kind != LK_SIMPLE && v->kind != LK_SPANNED && v->kind != LK_MIRROR)
+		return gm_fail(err, GM_E_NOT_SUPPORTED, "%s is a %s volume: gptmirror reads "
+			       "it (volume export) but does not write it", v->rec->name,
+			       v->kind == LK_STRIPE ? "striped" : "RAID-5");
+	if (v->nplex > 32)
+		return gm_fail(err, GM_E_NOT_SUPPORTED, "too many plexes");
+	bool any = false, writable = true;
+	for (size_t p = 0; p < v->nplex; p++) {
+		if (v->plex[p].complete && !(v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p])))
+			any = true;
+		for (size_t e = 0; e < v->plex[p].n; e++) {
+			struct disk *d = v->plex[p].ext[e].slot >= 0
+						 ? machine_disk(m, v->plex[p].ext[e].slot) : NULL;
+			if (d && !d->dev->writable)
+				writable = false;
+		}
+	}
+	if (!any)
+		return gm_fail(err, GM_E_UNREADABLE, "%s has no healthy plex", v->rec->name);
+	struct vdev *vd = calloc(1, sizeof(*vd));
+	if (!vd)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	vd->m = m;
+	vd->v = v;
+	/* Plexes whose disk is gone, or marked failed, take no I/O. */
+	for (size_t p = 0; p < v->nplex; p++)
+		if (v->plex[p].failed)
+			vd->failed |= 1u << p;
+	vd->dev.ops = &vdev_ops;
+	vd->dev.priv = vd;
+	vd->dev.size = v->sectors * SEC;
+	vd->dev.sector_size = SEC;
+	vd->dev.writable = writable;
+	*out = &vd->dev;
+	return 0;
+}
+
+uint32_t ldm_vol_dev_failed(struct blkdev *dev)
+{
+	struct vdev *vd = dev->priv;
+	uint32_t newly = 0;
+
+	for (size_t p = 0; p < vd->v->nplex && p < 32; p++)
+		if ((vd->failed & (1u << p)) && !vd->v->plex[p].failed && vd->v->plex[p].complete)
+			newly |= 1u << p;
+	return newly;
+}
+
+/* --- volumes by drive letter ---------------------------------------------- */
+
+int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_err *err)
+{
+	int slot, rc;
+	size_t pos;
+
+	memset(h, 0, sizeof(*h));
+	/* A dynamic volume whose drive-letter hint is l. */
+	if (ldm_scan(m, &h->view, err) == 0) {
+		for (size_t g = 0; g < h->view->ngroups; g++)
+			for (size_t i = 0; i < h->view->groups[g].nvols; i++) {
+				const struct ldm_volume *v = &h->view->groups[g].vols[i];
+				const char *hint = v->rec->u.vol.hint;
+				if (!(hint[0] && hint[1] == ':' && (hint[0] & ~0x20) == (l & ~0x20)))
+					continue;
+				if ((rc = ldm_vol_open_dev(m, v, &h->dev, err)) < 0) {
+					ldm_view_free(h->view);
+					h->view = NULL;
+					return rc;
+				}
+				h->lv = v;
+				h->ss = SEC;
+				for (size_t p = 0; p < v->nplex; p++)
+					if (v->plex[p].n && v->plex[p].ext[0].slot >= 0) {
+						h->hidden = v->plex[p].ext[0].abs_start;
+						break;
+					}
+				return 0;
+			}
+		ldm_view_free(h->view);
+		h->view = NULL;
+	}
+	if ((rc = machine_find_letter(m, l, &slot, &pos, err)) < 0)
+		return rc;
+	struct disk *d = machine_disk(m, slot);
+	if (d->parts[pos].kind == PK_LDM_DATA)
+		return gm_fail(err, GM_E_NO_LETTER, "%c: is on a dynamic disk but no dynamic "
+			       "volume has that letter", l);
+	if ((rc = machine_open_part(m, slot, pos, &h->dev, err)) < 0)
+		return rc;
+	h->ss = d->ss;
+	h->hidden = d->parts[pos].first_lba;
+	return 0;
+}
+
+int vol_close(struct machine *m, struct vol_handle *h, struct gm_err *err)
+{
+	int rc = 0;
+
+	if (h->dev && h->lv) {
+		uint32_t f = ldm_vol_dev_failed(h->dev);
+		if (f) {
+			fprintf(stderr, "gptmirror: an I/O error on a plex of %s; it was served by "
+				"the other plex and the volume is now Failed Rd (gptmirror volume "
+				"resync copies the plex again)\n", h->lv->rec->name);
+			rc = ldm_mark_failed(m, h->view, h->lv, f, err);
+		}
+	}
+	blk_close(h->dev);
+	ldm_view_free(h->view);
+	memset(h, 0, sizeof(*h));
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * ldm_dev.h - a simple, spanned or mirrored dynamic volume as a block
+ * device: writes go to every plex, reads to a healthy one, falling over.
+ */
+#ifndef GM_LDM_DEV_H
+#define GM_LDM_DEV_H
+
+#include "../io/blkio.h"
+#include "ldm.h"
+
+/* v (and the view that holds it) must outlive the device. */
+int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
+		     struct gm_err *err);
+/* Plexes (by bit) that failed an I/O since the device was opened and were
+ * not failed before: the caller marks them (ldm_mark_failed). */
+uint32_t ldm_vol_dev_failed(struct blkdev *dev);
+
+/* The volume with drive letter l: a dynamic volume by its letter hint,
+ * else a basic partition by machine.conf. */
+struct vol_handle {
+	struct blkdev *dev;
+	struct ldm_view *view;         /* dynamic: the view that holds lv */
+	const struct ldm_volume *lv;   /* dynamic: the volume, else NULL */
+	uint64_t hidden;               /* first sector on its disk (FAT hidden) */
+	uint32_t ss;                   /* sector size */
+};
+int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_err *err);
+/* Closes it; plexes that failed an I/O are marked failed. */
+int vol_close(struct machine *m, struct vol_handle *h, struct gm_err *err);
+
+#endif

@@ -127,3 +127,96 @@ rm -rf "$W/back" && mkdir -p "$W/back"
 MTOOLS_SKIP_CHECK=1 mcopy -s -n -i "$W/c/disk0.img@@$((first * 512))" '::/*' "$W/back/" &&
 	diff -r "$W/src" "$W/back" >/dev/null && echo "  our copy read back by mcopy: identical" ||
 	{ echo "  our copy DIFFERS"; exit 1; }
+
+# 4. Resync of a mirror: add disk=1 on a 4 GiB simple volume full of data
+#    vs dd bs=4M copying the same bytes (the peer), then an 8 GiB volume that
+#    is 90 % holes vs dd, and the peak memory of each resync.
+maxrss() { # CMD... : runs it, prints its max RSS in KiB on fd 3
+	python3 -c '
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(r)' "$@" 2>&3
+}
+resync_case() { # NAME SIZE-MB DISK-SIZE FILL
+	local name=$1 mb=$2 dsz=$3 fill=$4 m=$W/r-$1
+	"$GM" machine create "$m" --disk "$dsz" --disk "$dsz" --profile modern >/dev/null
+	printf 'select disk 0\nconvert gpt\ncreate partition primary size=%s\nassign letter=E\nselect disk 1\nconvert gpt\n' "$mb" |
+		"$GM" -m "$m" diskpart >/dev/null
+	local first
+	first=$(sgdisk -i 2 "$m/disk0.img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+	head -c $((64 << 20)) /dev/urandom >"$W/rand64"
+	if [ "$fill" = full ]; then
+		for i in $(seq 0 $((mb / 64 - 1))); do cat "$W/rand64"; done |
+			dd of="$m/disk0.img" bs=4M seek=$((first * 512)) oflag=seek_bytes conv=notrunc status=none
+	else
+		# 10 % data: 64 MiB of every 640 MiB.
+		for i in $(seq 0 $((mb / 640 - 1))); do
+			dd if="$W/rand64" of="$m/disk0.img" bs=4M seek=$((first * 512 + i * (640 << 20))) \
+				oflag=seek_bytes conv=notrunc status=none
+		done
+	fi
+	printf 'select disk 0\nconvert dynamic\nselect disk 1\nconvert dynamic\n' | "$GM" -m "$m" diskpart >/dev/null
+	sync
+	cp --sparse=always "$m/disk1.img" "$W/d1.pristine"
+	cp "$m/machine.conf" "$W/conf.pristine"
+	# Disk 0's copy of the database changes too: keep its 1 MiB.
+	local meta
+	meta=$(sgdisk -p "$m/disk0.img" | grep 'LDM metadata' | awk '{ print $2 }')
+	dd if="$m/disk0.img" of="$W/db0.pristine" bs=512 skip="$meta" count=2048 status=none
+	local t0 t1 t2 t3 rss r
+	: >"$W/t.o"; : >"$W/t.p"; : >"$W/t.f"
+	# Three alternating runs each, onto fresh sparse targets; medians.
+	for r in 1 2 3; do
+		cp --sparse=always "$W/d1.pristine" "$m/disk1.img"
+		cp "$W/conf.pristine" "$m/machine.conf"
+		dd if="$W/db0.pristine" of="$m/disk0.img" bs=512 seek="$meta" conv=notrunc status=none
+		rm -f "$W/peer.img"
+		truncate -s "$dsz" "$W/peer.img"
+		sync
+		t0=$(now)
+		rss=$( { printf 'select volume e\nadd disk=1\n' | maxrss "$GM" -m "$m" diskpart; } 3>&1 >/dev/null)
+		t1=$(now)
+		sync
+		t2=$(now)
+		dd if="$m/disk0.img" of="$W/peer.img" bs=4M skip=$((first * 512)) seek=$((first * 512)) \
+			count=$((mb << 20)) iflag=skip_bytes,count_bytes oflag=seek_bytes conv=notrunc status=none
+		t3=$(now)
+		echo $(((t1 - t0) / 1000)) >>"$W/t.o"
+		echo $(((t3 - t2) / 1000)) >>"$W/t.p"
+		rm -f "$W/peer.img"
+		truncate -s "$dsz" "$W/peer.img"
+		sync
+		t2=$(now)
+		dd if="$m/disk0.img" of="$W/peer.img" bs=4M skip=$((first * 512)) seek=$((first * 512)) \
+			count=$((mb << 20)) iflag=skip_bytes,count_bytes oflag=seek_bytes conv=notrunc,fsync status=none
+		t3=$(now)
+		echo $(((t3 - t2) / 1000)) >>"$W/t.f"
+	done
+	local ours peer peerf
+	ours=$(median <"$W/t.o")
+	peer=$(median <"$W/t.p")
+	peerf=$(median <"$W/t.f")
+	echo "resync, $name ($mb MiB volume):"
+	echo "  gptmirror add disk=1 (resync, flushed): ${ours} us, $(awk -v b=$((mb << 20)) -v t="$ours" 'BEGIN { printf "%.0f", b / t }') MB/s, max RSS $((rss / 1024)) MiB"
+	echo "  dd bs=4M (peer, left in the page cache): ${peer} us"
+	echo "  dd bs=4M conv=fsync (peer, flushed):     ${peerf} us"
+	awk -v a="$ours" -v b="$peerf" 'BEGIN { printf "  throughput ours/dd, both flushed: %.2f (target: 0.9 or more on full volumes)\n", b / a }'
+	awk -v a="$ours" -v b="$peer" 'BEGIN { printf "  throughput ours/dd not flushed: %.2f\n", b / a }'
+	local second
+	second=$(sgdisk -p "$m/disk1.img" | grep 'LDM data' | tail -1 | awk '{ print $2 }')
+	local alloc_ours alloc_peer
+	alloc_ours=$(du -k "$m/disk1.img" | cut -f1)
+	alloc_peer=$(du -k "$W/peer.img" | cut -f1)
+	echo "  allocated on the target image: gptmirror $((alloc_ours / 1024)) MiB, dd $((alloc_peer / 1024)) MiB"
+	if [ -n "$second" ] && cmp -s <(dd if="$m/disk0.img" bs=4M skip=$((first * 512)) count=$((mb << 20)) iflag=skip_bytes,count_bytes status=none) \
+		<(dd if="$m/disk1.img" bs=4M skip=$((second * 512)) count=$((mb << 20)) iflag=skip_bytes,count_bytes status=none); then
+		echo "  the new plex equals the volume, byte for byte"
+	else
+		echo "  the new plex DIFFERS (second plex at '$second')"
+		exit 1
+	fi
+	rm -rf "$m" "$W/peer.img" "$W/d1.pristine"
+}
+resync_case "full of data" 4096 5G full
+resync_case "90 % holes" 8192 9G sparse

@@ -1,10 +1,13 @@
 /* machine_cmd.c - gptmirror machine create|status|pull-disk|insert-disk. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/boot.h"
+#include "../engine/install.h"
 #include "../engine/ldm.h"
 #include "../engine/ldm_write.h"
 #include "../engine/machine.h"
@@ -37,7 +40,8 @@ static int parse_ss(const char *s, uint32_t *out)
 static int cmd_create(int argc, char **argv)
 {
 	struct machine_spec spec = {.profile = PROFILE_MODERN, .ss = 512};
-	const char *dir = NULL;
+	const char *dir = NULL, *loader = NULL;
+	bool install = false;
 	struct gm_err err;
 
 	for (int i = 0; i < argc; i++) {
@@ -71,9 +75,10 @@ static int cmd_create(int argc, char **argv)
 			}
 			i++;
 		} else if (strcmp(a, "--install") == 0) {
-			fprintf(stderr, "gptmirror: --install is not available "
-				"yet (it needs the FAT and NVRAM work)\n");
-			return 2;
+			install = true;
+		} else if (strcmp(a, "--loader") == 0 && v) {
+			loader = v;
+			i++;
 		} else if (a[0] != '-' && !dir) {
 			dir = a;
 		} else {
@@ -101,6 +106,29 @@ static int cmd_create(int argc, char **argv)
 		fmt_commas(spec.sizes[i], by, sizeof(by));
 		printf("  Disk %d: disk%d.img, %s (%s bytes), %" PRIu32
 		       "-byte sectors, empty\n", i, i, sz, by, spec.ss);
+	}
+	if (install) {
+		struct machine *m;
+		struct install_spec is = {.loader = loader ? loader : install_default_loader()};
+		struct install_result r;
+		if (machine_open(dir, &m, &err) < 0) {
+			cli_print_err("gptmirror", &err);
+			return 1;
+		}
+		if (install_windows(m, 0, &is, &r, &err) < 0 || machine_save(m, &err) < 0) {
+			cli_print_err("gptmirror: --install", &err);
+			machine_close(m);
+			return 1;
+		}
+		struct disk *d = machine_disk(m, 0);
+		char esz[16], osz[16];
+		fmt_size(part_bytes(d, &d->parts[r.esp_pos]), esz, sizeof(esz));
+		fmt_size(part_bytes(d, &d->parts[r.os_pos]), osz, sizeof(osz));
+		printf("Installed %s on disk 0: EFI system partition (%s), MSR, C: (%s, FAT32, "
+		       "\\WINDOWS);\nboot entry Boot%04X in nvram.fd.\n",
+		       spec.profile == PROFILE_2003 ? "Windows Server 2003" : "Windows",
+		       esz, osz, r.entry);
+		machine_close(m);
 	}
 	return 0;
 }
@@ -289,7 +317,15 @@ static int machine_reboot(const char *mdir)
 	}
 	if (machine_save(m, &err) < 0 && rc == 0)
 		rc = 1;
-	printf("Firmware boot emulation is not available yet (machine boot).\n");
+	if (rc == 0) {
+		struct boot_result r;
+		if (boot_emulate(m, -1, stdout, &r, &err) < 0) {
+			cli_print_err("gptmirror", &err);
+			rc = 1;
+		} else if (!r.booted) {
+			rc = 1;
+		}
+	}
 	machine_close(m);
 	return rc;
 }
@@ -307,11 +343,8 @@ int machine_main(const char *mdir, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "create") == 0)
 		return cmd_create(argc - 1, argv + 1);
-	if (strcmp(argv[0], "boot") == 0) {
-		fprintf(stderr, "gptmirror: machine boot is not available yet; the tests "
-			"boot machines in QEMU with OVMF directly\n");
-		return 2;
-	}
+	if (strcmp(argv[0], "boot") == 0)
+		return machine_boot_main(mdir, argc - 1, argv + 1);
 	if (strcmp(argv[0], "reboot") == 0)
 		return machine_reboot(mdir);
 	if (strcmp(argv[0], "status") != 0 && strcmp(argv[0], "pull-disk") != 0 &&

@@ -18,8 +18,11 @@ static void usage(FILE *f)
 		"usage: gptmirror [-m DIR] COMMAND [ARGS]\n"
 		"\n"
 		"  machine create DIR --disk SIZE [--disk SIZE]... [--profile 2003|modern]\n"
-		"                     [--sector-size 512|4096]\n"
+		"                     [--sector-size 512|4096] [--install]\n"
 		"  machine status\n"
+		"  machine boot [--entry ID] [--qemu]   the firmware's boot manager\n"
+		"  machine reboot            pending work (conversions, resyncs), then boot\n"
+		"  setup --disk N [--size MB]   Windows Setup on an empty (replacement) disk\n"
 		"  machine pull-disk N\n"
 		"  machine insert-disk N --size SIZE | --image FILE [--sector-size 512|4096]\n"
 		"  diskpart [/s SCRIPT]      the DISKPART> console (scripts on stdin too)\n"
@@ -29,7 +32,7 @@ static void usage(FILE *f)
 		"  bootcfg [/query] [/v] [--json] | /list [N] | /clone /sg {G} /tg {G} [/d+ T|/d T] [/id N]\n"
 		"          | /mirror /add {G} /d T | /delete /id N | /default /id N | /timeout N\n"
 		"  nvram list [-v] | export DIR | create ... | delete NUM\n"
-		"  volume list | export VOLUME FILE   Windows dynamic volumes\n"
+		"  volume list | export VOLUME FILE | resync   Windows dynamic volumes\n"
 		"\n"
 		"The machine is -m DIR, --machine DIR, $GPTMIRROR_MACHINE, or the current\n"
 		"directory. GPTMIRROR_SEED=N makes GUIDs and times deterministic.\n");
@@ -105,6 +108,8 @@ int main(int argc, char **argv)
 		return dir_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "nvram") == 0)
 		return nvram_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "setup") == 0)
+		return setup_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "volume") == 0)
 		return volume_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {

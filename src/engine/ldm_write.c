@@ -481,19 +481,44 @@ static int checkpoint_set(struct machine *m, const struct ldm_rec *part, uint64_
 
 static bool zero(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
+	uint64_t acc = 0, w;
+
+	/* n is a multiple of the sector size. */
+	for (size_t i = 0; i < n; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
+		if ((i & 4095) == 4088 && acc)
 			return false;
-	return true;
+	}
+	return acc == 0;
+}
+
+/* Where sector s of concatenated plex p lies: the disk, the absolute
+ * sector and how many sectors follow in that extent. */
+static int plex_map(struct machine *m, const struct ldm_plex *p, uint64_t s,
+		    struct blkdev **dev, uint64_t *abs, uint64_t *avail)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ldm_extent *x = &p->ext[i];
+		uint64_t o = x->rec->u.part.vol_offset, n = x->rec->u.part.size;
+		struct disk *d = x->slot >= 0 ? machine_disk(m, x->slot) : NULL;
+		if (s >= o && s < o + n && d) {
+			*dev = d->dev;
+			*abs = x->abs_start + (s - o);
+			*avail = o + n - s;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* Copies the volume from a healthy plex onto extent x, from the
- * checkpoint on; the checkpoint is saved every 64 MiB. Zero runs become
+ * checkpoint on; the checkpoint is saved every GiB. Zero runs become
  * holes on the target. */
 static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct ldm_extent *x,
 		     ldm_progress_fn progress, void *pctx, struct gm_err *err)
 {
-	const uint32_t chunk = 8192; /* 4 MiB */
+	const uint32_t chunk = 16384; /* 8 MiB */
 	uint8_t *buf = malloc((size_t)chunk * SEC);
 	struct disk *dst = machine_disk(m, x->slot);
 	uint64_t s = checkpoint_get(m, x->rec), last_ck = s;
@@ -519,9 +544,40 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 	}
 	while (s < v->sectors) {
 		uint32_t n = v->sectors - s < chunk ? (uint32_t)(v->sectors - s) : chunk;
+		uint64_t off = (x->abs_start + s) * SEC;
+		/* Holes of the source stay holes, and are not read. */
+		struct blkdev *sd;
+		uint64_t sabs, savail, run;
+		if (plex_map(m, &ok[0], s, &sd, &sabs, &savail) == 0) {
+			int data = blk_run(sd, sabs * SEC, &run);
+			uint64_t rs = run / SEC;
+			if (rs > savail)
+				rs = savail;
+			if (rs > v->sectors - s)
+				rs = v->sectors - s;
+			if (data == 0 && rs > 0) {
+				if (blk_zero(dst->dev, off, rs * SEC) < 0) {
+					rc = gm_fail(err, GM_E_IO, "writing the new plex failed");
+					break;
+				}
+				s += rs;
+				goto advanced;
+			}
+			if (data == 1 && rs > 0 && rs < n)
+				n = (uint32_t)rs;
+			if (savail < n)
+				n = (uint32_t)savail;
+			/* Data: copied disk to disk in the kernel where it can be;
+			 * a source that fails is read through the volume below,
+			 * which falls over to another plex. */
+			if (data == 1 && rs > 0 &&
+			    blk_copy(dst->dev, off, sd, sabs * SEC, (uint64_t)n * SEC) == 0) {
+				s += n;
+				goto advanced;
+			}
+		}
 		if ((rc = ldm_vol_read(m, &src, s, n, buf, err)) < 0)
 			break;
-		uint64_t off = (x->abs_start + s) * SEC;
 		rc = zero(buf, (size_t)n * SEC) ? blk_zero(dst->dev, off, (size_t)n * SEC)
 						: blk_write(dst->dev, off, buf, (size_t)n * SEC);
 		if (rc < 0) {
@@ -529,9 +585,10 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 			break;
 		}
 		s += n;
+advanced:
 		if (progress)
 			progress(pctx, s, v->sectors);
-		if (s - last_ck >= 131072 && s < v->sectors) {
+		if (s - last_ck >= 2097152 && s < v->sectors) {
 			if ((rc = blk_flush(dst->dev)) < 0 ||
 			    (rc = checkpoint_set(m, x->rec, s, false, err)) < 0)
 				break;

@@ -845,3 +845,56 @@ int machine_take_pending(struct machine *m, const char *what, int *slot)
 		}
 	return 0;
 }
+
+const char *machine_extra_get(const struct machine *m, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (int i = 0; i < m->nextra; i++)
+		if (strncmp(m->extra[i], key, kl) == 0 && strncmp(m->extra[i] + kl, " = ", 3) == 0)
+			return m->extra[i] + kl + 3;
+	return NULL;
+}
+
+int machine_extra_set(struct machine *m, const char *key, const char *value,
+		      struct gm_err *err)
+{
+	size_t kl = strlen(key);
+	char line[256];
+
+	if (value)
+		snprintf(line, sizeof(line), "%s = %s", key, value);
+	for (int i = 0; i < m->nextra; i++)
+		if (strncmp(m->extra[i], key, kl) == 0 && strncmp(m->extra[i] + kl, " = ", 3) == 0) {
+			free(m->extra[i]);
+			if (value) {
+				if (!(m->extra[i] = strdup(line)))
+					return gm_fail(err, GM_E_NOMEM, "out of memory");
+			} else {
+				m->extra[i] = m->extra[--m->nextra];
+			}
+			m->conf_dirty = true;
+			return machine_save(m, err);
+		}
+	if (!value)
+		return 0;
+	char **n = realloc(m->extra, (size_t)(m->nextra + 1) * sizeof(*n));
+	if (!n)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->extra = n;
+	if (!(m->extra[m->nextra] = strdup(line)))
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	m->nextra++;
+	m->conf_dirty = true;
+	return machine_save(m, err);
+}
+
+int machine_set_bootcurrent(struct machine *m, int entry, struct gm_err *err)
+{
+	char v[16];
+
+	if (entry < 0)
+		return machine_extra_set(m, "bootcurrent", NULL, err);
+	snprintf(v, sizeof(v), "%04X", (unsigned)entry);
+	return machine_extra_set(m, "bootcurrent", v, err);
+}

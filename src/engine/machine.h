@@ -98,6 +98,14 @@ int machine_volumes(struct machine *m, struct volume *out, int max);
 /* The partition that has drive letter l, on a present disk. */
 int machine_find_letter(struct machine *m, char l, int *slot, size_t *pos,
 			struct gm_err *err);
+/* machine.conf lines "key = value" that belong to other parts (resync
+ * checkpoints, failed plexes, BootCurrent). value NULL removes the key. */
+const char *machine_extra_get(const struct machine *m, const char *key);
+int machine_extra_set(struct machine *m, const char *key, const char *value,
+		      struct gm_err *err);
+/* The Boot#### the machine last booted (bootcfg's CurrentBootEntryID); -1
+ * clears it (nothing booted). */
+int machine_set_bootcurrent(struct machine *m, int entry, struct gm_err *err);
 /* Work for the next boot ("pending.WHAT = SLOT" in machine.conf). */
 int machine_add_pending(struct machine *m, const char *what, int slot, struct gm_err *err);
 /* Takes one pending item of that kind: 1 and its slot, or 0. */

@@ -451,3 +451,92 @@ int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
 	nvram_boot_entries_free(e, n);
 	return rc;
 }
+
+static int hd_of(const struct disk *d, size_t pos, uint8_t *dp, size_t cap)
+{
+	const struct part *p = &d->parts[pos];
+	struct efi_hd hd = {p->index + 1, p->first_lba, p->last_lba - p->first_lba + 1,
+			    p->ent.uniq, 2, 2};
+	return efi_dp_add_hd(dp, 0, cap, &hd);
+}
+
+int nvram_add_loader_entry(struct nvram *nv, const struct disk *esp_d, size_t esp_pos,
+			   const char *loader, const struct disk *os_d, size_t os_pos,
+			   const char *desc, bool first, uint16_t *num, struct gm_err *err)
+{
+	uint8_t dp[1024], osdp[512], opt[1024], out[8192];
+	int n = hd_of(esp_d, esp_pos, dp, sizeof(dp)), on = 0;
+	int rc;
+
+	n = n < 0 ? -1 : efi_dp_add_file(dp, (size_t)n, sizeof(dp), loader);
+	n = n < 0 ? -1 : efi_dp_add_end(dp, (size_t)n, sizeof(dp));
+	if (os_d) {
+		int k = hd_of(os_d, os_pos, osdp, sizeof(osdp));
+		k = k < 0 ? -1 : efi_dp_add_file(osdp, (size_t)k, sizeof(osdp), "\\WINDOWS");
+		k = k < 0 ? -1 : efi_dp_add_end(osdp, (size_t)k, sizeof(osdp));
+		on = k < 0 ? -1 : efi_winopts_encode("", osdp, (size_t)k, opt, sizeof(opt));
+	}
+	struct efi_loadopt lo = {.attrs = EFI_LOAD_OPTION_ACTIVE};
+	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", desc);
+	if (n < 0 || on < 0 || dl < 0 || (size_t)dl >= sizeof(lo.desc))
+		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
+	lo.dp = dp;
+	lo.dp_len = (size_t)n;
+	lo.opt = opt;
+	lo.opt_len = (size_t)on;
+	int len = efi_loadopt_encode(&lo, out, sizeof(out));
+	uint16_t k;
+	if (len < 0)
+		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
+	if ((rc = nvram_add_boot(nv, out, (size_t)len, &k, err)) < 0)
+		return rc;
+	if (num)
+		*num = k;
+	if (first) {
+		uint16_t *order;
+		size_t cnt;
+		if (nvram_boot_order(nv, &order, &cnt) < 0)
+			return gm_fail(err, GM_E_IO, "cannot read BootOrder");
+		size_t w = 1;
+		uint16_t *o2 = malloc((cnt + 1) * sizeof(*o2));
+		if (!o2) {
+			free(order);
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		}
+		o2[0] = k;
+		for (size_t i = 0; i < cnt; i++)
+			if (order[i] != k)
+				o2[w++] = order[i];
+		rc = nvram_set_boot_order(nv, o2, w, err);
+		free(o2);
+		free(order);
+	}
+	return rc;
+}
+
+int nvram_add_vendor_entry(struct nvram *nv, const char *desc, const struct guid *vendor,
+			   uint16_t *num, struct gm_err *err)
+{
+	uint8_t dp[64], out[1024];
+	struct efi_loadopt lo = {.attrs = EFI_LOAD_OPTION_ACTIVE};
+
+	/* A vendor-defined media node, as the firmware's own entries carry. */
+	dp[0] = 4;
+	dp[1] = 3;
+	put_le16(dp + 2, 20);
+	memcpy(dp + 4, vendor->b, 16);
+	int n = efi_dp_add_end(dp, 20, sizeof(dp));
+	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", desc);
+	if (n < 0 || dl < 0 || (size_t)dl >= sizeof(lo.desc))
+		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
+	lo.dp = dp;
+	lo.dp_len = (size_t)n;
+	int len = efi_loadopt_encode(&lo, out, sizeof(out));
+	uint16_t k;
+	if (len < 0)
+		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
+	int rc = nvram_add_boot(nv, out, (size_t)len, &k, err);
+	if (rc == 0 && num)
+		*num = k;
+	return rc;
+}

@@ -23,6 +23,9 @@ struct blkdev_ops {
 	/* Optional: copy len bytes from the current position of fd to off,
 	 * in the kernel where it can (copy_file_range). */
 	int (*import)(struct blkdev *d, uint64_t off, int fd, uint64_t len);
+	/* Optional: the run that starts at off, data (1) or hole (0), and
+	 * its length (SEEK_DATA/SEEK_HOLE on an image file). */
+	int (*run)(struct blkdev *d, uint64_t off, uint64_t *len);
 };
 
 struct blkdev {
@@ -72,6 +75,15 @@ int blk_import(struct blkdev *d, uint64_t off, int fd, uint64_t len);
 /* Zeroes a range: punches a hole where the backend can, writes zeros else. */
 int blk_zero(struct blkdev *d, uint64_t off, uint64_t len);
 void blk_close(struct blkdev *d);
+/* Copies len bytes from src at soff to dst at doff: in the kernel
+ * (copy_file_range) between two image files, by reading and writing
+ * otherwise. */
+int blk_copy(struct blkdev *dst, uint64_t doff, struct blkdev *src, uint64_t soff,
+	     uint64_t len);
+/* The run of data (returns 1) or hole (returns 0) that starts at off, its
+ * length in *len, capped at the end of the device. A device that cannot
+ * tell says data, to the end. */
+int blk_run(struct blkdev *d, uint64_t off, uint64_t *len);
 
 /* Totals over every device since start (or the last reset). */
 void blkio_stats_get(struct blkio_stats *out);

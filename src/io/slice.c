@@ -49,6 +49,15 @@ static int slice_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
 	return p->parent->ops->import(p->parent, p->off + off, fd, len);
 }
 
+static int slice_run(struct blkdev *d, uint64_t off, uint64_t *len)
+{
+	struct slice_priv *p = d->priv;
+
+	if (!p->parent->ops->run)
+		return -EOPNOTSUPP;
+	return p->parent->ops->run(p->parent, p->off + off, len);
+}
+
 static void slice_close(struct blkdev *d)
 {
 	free(d->priv);
@@ -62,6 +71,7 @@ static const struct blkdev_ops slice_ops = {
 	.close = slice_close,
 	.zero = slice_zero,
 	.import = slice_import,
+	.run = slice_run,
 };
 
 int blk_open_slice(struct blkdev *parent, uint64_t off, uint64_t size,

@@ -1,0 +1,171 @@
+/*
+ * boot.c - the firmware's boot manager, emulated over the machine's present
+ * disks and NVRAM: BootNext, then BootOrder (or one entry chosen from the
+ * menu); an entry loads when its Hard Drive node names a partition present
+ * on some disk (by partition GUID, as OVMF matches a short-form path) and
+ * its File node names a file on that partition's FAT file system. When no
+ * entry loads, the removable-media path \EFI\BOOT\BOOTX64.EFI of each
+ * disk's ESP is tried, in slot order, as OVMF does with the options it
+ * makes for each disk.
+ */
+#include "boot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../fmt/bytes.h"
+#include "fatfs.h"
+#include "machine.h"
+#include "nvram.h"
+
+/* 1: the file exists on partition pos of disk d; 0: not; <0 error. */
+static int file_on(struct machine *m, struct disk *d, size_t pos, const char *path)
+{
+	struct blkdev *dev;
+	struct fatfs *fs;
+	struct fat_entry e;
+	struct gm_err err;
+	int rc = 0;
+
+	if (machine_open_part(m, d->slot, pos, &dev, &err) < 0)
+		return 0;
+	if (fatfs_open(dev, &fs, &err) == 0) {
+		rc = fatfs_lookup(fs, path[0] == '\\' ? path + 1 : path, &e, &err) == 0 &&
+		     !fat_entry_is_dir(&e);
+		fatfs_close(fs);
+	}
+	blk_close(dev);
+	return rc;
+}
+
+/* Where an entry's device path leads: 1 loadable, 0 Not Found. */
+static int resolve(struct machine *m, const struct efi_loadopt *lo, struct boot_result *r)
+{
+	struct efi_hd hd;
+	char file[512];
+
+	if (!efi_dp_get_hd(lo->dp, lo->dp_len, &hd) || hd.sig_type != 2 ||
+	    !efi_dp_get_file(lo->dp, lo->dp_len, file, sizeof(file)))
+		return 0;
+	for (int s = 0; s < m->nslots; s++) {
+		struct disk *d = machine_disk(m, s);
+		if (!d || d->style != DS_GPT)
+			continue;
+		for (size_t i = 0; i < d->nparts; i++) {
+			if (!guid_eq(&d->parts[i].ent.uniq, &hd.sig))
+				continue;
+			if (file_on(m, d, i, file) != 1)
+				return 0;
+			r->slot = s;
+			r->part = d->parts[i].index + 1;
+			r->part_guid = hd.sig;
+			snprintf(r->file, sizeof(r->file), "%s", file);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int boot_emulate(struct machine *m, int entry, FILE *out, struct boot_result *r,
+		 struct gm_err *err)
+{
+	struct nvram *nv;
+	struct boot_entry *e = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->slot = -1;
+	if ((rc = machine_nvram_open(m, &nv, err)) < 0)
+		return rc;
+	if (nvram_boot_entries(nv, &e, &n) < 0) {
+		nvram_close(nv);
+		return gm_fail(err, GM_E_IO, "cannot read the boot entries");
+	}
+	/* The order of attempts. */
+	int next = -1;
+	uint8_t *bn;
+	size_t bnl;
+	if (entry < 0 && nv->ops->get(nv, "BootNext", &EFI_GLOBAL_GUID, NULL, &bn, &bnl) == 1) {
+		if (bnl >= 2)
+			next = get_le16(bn);
+		free(bn);
+		/* The firmware consumes BootNext before it tries it. */
+		nv->ops->del(nv, "BootNext", &EFI_GLOBAL_GUID);
+		nv->dirty = true;
+		if ((rc = nvram_commit(nv, err)) < 0)
+			goto out;
+	}
+	int tries[260], nt = 0;
+	if (entry >= 0) {
+		tries[nt++] = entry;
+	} else {
+		if (next >= 0)
+			tries[nt++] = next;
+		for (size_t i = 0; i < n && nt < 256; i++)
+			tries[nt++] = e[i].num;
+	}
+	for (int t = 0; t < nt && !r->booted; t++) {
+		const struct boot_entry *be = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (e[i].num == tries[t])
+				be = &e[i];
+		if (!be && entry >= 0) {
+			/* A menu choice of an entry BootOrder does not list. */
+			rc = gm_fail(err, GM_E_ARGS, "there is no boot entry Boot%04X", entry);
+			goto out;
+		}
+		if (!be || !be->valid || !(be->lo.attrs & EFI_LOAD_OPTION_ACTIVE))
+			continue;
+		fprintf(out, "LOADING.: %s\n", be->lo.desc);
+		if (resolve(m, &be->lo, r) == 1) {
+			r->booted = true;
+			r->entry = be->num;
+			snprintf(r->desc, sizeof(r->desc), "%s", be->lo.desc);
+		} else {
+			fprintf(out, "Load of %s failed: Not Found\n", be->lo.desc);
+			if (entry >= 0) {
+				fprintf(out, "Paused - press any key to continue.\n");
+				goto done;
+			}
+		}
+	}
+	/* Nothing in BootOrder loaded: each disk's removable-media path. */
+	for (int s = 0; s < m->nslots && !r->booted && entry < 0; s++) {
+		struct disk *d = machine_disk(m, s);
+		for (size_t i = 0; d && d->style == DS_GPT && i < d->nparts && !r->booted; i++) {
+			if (d->parts[i].kind != PK_ESP ||
+			    file_on(m, d, i, "\\EFI\\BOOT\\BOOTX64.EFI") != 1)
+				continue;
+			fprintf(out, "LOADING.: the removable-media path of disk %d\n", s);
+			r->booted = true;
+			r->removable = true;
+			r->slot = s;
+			r->part = d->parts[i].index + 1;
+			r->part_guid = d->parts[i].ent.uniq;
+			snprintf(r->file, sizeof(r->file), "\\EFI\\BOOT\\BOOTX64.EFI");
+			snprintf(r->desc, sizeof(r->desc), "removable media, disk %d", s);
+		}
+	}
+done:
+	if (r->booted) {
+		char g[GUID_STR_LEN + 1];
+		guid_to_str(&r->part_guid, g);
+		if (r->removable)
+			fprintf(out, "Booted %s from disk %d partition %zu {%s}: %s\n", r->desc,
+				r->slot, r->part, g, r->file);
+		else
+			fprintf(out, "Booted Boot%04X \"%s\" from disk %d partition %zu {%s}: %s\n",
+				r->entry, r->desc, r->slot, r->part, g, r->file);
+		rc = machine_set_bootcurrent(m, r->removable ? -1 : r->entry, err);
+	} else {
+		if (entry < 0)
+			fprintf(out, "No bootable option or device was found.\n");
+		rc = machine_set_bootcurrent(m, -1, err);
+	}
+out:
+	nvram_boot_entries_free(e, n);
+	nvram_close(nv);
+	return rc;
+}

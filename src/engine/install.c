@@ -1,0 +1,361 @@
+/*
+ * install.c - what Windows Setup leaves on a disk, as the machine's stand-in
+ * for an installed server: an EFI system partition with the loader at the
+ * profile's path and at the removable-media path \EFI\BOOT\BOOTX64.EFI, an
+ * MSR, the boot volume C: (FAT32, with \WINDOWS) and its NVRAM entry.
+ *
+ * The loader is gptmirror's own EFI application; the other files the seed
+ * lists on a 2003 ESP (fpswa.efi, the MSUtil tools) are small stand-ins.
+ */
+#include "install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fatfs.h"
+#include "ldm.h"
+#include "machine.h"
+#include "nvram.h"
+
+struct membuf {
+	const uint8_t *p;
+	size_t len, at;
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t len)
+{
+	struct membuf *b = ctx;
+	size_t n = b->len - b->at < len ? b->len - b->at : len;
+
+	memcpy(buf, b->p + b->at, n);
+	b->at += n;
+	return (ssize_t)n;
+}
+
+static int read_host_file(const char *path, uint8_t **out, size_t *len, struct gm_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return gm_fail(err, GM_E_ARGS, "cannot read the EFI loader %s: %s", path,
+			       strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > (64 << 20)) {
+		close(fd);
+		return gm_fail(err, GM_E_ARGS, "%s is not an EFI application file", path);
+	}
+	uint8_t *b = malloc((size_t)st.st_size);
+	size_t got = 0;
+	while (b && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!b || got != (size_t)st.st_size) {
+		free(b);
+		return gm_fail(err, GM_E_IO, "reading %s failed", path);
+	}
+	*out = b;
+	*len = got;
+	return 0;
+}
+
+/* Creates the directories of path (separated by '\') under the root. */
+static int mkdirs(struct machine *m, struct fatfs *fs, const char *path, uint32_t *dir,
+		  struct gm_err *err)
+{
+	char buf[256], *save = NULL;
+	struct fat_entry e;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	*dir = fatfs_root(fs);
+	for (char *t = strtok_r(buf, "\\", &save); t; t = strtok_r(NULL, "\\", &save)) {
+		int rc = fatfs_find(fs, *dir, t, &e, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && fatfs_mkdir(fs, *dir, t, (int64_t)rng_time(&m->rng), &e, err) < 0)
+			return -1;
+		*dir = e.d.first_clus;
+	}
+	return 0;
+}
+
+static int put_file(struct machine *m, struct fatfs *fs, const char *dirpath, const char *name,
+		    const uint8_t *data, size_t len, struct gm_err *err)
+{
+	uint32_t dir;
+	struct membuf b = {data, len, 0};
+
+	if (mkdirs(m, fs, dirpath, &dir, err) < 0)
+		return -1;
+	return fatfs_write_file(fs, dir, name, 0x20, (int64_t)rng_time(&m->rng), len, mem_read,
+				&b, NULL, err);
+}
+
+/* A small stand-in for a file the seed lists but gptmirror does not ship. */
+static int put_standin(struct machine *m, struct fatfs *fs, const char *dirpath,
+		       const char *name, struct gm_err *err)
+{
+	char text[4096];
+	int n = snprintf(text, sizeof(text), "gptmirror stand-in for %s\\%s: the file a "
+			 "Windows installation keeps here.\r\n", dirpath, name);
+	return put_file(m, fs, dirpath, name, (const uint8_t *)text, (size_t)n, err);
+}
+
+/* Formats partition pos of disk d and opens its file system. */
+static int format_open(struct machine *m, struct disk *d, size_t pos, enum fat_type kind,
+		       const char *label, struct blkdev **dev, struct fatfs **fs,
+		       struct gm_err *err)
+{
+	struct fat_bpb plan;
+	int rc;
+
+	if ((rc = machine_open_part(m, d->slot, pos, dev, err)) < 0)
+		return rc;
+	if ((rc = fat_format_plan((*dev)->size, d->ss, kind, 0, (uint32_t)d->parts[pos].first_lba,
+				  &plan, err)) < 0 ||
+	    (rc = fat_format(*dev, &plan, label, rng_u32(&m->rng), (int64_t)rng_time(&m->rng),
+			     true, NULL, NULL, err)) < 0 ||
+	    (rc = fatfs_open(*dev, fs, err)) < 0) {
+		blk_close(*dev);
+		return rc;
+	}
+	return 0;
+}
+
+static int close_fs(struct blkdev *dev, struct fatfs *fs, int rc, struct gm_err *err)
+{
+	struct gm_err e2;
+
+	if (fatfs_sync(fs, rc < 0 ? &e2 : err) < 0 && rc == 0)
+		rc = -1;
+	fatfs_close(fs);
+	if (blk_flush(dev) < 0 && rc == 0)
+		rc = gm_fail(err, GM_E_IO, "flush failed");
+	blk_close(dev);
+	return rc;
+}
+
+static int create(struct machine *m, struct disk *d, enum part_kind kind, uint64_t mb,
+		  bool has_off, uint64_t off_kb, size_t *pos, struct gm_err *err)
+{
+	struct create_req req = {.kind = kind, .size_mb = mb, .has_offset = has_off,
+				 .offset_kb = off_kb};
+
+	return disk_create_part(d, &m->rng, m->profile, &req, pos, err);
+}
+
+static size_t find_kind(const struct disk *d, enum part_kind k)
+{
+	for (size_t i = 0; i < d->nparts; i++)
+		if (d->parts[i].kind == k)
+			return i;
+	return (size_t)-1;
+}
+
+static bool letter_c_taken(struct machine *m)
+{
+	int s;
+	size_t p;
+	struct ldm_view *v;
+
+	if (machine_find_letter(m, 'C', &s, &p, NULL) == 0)
+		return true;
+	if (ldm_scan(m, &v, NULL) < 0)
+		return false;
+	bool hit = false;
+	for (size_t g = 0; g < v->ngroups; g++)
+		for (size_t i = 0; i < v->groups[g].nvols; i++) {
+			const char *h = v->groups[g].vols[i].rec->u.vol.hint;
+			hit |= (h[0] == 'C' || h[0] == 'c') && h[1] == ':';
+		}
+	ldm_view_free(v);
+	return hit;
+}
+
+int install_windows(struct machine *m, int slot, const struct install_spec *s,
+		    struct install_result *r, struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+	bool y2003 = m->profile == PROFILE_2003;
+	uint8_t *loader = NULL;
+	size_t loader_len = 0, pos;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!d)
+		return gm_fail(err, GM_E_NO_DISK, "there is no disk %d", slot);
+	if ((rc = disk_check_writable(d, err)) < 0)
+		return rc;
+	if (!(d->style == DS_RAW && !d->raw_has_data) && !(d->style == DS_GPT && d->nparts == 0))
+		return gm_fail(err, GM_E_NOT_EMPTY, "Setup installs on an empty disk; disk %d "
+			       "holds partitions or data (clean it first)", slot);
+	if ((rc = read_host_file(s->loader, &loader, &loader_len, err)) < 0)
+		return rc;
+
+	/* The partitions. Convert makes an MSR; Setup lays the disk out itself. */
+	if (d->style == DS_RAW) {
+		if ((rc = disk_convert_gpt(d, &m->rng, m->profile, err)) < 0)
+			goto out;
+	}
+	while (d->nparts > 0)
+		if ((rc = disk_delete_part(d, 0, true, err)) < 0)
+			goto out;
+	uint64_t esp_mb = s->esp_mb ? s->esp_mb : y2003 ? (s->setup ? 102 : 204) : 100;
+	uint64_t msr_mb = y2003 ? 32 : 16;
+	uint64_t free_mb = disk_free_bytes(d) >> 20;
+	if (free_mb < esp_mb + msr_mb + 64) {
+		rc = gm_fail(err, GM_E_NO_SPACE, "disk %d is too small for Windows (%llu MB)",
+			     slot, (unsigned long long)free_mb);
+		goto out;
+	}
+	uint64_t room = free_mb - esp_mb - msr_mb - 2;
+	uint64_t os_mb = s->os_mb ? s->os_mb : y2003 ? (s->setup ? 2996 : 4996) : room;
+	if (os_mb > room) {
+		if (s->os_mb) {
+			rc = gm_fail(err, GM_E_NO_SPACE, "a %llu MB Windows partition does not fit "
+				     "on disk %d (%llu MB free)", (unsigned long long)os_mb, slot,
+				     (unsigned long long)room);
+			goto out;
+		}
+		os_mb = room;
+	}
+	if ((rc = create(m, d, PK_ESP, esp_mb, false, 0, &pos, err)) < 0)
+		goto out;
+	if (y2003 && !s->setup) {
+		/* A Server 2003 install: ESP, C:, and the MSR at 9 GB as in
+		 * the KB's listing of disk 0 (after C: when the disk is small). */
+		if ((rc = create(m, d, PK_BASIC, os_mb, false, 0, &pos, err)) < 0)
+			goto out;
+		uint64_t at_kb = 9437184;
+		bool far = (d->dev->size >> 10) >= at_kb + (msr_mb << 10) + 1024;
+		if ((rc = create(m, d, PK_MSR, msr_mb, far, at_kb, &pos, err)) < 0)
+			goto out;
+	} else {
+		if ((rc = create(m, d, PK_MSR, msr_mb, false, 0, &pos, err)) < 0 ||
+		    (rc = create(m, d, PK_BASIC, os_mb, false, 0, &pos, err)) < 0)
+			goto out;
+	}
+	size_t esp = find_kind(d, PK_ESP), os = find_kind(d, PK_BASIC);
+
+	/* The EFI system partition: FAT, as Setup formats it. */
+	struct blkdev *dev;
+	struct fatfs *fs;
+	const char *ldir = y2003 ? "EFI\\Microsoft\\WINNT50" : "EFI\\Microsoft\\Boot";
+	const char *lname = y2003 ? "ia64ldr.efi" : "bootmgfw.efi";
+	if ((rc = format_open(m, d, esp, y2003 ? FAT16 : FAT32, NULL, &dev, &fs, err)) < 0)
+		goto out;
+	if (y2003) {
+		static const char boot3[] = "Boot0003\r\n";
+		rc = put_file(m, fs, ldir, "Boot0003", (const uint8_t *)boot3, sizeof(boot3) - 1, err);
+		if (rc == 0)
+			rc = put_file(m, fs, ldir, lname, loader, loader_len, err);
+		if (rc == 0)
+			rc = put_standin(m, fs, "EFI\\Microsoft\\EFIDrivers", "fpswa.efi", err);
+		if (rc == 0)
+			rc = put_file(m, fs, "EFI\\BOOT", "BOOTX64.EFI", loader, loader_len, err);
+		static const char *const tools[] = {"diskpart.efi", "fdisk.efi", "format.efi",
+						    "nvrboot.efi"};
+		for (size_t i = 0; rc == 0 && i < 4; i++)
+			rc = put_standin(m, fs, "MSUtil", tools[i], err);
+	} else {
+		rc = put_file(m, fs, ldir, lname, loader, loader_len, err);
+		if (rc == 0)
+			rc = put_file(m, fs, "EFI\\BOOT", "BOOTX64.EFI", loader, loader_len, err);
+	}
+	if ((rc = close_fs(dev, fs, rc, err)) < 0)
+		goto out;
+
+	/* C: with \WINDOWS. */
+	if ((rc = format_open(m, d, os, FAT32, s->setup ? NULL : "PRIMARY", &dev, &fs, err)) < 0)
+		goto out;
+	static const char winini[] = "; for 16-bit app support\r\n[fonts]\r\n[extensions]\r\n";
+	rc = put_file(m, fs, "WINDOWS", "win.ini", (const uint8_t *)winini, sizeof(winini) - 1,
+		      err);
+	if (rc == 0)
+		rc = put_standin(m, fs, "WINDOWS\\system32", "ntoskrnl.exe", err);
+	if ((rc = close_fs(dev, fs, rc, err)) < 0)
+		goto out;
+	if (!letter_c_taken(m)) {
+		char key[64];
+		part_key(d, &d->parts[os], key, sizeof(key));
+		if ((rc = machine_set_letter(m, 'C', key, err)) < 0)
+			goto out;
+		r->letter_c = true;
+	}
+
+	/* The boot entries. */
+	struct nvram *nv;
+	if ((rc = machine_nvram_open(m, &nv, err)) < 0)
+		goto out;
+	char loader_path[128];
+	snprintf(loader_path, sizeof(loader_path), "\\%s\\%s", ldir, lname);
+	const char *desc = !y2003       ? "Windows Boot Manager"
+			   : s->setup ? "Microsoft Windows Server 2003, Enterprise Edition"
+				      : "Windows 2003 Server, Enterprise";
+	rc = nvram_add_loader_entry(nv, d, esp, loader_path, y2003 ? d : NULL, os, desc,
+				    s->setup, &r->entry, err);
+	if (rc == 0 && y2003 && !s->setup) {
+		/* The firmware's own entries the seed lists after it. */
+		static const struct {
+			const char *name, *guid;
+		} fw[] = {{"LS120", "0c95a93f-a006-11d4-bcfa-0080c73c8881"},
+			  {"CDROM", "0c95a92f-a006-11d4-bcfa-0080c73c8881"},
+			  {"EFI Shell", "c57ad6b7-0515-40a8-9d21-551652854e37"}};
+		for (size_t i = 0; rc == 0 && i < 3; i++) {
+			struct guid g;
+			guid_from_str(fw[i].guid, &g);
+			rc = nvram_add_vendor_entry(nv, fw[i].name, &g, NULL, err);
+		}
+	}
+	if (rc == 0 && y2003)
+		rc = nvram_set_timeout(nv, s->setup ? 5 : 30, err);
+	if (rc == 0)
+		rc = nvram_commit(nv, err);
+	nvram_close(nv);
+	if (rc == 0) {
+		r->esp_pos = esp;
+		r->os_pos = os;
+		/* The installed system is the one running now. */
+		rc = machine_set_bootcurrent(m, r->entry, err);
+	}
+out:
+	free(loader);
+	return rc;
+}
+
+const char *install_default_loader(void)
+{
+	static char path[4096];
+	const char *e = getenv("GPTMIRROR_LOADER");
+	char exe[4096];
+	ssize_t n;
+
+	if (e && *e)
+		return e;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			static const char *const rel[] = {"/gptmirror-loader.efi",
+							  "/../share/gptmirror/gptmirror-loader.efi",
+							  "/../../../bin/gptmirror-loader.efi"};
+			for (size_t i = 0; i < 3; i++) {
+				snprintf(path, sizeof(path), "%s%s", exe, rel[i]);
+				if (access(path, R_OK) == 0)
+					return path;
+			}
+		}
+	}
+	return "gptmirror-loader.efi";
+}

@@ -100,8 +100,9 @@ check: build/san/bin/gptmirror build/san/unit_tests build/imgtool bin/gptmirror-
 	 FUZZ_REPLAYS="$(foreach f,$(FUZZ_NAMES),$(f):$(CURDIR)/build/san/fuzz_$(f)_replay)" \
 	 tests/run.sh
 
-golden-update: build/san/bin/gptmirror build/imgtool
+golden-update: build/san/bin/gptmirror build/imgtool bin/gptmirror-loader.efi
 	@GOLDEN_UPDATE=1 GPTMIRROR_BIN=$(CURDIR)/build/san/bin/gptmirror \
+	 LOADER_EFI=$(CURDIR)/bin/gptmirror-loader.efi \
 	 IMGTOOL=$(CURDIR)/build/imgtool TESTS=scenarios tests/run.sh
 
 # --- the main job ---------------------------------------------------------------

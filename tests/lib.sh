@@ -7,6 +7,9 @@ case "$0" in */interop/*) GROUP="interop/$GROUP" ;; *) GROUP="scenario/$GROUP" ;
 T=$(mktemp -d /tmp/gptmirror-test.XXXXXX)
 trap "${KEEP_T:+:} rm -rf \"\$T\"" EXIT
 unset GPTMIRROR_MACHINE GPTMIRROR_IOSTATS
+# gptmirror's EFI loader, for machine create --install and setup.
+LOADER_EFI=${LOADER_EFI:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/gptmirror-loader.efi}
+export LOADER_EFI GPTMIRROR_LOADER=$LOADER_EFI
 
 pass() { echo "PASS: $GROUP/$1"; }
 fail() {

@@ -513,7 +513,8 @@ static int plex_map(struct machine *m, const struct ldm_plex *p, uint64_t s,
 }
 
 /* Copies the volume from a healthy plex onto extent x, from the
- * checkpoint on; the checkpoint is saved every GiB. Zero runs become
+ * checkpoint on; the checkpoint is saved every GiB (every eighth of
+ * smaller volumes). Zero runs become
  * holes on the target. */
 static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct ldm_extent *x,
 		     ldm_progress_fn progress, void *pctx, struct gm_err *err)
@@ -522,6 +523,10 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 	uint8_t *buf = malloc((size_t)chunk * SEC);
 	struct disk *dst = machine_disk(m, x->slot);
 	uint64_t s = checkpoint_get(m, x->rec), last_ck = s;
+	/* A checkpoint every GiB, or every eighth of a smaller volume. */
+	uint64_t ck_every = v->sectors / 8 < 2097152 ? v->sectors / 8 : 2097152;
+	if (ck_every < 2048)
+		ck_every = 2048;
 	int rc = 0;
 
 	if (!buf || !dst) {
@@ -555,6 +560,8 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 				rs = savail;
 			if (rs > v->sectors - s)
 				rs = v->sectors - s;
+			if (data == 0 && rs > ck_every)
+				rs = ck_every;
 			if (data == 0 && rs > 0) {
 				if (blk_zero(dst->dev, off, rs * SEC) < 0) {
 					rc = gm_fail(err, GM_E_IO, "writing the new plex failed");
@@ -570,9 +577,14 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 			/* Data: copied disk to disk in the kernel where it can be;
 			 * a source that fails is read through the volume below,
 			 * which falls over to another plex. */
-			if (data == 1 && rs > 0 &&
-			    blk_copy(dst->dev, off, sd, sabs * SEC, (uint64_t)n * SEC) == 0) {
-				s += n;
+			uint64_t nc = rs < savail ? rs : savail;
+			if (nc > 131072) /* 64 MiB per call */
+				nc = 131072;
+			if (nc > ck_every)
+				nc = ck_every;
+			if (data == 1 && nc > 0 &&
+			    blk_copy(dst->dev, off, sd, sabs * SEC, nc * SEC) == 0) {
+				s += nc;
 				goto advanced;
 			}
 		}
@@ -588,7 +600,7 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 advanced:
 		if (progress)
 			progress(pctx, s, v->sectors);
-		if (s - last_ck >= 2097152 && s < v->sectors) {
+		if (s - last_ck >= ck_every && s < v->sectors) {
 			if ((rc = blk_flush(dst->dev)) < 0 ||
 			    (rc = checkpoint_set(m, x->rec, s, false, err)) < 0)
 				break;

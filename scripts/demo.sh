@@ -72,9 +72,9 @@ boots() {
 	local title=$1 want=$2 ok=0 e q
 	shift 2
 	bold "$title"
-	cmd "gptmirror machine boot $*"
+	cmd "gptmirror machine boot${*:+ $*}"
 	"$GM" -m "$M" machine boot "$@" | tee "$WORK/emu"
-	cmd "gptmirror machine boot --qemu $*"
+	cmd "gptmirror machine boot --qemu${*:+ $*}"
 	"$GM" -m "$M" machine boot --qemu "$@" | tee "$WORK/qemu"
 	e=$(sed -n 's/^Booted Boot\([0-9A-F]*\) .*{\([0-9a-f-]*\)}.*/\1 \2/p' "$WORK/emu")
 	q=$(sed -n 's/^QEMU: the loader booted: Boot\([0-9A-F]*\) from partition {\([0-9a-f-]*\)}.*/\1 \2/p' "$WORK/qemu")

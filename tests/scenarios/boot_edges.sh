@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Firmware boots at the edges of the procedure, each one emulated and in
+# QEMU with OVMF, which must agree: disk 1 pulled instead of disk 0; both
+# disks pulled (nothing boots, said clearly); disk 0 pulled in the middle
+# of a resync; ESPs that drifted apart (the boot uses what is on the disk
+# it boots from); and a replacement disk smaller than the original.
+. "$(dirname "$0")/../lib.sh"
+need qemu-system-x86_64
+need mdel
+export GPTMIRROR_SEED=2003 MTOOLS_SKIP_CHECK=1
+M=$T/server
+"$GM" machine create "$M" --disk 10G --disk 10G --profile 2003 --install >/dev/null ||
+	fail install "machine create --install failed"
+dp "select disk 1" "convert gpt" "select partition 1" "delete partition override" \
+	"create partition efi size=204" "create partition msr size=32" "select partition 1" \
+	"assign letter=S" "select disk 0" "select partition 1" "assign letter=P"
+{ "$GM" -m "$M" format s: /fs:fat /q /y && "$GM" -m "$M" xcopy 'p:\*.*' s: /s /h; } >/dev/null 2>&1 ||
+	fail setup-esp "format or xcopy failed"
+dp "select volume p" "remove" "select volume s" "remove" "select disk 1" "convert dynamic" \
+	"select disk 0" "convert dynamic"
+"$GM" -m "$M" machine reboot >/dev/null 2>&1
+esp() { "$GM" -m "$M" bootcfg /list "$1" | awk '/^Partition GUID:/ { g = $3 } /^GUID type:/ && /c12a7328/ { print g; exit }' | tr -d '{}'; }
+G0=$(esp 0)
+G1=$(esp 1)
+cp -r --sparse=always "$M" "$T/dynamic"
+dp "select volume c" "add disk=1"
+"$GM" -m "$M" bootcfg /clone /sg "{$G0}" /tg "{$G1}" /d+ Cloned_Entry >/dev/null
+save() { rm -rf "$T/$1"; cp -r --sparse=always "$M" "$T/$1"; }
+restore() { rm -rf "$M"; cp -r --sparse=always "$T/$1" "$M"; }
+save mirrored
+
+# both NAME WANT [ARGS]: emulated and QEMU boots agree; WANT is the
+# partition GUID that must boot, or "none".
+both() {
+	local name=$1 want=$2 e q erc qrc
+	shift 2
+	"$GM" -m "$M" machine boot "$@" >"$T/emu" 2>&1
+	erc=$?
+	"$GM" -m "$M" machine boot --qemu "$@" >"$T/qemu" 2>&1
+	qrc=$?
+	e=$(sed -n 's/^Booted Boot\([0-9A-F]*\) .*{\([0-9a-f-]*\)}.*/\1 \2/p' "$T/emu")
+	q=$(sed -n 's/^QEMU: the loader booted: Boot\([0-9A-F]*\) from partition {\([0-9a-f-]*\)}.*/\1 \2/p' "$T/qemu")
+	if [ "$want" = none ]; then
+		if [ "$erc" != 0 ] && [ "$qrc" != 0 ] && [ -z "$e" ] && [ -z "$q" ] &&
+			grep -q "No bootable option or device was found." "$T/emu" &&
+			grep -q "QEMU: nothing booted." "$T/qemu"; then
+			pass "$name"
+		else
+			fail "$name" "$(cat "$T/emu" "$T/qemu")"
+		fi
+	elif [ "$erc" = 0 ] && [ "$qrc" = 0 ] && [ -n "$e" ] && [ "$e" = "$q" ] && [ "${e#* }" = "$want" ]; then
+		pass "$name"
+	else
+		fail "$name" "emulated '$e' (rc $erc), QEMU '$q' (rc $qrc), want $want" "$(cat "$T/emu" "$T/qemu")"
+	fi
+}
+
+both "both-disks-boot-disk-0" "$G0"
+"$GM" -m "$M" machine pull-disk 1 >/dev/null
+both "disk-1-pulled-boots-disk-0" "$G0"
+dp "list disk" "list volume"
+if grep -q "Disk M0 .*Missing" "$T/out" && grep -q "Mirror .*Failed Rd" "$T/out"; then
+	pass "disk-1-pulled-shows-m0-and-failed-rd"
+else
+	fail "disk-1-pulled-shows-m0-and-failed-rd" "$(cat "$T/out")"
+fi
+"$GM" -m "$M" machine pull-disk 0 >/dev/null
+both "both-disks-pulled-nothing-boots" none
+
+# Disk 0 pulled in the middle of the resync: the shadow's plex is not
+# whole, so the volume has no healthy plex left, and says so; the shadow's
+# ESP (not part of the mirror) still boots its cloned entry.
+restore dynamic
+cp -r --sparse=always "$M" "$T/count"
+W=$(printf 'select volume c\nadd disk=1\n' | GPTMIRROR_IOSTATS=1 "$GM" -m "$T/count" diskpart 2>&1 >/dev/null |
+	sed -n 's/.* in \([0-9]*\) writes$/\1/p' | tail -1)
+rm -rf "$T/count"
+printf 'select volume c\nadd disk=1\n' | GPTMIRROR_CRASH_AFTER_WRITES=$((W / 2)) "$GM" -m "$M" diskpart >/dev/null 2>&1
+"$GM" -m "$M" bootcfg /clone /sg "{$G0}" /tg "{$G1}" /d+ Cloned_Entry >/dev/null
+"$GM" -m "$M" machine pull-disk 0 >/dev/null
+dp "list volume"
+"$GM" -m "$M" volume export Volume1 "$T/v.img" >"$T/x" 2>&1
+xrc=$?
+if grep -qE "Mirror .*(Failed|Rebuild)" "$T/out" && ! grep -q "Healthy" "$T/out" && [ "$xrc" != 0 ] &&
+	grep -qi "no .*plex\|not readable\|cannot" "$T/x"; then
+	pass "disk-0-pulled-mid-resync-volume-not-healthy"
+else
+	fail "disk-0-pulled-mid-resync-volume-not-healthy" "W=$W rc=$xrc" "$(cat "$T/out" "$T/x")"
+fi
+both "disk-0-pulled-mid-resync-shadow-esp-boots" "$G1"
+
+# Drift: the loader is gone from disk 0's ESP; the entries that point
+# there fail and the clone on disk 1 boots, from disk 1's own files.
+restore mirrored
+first=$(sgdisk -i 1 "$M/disk0.img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+mdel -i "$M/disk0.img@@$((first * 512))" ::/EFI/Microsoft/WINNT50/ia64ldr.efi
+both "drifted-esp-boots-from-the-disk-that-has-the-file" "$G1"
+grep -q "Load of Windows 2003 Server, Enterprise failed: Not Found" "$T/emu" &&
+	grep -q 'failed to load Boot0000' "$T/qemu" && pass "drifted-esp-first-entry-fails-in-both" ||
+	fail "drifted-esp-first-entry-fails-in-both" "$(cat "$T/emu" "$T/qemu")"
+
+# A smaller replacement disk: Setup fits, the mirror does not; add disk
+# says so and writes nothing.
+restore mirrored
+"$GM" -m "$M" machine pull-disk 0 >/dev/null
+"$GM" -m "$M" machine insert-disk 0 --size 3G >/dev/null
+"$GM" -m "$M" setup --disk 0 >"$T/s" 2>&1 || fail "small-disk-setup" "$(cat "$T/s")"
+dp "select volume c" "break disk=m0 nokeep" "select disk m0" "delete disk" "select disk 0" \
+	"select partition 3" "delete partition" "convert dynamic"
+before=$(image_hash)
+dp "select volume c" "add disk=0"
+if [ "$RC" != 0 ] && grep -q "There is not enough usable space for this operation." "$T/out" &&
+	[ "$(image_hash)" = "$before" ]; then
+	pass "smaller-replacement-disk-refused-clearly"
+else
+	fail "smaller-replacement-disk-refused-clearly" "$(cat "$T/out")"
+fi
+ok "gpt-clean-after" all_clean

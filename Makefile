@@ -126,6 +126,8 @@ install: all
 	install -m 755 bin/gptmirror $(DESTDIR)$(PREFIX)/bin/gptmirror
 	ln -sf gptmirror $(DESTDIR)$(PREFIX)/bin/diskpart
 	ln -sf gptmirror $(DESTDIR)$(PREFIX)/bin/bootcfg
+	install -d $(DESTDIR)$(PREFIX)/share/gptmirror
+	install -m 644 bin/gptmirror-loader.efi $(DESTDIR)$(PREFIX)/share/gptmirror/gptmirror-loader.efi
 
 clean:
 	rm -rf build bin

@@ -307,6 +307,17 @@ static int machine_reboot(const char *mdir)
 		machine_rescan(m, &err);
 	}
 	if (rc == 0) {
+		int healed[GM_MAX_SLOTS];
+		int h = ldm_heal(m, healed, &err);
+		for (int i = 0; i < h; i++)
+			printf("Disk %d: its copy of the dynamic disk database was damaged or out of "
+			       "date; it was rewritten.\n", healed[i]);
+		if (h < 0) {
+			cli_print_err("gptmirror", &err);
+			rc = 1;
+		}
+	}
+	if (rc == 0) {
 		int n = ldm_resync(m, isatty(STDERR_FILENO) ? reboot_progress : NULL, NULL, &err);
 		if (n < 0) {
 			cli_print_err("gptmirror", &err);

@@ -59,6 +59,20 @@ static void list(struct ldm_view *v)
 	}
 	if (v->ngroups == 0)
 		printf("There are no dynamic disks on this machine.\n");
+	for (int s = 0; s < 16; s++)
+		if (v->slot_damaged[s])
+			printf("Warning: disk %d's copy of the database is damaged (%s); the group "
+			       "was read from the other disks. gptmirror volume resync rewrites it.\n",
+			       s, v->slot_why[s]);
+	for (size_t g = 0; g < v->ngroups; g++)
+		for (size_t d = 0; d < v->groups[g].ndisks; d++) {
+			const struct ldm_gdisk *x = &v->groups[g].disks[d];
+			if (x->slot >= 0 && x->stale && !v->slot_damaged[x->slot])
+				printf("Warning: disk %d's copy of the database is out of date "
+				       "(transaction %llu, the group's is %llu). gptmirror volume "
+				       "resync rewrites it.\n", x->slot, (unsigned long long)x->tx,
+				       (unsigned long long)v->groups[g].vmdb.committed_tx);
+		}
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -124,7 +138,12 @@ int volume_main(const char *mdir, int argc, char **argv)
 			cli_print_err("volume", &err);
 			return 1;
 		}
-		int n = ldm_resync(m, NULL, NULL, &err);
+		int healed[GM_MAX_SLOTS];
+		int h = ldm_heal(m, healed, &err);
+		for (int i = 0; i < h; i++)
+			printf("Disk %d: its copy of the dynamic disk database was damaged or out of "
+			       "date; it was rewritten.\n", healed[i]);
+		int n = h < 0 ? h : ldm_resync(m, NULL, NULL, &err);
 		if (n < 0)
 			cli_print_err("volume", &err);
 		else

@@ -30,6 +30,7 @@ const char *ldm_health_str(enum ldm_health h)
 }
 
 struct disk_db {
+	bool ph_copy;  /* the first PRIVHEAD was damaged: read from its copy */
 	struct ldm_privhead ph;
 	struct ldm_vmdb vmdb;
 	struct ldm_rec *recs;
@@ -66,8 +67,17 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 	if (!ph_lba)
 		return 1;
 	if (rd(d, ph_lba, sec, SEC) < 0 || ldm_privhead_decode(sec, SEC, &db->ph, &w) < 0) {
-		snprintf(why, cap, "%s", rd(d, ph_lba, sec, SEC) < 0 ? "cannot read PRIVHEAD" : w);
-		return -1;
+		/* The copy at private + 1856 (GPT: the metadata partition's
+		 * last sector is private + 2047). */
+		const char *w1 = w;
+		if (d->style != DS_GPT || ph_lba < LDM_PH1 - LDM_PH2 ||
+		    rd(d, ph_lba - (LDM_PH1 - LDM_PH2), sec, SEC) < 0 ||
+		    ldm_privhead_decode(sec, SEC, &db->ph, &w) < 0) {
+			snprintf(why, cap, "both PRIVHEAD copies are damaged (%s)",
+				 w1 ? w1 : "unreadable");
+			return -1;
+		}
+		db->ph_copy = true;
 	}
 	uint64_t dsec = disk_bytes(d) / SEC;
 	if (db->ph.private_start >= dsec || db->ph.private_size > dsec - db->ph.private_start) {
@@ -89,12 +99,12 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 	}
 	if (!have) {
 		snprintf(why, cap, "no valid TOCBLOCK");
-		return -1;
+		return 2;
 	}
 	if (best.config.start >= db->ph.private_size ||
 	    best.config.size > db->ph.private_size - best.config.start || best.config.size < 2) {
 		snprintf(why, cap, "the config region lies outside the private region");
-		return -1;
+		return 2;
 	}
 	size_t clen = (size_t)best.config.size * SEC;
 	uint8_t *cfg = malloc(clen);
@@ -106,7 +116,7 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 	if (ldm_vmdb_decode(cfg, clen, &db->vmdb, &w) < 0) {
 		free(cfg);
 		snprintf(why, cap, "%s", w);
-		return -1;
+		return 2;
 	}
 	/* Slots from 4, joined by group number. */
 	size_t nslots = clen / 128, cap_r = 16;
@@ -175,7 +185,7 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 	if (rc < 0 || !db->recs) {
 		free(db->recs);
 		db->recs = NULL;
-		return -1;
+		return 2;
 	}
 	/* The committed counts must match what was found. */
 	uint32_t nv = 0, nc = 0, np = 0, nd = 0;
@@ -195,7 +205,7 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 			 db->vmdb.n_comp, db->vmdb.n_part, db->vmdb.n_disk, nv, nc, np, nd);
 		free(db->recs);
 		db->recs = NULL;
-		return -1;
+		return 2;
 	}
 	return 0;
 }
@@ -413,6 +423,8 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err)
 		int rc = read_db(d, &dbs[s], v->slot_why[s], sizeof(v->slot_why[s]));
 		if (rc == 0)
 			have[s] = 1;
+		else if (rc == 2)
+			have[s] = 2; /* a member by its PRIVHEAD; its database is damaged */
 	}
 	v->groups = calloc(GM_MAX_SLOTS, sizeof(*v->groups));
 	if (!v->groups) {
@@ -433,8 +445,13 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err)
 		}
 		v->slot_group[s] = (int)gi;
 		struct ldm_group *g = &v->groups[gi];
+		if (have[s] == 2) {
+			v->slot_damaged[s] = true;
+			continue;
+		}
 		/* The newest database wins. */
 		if (!g->recs || dbs[s].vmdb.committed_tx > g->vmdb.committed_tx) {
+			snprintf(g->name, sizeof(g->name), "%s", dbs[s].vmdb.dg_name);
 			free(g->recs);
 			g->recs = dbs[s].recs;
 			g->nrecs = dbs[s].nrecs;
@@ -447,6 +464,17 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err)
 	for (size_t gi = 0; gi < v->ngroups; gi++) {
 		struct ldm_group *g = &v->groups[gi];
 		char why[160] = "";
+		if (!g->recs) {
+			/* Every member's copy is damaged. */
+			for (int s = 0; s < m->nslots && s < GM_MAX_SLOTS; s++)
+				if (v->slot_group[s] == (int)gi && !why[0])
+					snprintf(why, sizeof(why), "%s", v->slot_why[s]);
+			int rc = gm_fail(err, GM_E_UNREADABLE, "the dynamic disk group %s cannot "
+					 "be read: every copy of its database is damaged (%s)",
+					 g->name[0] ? g->name : g->guid, why);
+			ldm_view_free(v);
+			return rc;
+		}
 		if (build(g, why, sizeof(why)) < 0) {
 			ldm_view_free(v);
 			return gm_fail(err, GM_E_UNREADABLE, "the dynamic disk group %s cannot be "
@@ -457,11 +485,17 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err)
 				continue;
 			struct disk_db tmp;
 			char w2[160];
-			read_db(machine_disk(m, s), &tmp, w2, sizeof(w2));
+			int r2 = read_db(machine_disk(m, s), &tmp, w2, sizeof(w2));
 			for (size_t d = 0; d < g->ndisks; d++)
 				if (strcasecmp(g->disks[d].rec->u.disk.guid, tmp.ph.disk_guid) == 0) {
 					g->disks[d].slot = s;
 					g->disks[d].ph = tmp.ph;
+					g->disks[d].tx = r2 == 0 ? tmp.vmdb.committed_tx : 0;
+					g->disks[d].stale = r2 != 0 || tmp.ph_copy ||
+							    tmp.vmdb.committed_tx != g->vmdb.committed_tx;
+					if (r2 == 0 && tmp.ph_copy)
+						snprintf(v->slot_why[s], sizeof(v->slot_why[s]),
+							 "its first PRIVHEAD is damaged");
 				}
 			free(tmp.recs);
 		}
@@ -470,6 +504,15 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err)
 	}
 	*out = v;
 	return 0;
+}
+
+bool ldm_needs_heal(const struct ldm_view *v)
+{
+	for (size_t g = 0; v && g < v->ngroups; g++)
+		for (size_t d = 0; d < v->groups[g].ndisks; d++)
+			if (v->groups[g].disks[d].slot >= 0 && v->groups[g].disks[d].stale)
+				return true;
+	return false;
 }
 
 bool ldm_plex_rebuilding(const struct ldm_plex *p)

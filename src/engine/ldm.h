@@ -48,6 +48,8 @@ struct ldm_gdisk {
 	int slot;                  /* -1: missing */
 	struct ldm_privhead ph;    /* when present */
 	uint64_t used;             /* sectors of extents on it */
+	uint64_t tx;               /* its copy's committed transaction (0: damaged) */
+	bool stale;                /* its copy is damaged or older than the group's */
 };
 
 struct ldm_group {
@@ -67,8 +69,14 @@ struct ldm_view {
 	size_t ngroups;
 	/* Per slot: the group it belongs to, or -1 (basic disk). */
 	int slot_group[16];
-	char slot_why[16][160]; /* why a disk that looks dynamic was not read */
+	char slot_why[16][160]; /* why a disk that looks dynamic was not read,
+				 * or why its copy of the database was not used */
+	bool slot_damaged[16];  /* a member whose database copy is damaged: the
+				 * group is read from the other disks */
 };
+/* True when some member's copy of the database is damaged or older than
+ * the group's: ldm_heal rewrites them. */
+bool ldm_needs_heal(const struct ldm_view *v);
 
 /* Reads the LDM databases of every present disk. */
 int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err);

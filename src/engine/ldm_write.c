@@ -1107,3 +1107,31 @@ out:
 	free(g.recs);
 	return rc;
 }
+
+int ldm_heal(struct machine *m, int *healed_slots, struct gm_err *err)
+{
+	struct ldm_view *view;
+	struct gdb g;
+	int rc, n = 0;
+
+	if ((rc = ldm_scan(m, &view, err)) < 0)
+		return rc;
+	if (!ldm_needs_heal(view) || view->ngroups == 0) {
+		ldm_view_free(view);
+		return 0;
+	}
+	const struct ldm_group *G = &view->groups[0];
+	for (size_t d = 0; d < G->ndisks; d++)
+		if (G->disks[d].slot >= 0 && G->disks[d].stale) {
+			if (healed_slots)
+				healed_slots[n] = G->disks[d].slot;
+			n++;
+		}
+	if ((rc = load_group(m, view, &g, err)) == 0) {
+		g.tx++;
+		rc = write_all(m, &g, -1, err);
+		free(g.recs);
+	}
+	ldm_view_free(view);
+	return rc < 0 ? rc : n;
+}

@@ -26,6 +26,10 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 	       struct gm_err *err);
 
+/* Rewrites every member's copy of the database from the group's newest
+ * sound copy when some copy is damaged or out of date. Returns how many
+ * copies it rewrote (their slots in healed_slots, GM_MAX_SLOTS long), or < 0. */
+int ldm_heal(struct machine *m, int *healed_slots, struct gm_err *err);
 /* Marks the plexes of v in the bit mask failed (an I/O error was seen):
  * they take no I/O, the volume shows Failed Rd, and volume resync (or
  * machine reboot) copies them again. */

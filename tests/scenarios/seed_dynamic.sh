@@ -164,3 +164,52 @@ if [ -n "$n1" ] && cmp -s <(dd if="$d1" bs=512 skip="$s1" count="$n1" status=non
 else
 	fail "resumed-plexes-byte-identical"
 fi
+
+# Crash injection at every write of add disk=1: afterwards ldmtool reads
+# both disks, the volume is the old simple one or a mirror that is not yet
+# Healthy (or Healthy only once its copy was complete), and volume resync
+# always ends with a healthy mirror whose plexes each hold the volume.
+bad="" between=""
+for n in $(seq 1 "$W"); do
+	cp --sparse=always "$T/dyn0.img" "$M/disk0.img"
+	cp --sparse=always "$T/dyn1.img" "$M/disk1.img"
+	cp "$T/dyn.conf" "$M/machine.conf"
+	printf 'select volume c\nadd disk=1\n' | GPTMIRROR_CRASH_AFTER_WRITES=$n "$GM" -m "$M" diskpart >/dev/null 2>&1
+	dp "list volume"
+	state=$(grep -oE "(Simple|Mirror) +[0-9]+ MB +[A-Za-z ]+" "$T/out" | awk '{ print $1 "-" $4 }')
+	if ! ldm_ok >/dev/null; then
+		# Killed between the two disks' database writes: ldmtool refuses
+		# the pair (their committed sequences differ) but reads each disk
+		# alone; we read the newest copy, and resync rewrites the other.
+		if grep -q "are inconsistent" "$T/e1" "$T/e2" &&
+			ldmtool -d /dev/null scan "$M/disk0.img" 2>/dev/null | grep -q - &&
+			ldmtool -d /dev/null scan "$M/disk1.img" 2>/dev/null | grep -q - &&
+			"$GM" -m "$M" volume list 2>/dev/null | grep -q "out of date"; then
+			between="$between $n"
+		else
+			bad="$bad ldmtool@$n"
+		fi
+	fi
+	case "$state" in
+	Simple-Healthy | Mirror-Rebuild) ;;
+	Mirror-Healthy) grep -q "^resync\." "$M/machine.conf" && [ "$n" -lt $((W - 3)) ] && bad="$bad early-healthy@$n" ;;
+	*) bad="$bad state'$state'@$n" ;;
+	esac
+	"$GM" -m "$M" volume resync >/dev/null 2>&1
+	if [ "$state" != Simple-Healthy ]; then
+		dp "list volume"
+		grep -q "Mirror .*Healthy" "$T/out" || bad="$bad not-healed@$n"
+		ldm_ok >/dev/null || bad="$bad ldmtool-after-resync@$n"
+		for g in 0 1; do
+			rm -rf "$T/one" && cp -r --sparse=always "$M" "$T/one"
+			"$GM" -m "$T/one" machine pull-disk "$g" >/dev/null
+			"$GM" -m "$T/one" volume export Volume1 "$T/p.img" >/dev/null 2>&1 &&
+				cmp -s "$T/p.img" "$T/c.img" || bad="$bad plex-without-disk$g@$n"
+		done
+	fi
+done
+if [ -z "$bad" ]; then
+	pass "crash-at-every-write-of-add-disk ($W writes; between the disks' database writes:$between)"
+else
+	fail "crash-at-every-write-of-add-disk" "bad:$bad"
+fi

@@ -116,3 +116,10 @@ else
 	fail "smaller-replacement-disk-refused-clearly" "$(cat "$T/out")"
 fi
 ok "gpt-clean-after" all_clean
+
+# The modern profile's install boots Windows Boot Manager from its ESP.
+M=$T/modern
+"$GM" machine create "$M" --disk 2G --install >/dev/null || fail modern-install "machine create --install failed"
+MG=$("$GM" -m "$M" bootcfg /list 0 | awk '/^Partition GUID:/ { g = $3 } /^GUID type:/ && /c12a7328/ { print g; exit }' | tr -d '{}')
+both "modern-install-boots-windows-boot-manager" "$MG"
+grep -q 'bootmgfw.efi' "$T/qemu" && pass "modern-loader-path" || fail "modern-loader-path" "$(cat "$T/qemu")"

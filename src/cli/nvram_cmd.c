@@ -141,7 +141,7 @@ static int create(struct machine *m, struct nvram *nv, int argc, char **argv)
 		   *vendor = NULL;
 	struct gm_err err;
 
-	for (int i = 0; i < argc; i++) {
+	for (int i = 0; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			return nv_usage();
@@ -165,7 +165,6 @@ static int create(struct machine *m, struct nvram *nv, int argc, char **argv)
 			vendor = v;
 		else
 			return nv_usage();
-		i++;
 	}
 	uint8_t dp[2048], osdp[1024], opt[2048], out[8192];
 	int n = 0, on = 0;

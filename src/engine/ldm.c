@@ -60,7 +60,7 @@ static uint64_t privhead_lba(const struct disk *d)
 static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 {
 	uint8_t sec[SEC];
-	const char *w;
+	const char *w = NULL;
 	uint64_t ph_lba = privhead_lba(d);
 
 	memset(db, 0, sizeof(*db));

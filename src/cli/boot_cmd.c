@@ -356,16 +356,22 @@ int machine_boot_main(const char *mdir, int argc, char **argv)
 			rc = 1;
 		}
 	} else {
-		struct boot_result r;
-		if (boot_emulate(m, entry, stdout, &r, &err) < 0) {
-			cli_print_err("gptmirror", &err);
-			rc = 1;
-		} else if (!r.booted) {
-			rc = 1;
-		}
+		rc = cli_boot(m, entry);
 	}
 	machine_close(m);
 	return rc;
+}
+
+int cli_boot(struct machine *m, int entry)
+{
+	struct boot_result r;
+	struct gm_err err;
+
+	if (boot_emulate(m, entry, stdout, &r, &err) < 0) {
+		cli_print_err("gptmirror", &err);
+		return 1;
+	}
+	return r.booted ? 0 : 1;
 }
 
 int setup_main(const char *mdir, int argc, char **argv)

@@ -12,6 +12,12 @@ int nvram_main(const char *mdir, int argc, char **argv);
 int volume_main(const char *mdir, int argc, char **argv);
 int machine_boot_main(const char *mdir, int argc, char **argv);
 int setup_main(const char *mdir, int argc, char **argv);
+struct machine;
+/* Boots the machine (emulated; entry < 0: BootNext/BootOrder). 0: booted. */
+int cli_boot(struct machine *m, int entry);
+/* Rewrites damaged or stale copies of the dynamic disk database, saying
+ * which; returns how many, or < 0 (said). */
+int cli_heal(struct machine *m);
 /* Prints an engine error for the non-diskpart applets. */
 struct gm_err;
 void cli_print_err(const char *prog, const struct gm_err *err);

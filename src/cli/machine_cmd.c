@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/boot.h"
 #include "../engine/install.h"
 #include "../engine/ldm.h"
 #include "../engine/ldm_write.h"
@@ -306,17 +305,8 @@ static int machine_reboot(const char *mdir)
 		ldm_view_free(v);
 		machine_rescan(m, &err);
 	}
-	if (rc == 0) {
-		int healed[GM_MAX_SLOTS];
-		int h = ldm_heal(m, healed, &err);
-		for (int i = 0; i < h; i++)
-			printf("Disk %d: its copy of the dynamic disk database was damaged or out of "
-			       "date; it was rewritten.\n", healed[i]);
-		if (h < 0) {
-			cli_print_err("gptmirror", &err);
-			rc = 1;
-		}
-	}
+	if (rc == 0 && cli_heal(m) < 0)
+		rc = 1;
 	if (rc == 0) {
 		int n = ldm_resync(m, isatty(STDERR_FILENO) ? reboot_progress : NULL, NULL, &err);
 		if (n < 0) {
@@ -328,15 +318,8 @@ static int machine_reboot(const char *mdir)
 	}
 	if (machine_save(m, &err) < 0 && rc == 0)
 		rc = 1;
-	if (rc == 0) {
-		struct boot_result r;
-		if (boot_emulate(m, -1, stdout, &r, &err) < 0) {
-			cli_print_err("gptmirror", &err);
-			rc = 1;
-		} else if (!r.booted) {
-			rc = 1;
-		}
-	}
+	if (rc == 0)
+		rc = cli_boot(m, -1);
 	machine_close(m);
 	return rc;
 }

@@ -126,14 +126,6 @@ static bool part_of(struct machine *m, const char *disk, const char *part,
 	return false;
 }
 
-static int hd_node(struct disk *d, size_t pos, uint8_t *dp, size_t len, size_t cap)
-{
-	const struct part *p = &d->parts[pos];
-	struct efi_hd hd = {p->index + 1, p->first_lba, p->last_lba - p->first_lba + 1,
-			    p->ent.uniq, 2, 2};
-	return efi_dp_add_hd(dp, len, cap, &hd);
-}
-
 static int create(struct machine *m, struct nvram *nv, int argc, char **argv)
 {
 	const char *label = NULL, *disk = NULL, *part = NULL, *loader = NULL,
@@ -166,55 +158,35 @@ static int create(struct machine *m, struct nvram *nv, int argc, char **argv)
 		else
 			return nv_usage();
 	}
-	uint8_t dp[2048], osdp[1024], opt[2048], out[8192];
-	int n = 0, on = 0;
-	struct disk *d;
-	size_t pos;
-	if (!label || (!vendor && (!disk || !part || !loader)))
+	struct disk *d, *od = NULL;
+	size_t pos, opos = 0;
+	uint16_t num;
+	int rc;
+	if (!label || (!vendor && (!disk || !part || !loader)) ||
+	    (vendor && (disk || part || loader || osdisk || ospart)))
 		return nv_usage();
 	if (vendor) {
 		/* A vendor-defined media node, as firmware's own entries carry. */
 		struct guid g;
 		if (guid_from_str(vendor, &g) < 0)
 			return nv_usage();
-		dp[0] = 4;
-		dp[1] = 3;
-		put_le16(dp + 2, 20);
-		memcpy(dp + 4, g.b, 16);
-		n = efi_dp_add_end(dp, 20, sizeof(dp));
+		rc = nvram_add_vendor_entry(nv, label, &g, &num, &err);
 	} else {
 		if (!part_of(m, disk, part, &d, &pos)) {
 			fprintf(stderr, "gptmirror: disk %s has no GPT partition %s\n", disk, part);
 			return 1;
 		}
-		n = hd_node(d, pos, dp, 0, sizeof(dp));
-		n = efi_dp_add_file(dp, (size_t)n, sizeof(dp), loader);
-		n = n < 0 ? -1 : efi_dp_add_end(dp, (size_t)n, sizeof(dp));
-	}
-	if (osdisk || ospart) {
-		if (!osdisk || !ospart || !part_of(m, osdisk, ospart, &d, &pos)) {
+		if ((osdisk || ospart) &&
+		    (!osdisk || !ospart || !part_of(m, osdisk, ospart, &od, &opos))) {
 			fprintf(stderr, "gptmirror: no such OS partition\n");
 			return 1;
 		}
-		int k = hd_node(d, pos, osdp, 0, sizeof(osdp));
-		k = efi_dp_add_file(osdp, (size_t)k, sizeof(osdp), osdir);
-		k = k < 0 ? -1 : efi_dp_add_end(osdp, (size_t)k, sizeof(osdp));
-		on = k < 0 ? -1 : efi_winopts_encode(opts, osdp, (size_t)k, opt, sizeof(opt));
+		struct loader_entry le = {.desc = label, .esp_d = d, .esp_pos = pos, .loader = loader,
+					  .os_d = od, .os_pos = opos, .os_dir = osdir, .options = opts};
+		rc = nvram_add_loader_entry(nv, &le, &num, &err);
 	}
-	struct efi_loadopt lo = {.attrs = EFI_LOAD_OPTION_ACTIVE};
-	if (n < 0 || on < 0 || pathf(lo.desc, sizeof(lo.desc), "%s", label) < 0) {
-		fprintf(stderr, "gptmirror: the entry does not fit\n");
-		return 1;
-	}
-	lo.dp = dp;
-	lo.dp_len = (size_t)n;
-	lo.opt = opt;
-	lo.opt_len = (size_t)on;
-	int len = efi_loadopt_encode(&lo, out, sizeof(out));
-	uint16_t num;
-	if (len < 0 || nvram_add_boot(nv, out, (size_t)len, &num, &err) < 0 ||
-	    nvram_commit(nv, &err) < 0) {
-		fprintf(stderr, "gptmirror: %s\n", len < 0 ? "the entry does not fit" : err.detail);
+	if (rc < 0 || nvram_commit(nv, &err) < 0) {
+		fprintf(stderr, "gptmirror: %s\n", err.detail);
 		return 1;
 	}
 	printf("Boot%04X* %s\n", num, label);

@@ -126,6 +126,20 @@ static int export(struct machine *m, const struct ldm_volume *V, const char *fil
 	return 0;
 }
 
+int cli_heal(struct machine *m)
+{
+	struct gm_err err;
+	int healed[GM_MAX_SLOTS];
+	int h = ldm_heal(m, healed, &err);
+
+	for (int i = 0; i < h; i++)
+		printf("Disk %d: its copy of the dynamic disk database was damaged or out of "
+		       "date; it was rewritten.\n", healed[i]);
+	if (h < 0)
+		cli_print_err("gptmirror", &err);
+	return h;
+}
+
 int volume_main(const char *mdir, int argc, char **argv)
 {
 	struct machine *m;
@@ -138,13 +152,8 @@ int volume_main(const char *mdir, int argc, char **argv)
 			cli_print_err("volume", &err);
 			return 1;
 		}
-		int healed[GM_MAX_SLOTS];
-		int h = ldm_heal(m, healed, &err);
-		for (int i = 0; i < h; i++)
-			printf("Disk %d: its copy of the dynamic disk database was damaged or out of "
-			       "date; it was rewritten.\n", healed[i]);
-		int n = h < 0 ? h : ldm_resync(m, NULL, NULL, &err);
-		if (n < 0)
+		int n = cli_heal(m);
+		if (n >= 0 && (n = ldm_resync(m, NULL, NULL, &err)) < 0)
 			cli_print_err("volume", &err);
 		else
 			printf("%d mirror plex%s resynchronised.\n", n, n == 1 ? "" : "es");

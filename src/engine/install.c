@@ -301,8 +301,9 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 	const char *desc = !y2003       ? "Windows Boot Manager"
 			   : s->setup ? "Microsoft Windows Server 2003, Enterprise Edition"
 				      : "Windows 2003 Server, Enterprise";
-	rc = nvram_add_loader_entry(nv, d, esp, loader_path, y2003 ? d : NULL, os, desc,
-				    s->setup, &r->entry, err);
+	struct loader_entry le = {.desc = desc, .esp_d = d, .esp_pos = esp, .loader = loader_path,
+				  .os_d = y2003 ? d : NULL, .os_pos = os, .first = s->setup};
+	rc = nvram_add_loader_entry(nv, &le, &r->entry, err);
 	if (rc == 0 && y2003 && !s->setup) {
 		/* The firmware's own entries the seed lists after it. */
 		static const struct {

@@ -371,13 +371,9 @@ static void mark_failed_plexes(struct machine *m, struct ldm_group *g)
 			struct ldm_plex *pl = &v->plex[p];
 			for (size_t e = 0; e < pl->n; e++) {
 				char k[96];
-				size_t kl;
 				ldm_failed_key(pl->ext[e].rec, k, sizeof(k));
-				kl = strlen(k);
-				for (int x = 0; x < m->nextra; x++)
-					if (strncmp(m->extra[x], k, kl) == 0 &&
-					    strncmp(m->extra[x] + kl, " = ", 3) == 0)
-						pl->failed = true;
+				if (machine_extra_get(m, k))
+					pl->failed = true;
 			}
 			ok += pl->complete && !pl->failed;
 		}

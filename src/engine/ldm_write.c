@@ -430,53 +430,29 @@ out:
 
 /* --- mirrors -------------------------------------------------------------- */
 
-static char ckpt_key[128];
-
-static const char *checkpoint_key(const struct ldm_rec *part)
+/* The resync checkpoint of an extent: "resync.<extent> = <sectors done>"
+ * in machine.conf. */
+static const char *checkpoint_key(const struct ldm_rec *part, char *buf, size_t cap)
 {
-	namef(ckpt_key, sizeof(ckpt_key), "resync.%s", part->name);
-	return ckpt_key;
+	namef(buf, cap, "resync.%s", part->name);
+	return buf;
 }
 
 static uint64_t checkpoint_get(struct machine *m, const struct ldm_rec *part)
 {
-	const char *k = checkpoint_key(part);
-	size_t kl = strlen(k);
+	char k[96];
+	const char *v = machine_extra_get(m, checkpoint_key(part, k, sizeof(k)));
 
-	for (int i = 0; i < m->nextra; i++)
-		if (strncmp(m->extra[i], k, kl) == 0 && strncmp(m->extra[i] + kl, " = ", 3) == 0)
-			return strtoull(m->extra[i] + kl + 3, NULL, 10);
-	return 0;
+	return v ? strtoull(v, NULL, 10) : 0;
 }
 
 static int checkpoint_set(struct machine *m, const struct ldm_rec *part, uint64_t done,
 			  bool remove, struct gm_err *err)
 {
-	const char *k = checkpoint_key(part);
-	size_t kl = strlen(k);
-	char line[200];
+	char k[96], v[32];
 
-	namef(line, sizeof(line), "%s = %" PRIu64, k, done);
-	for (int i = 0; i < m->nextra; i++)
-		if (strncmp(m->extra[i], k, kl) == 0 && strncmp(m->extra[i] + kl, " = ", 3) == 0) {
-			free(m->extra[i]);
-			if (remove) {
-				m->extra[i] = m->extra[--m->nextra];
-			} else {
-				m->extra[i] = strdup(line);
-			}
-			m->conf_dirty = true;
-			return machine_save(m, err);
-		}
-	if (remove)
-		return 0;
-	char **n = realloc(m->extra, (size_t)(m->nextra + 1) * sizeof(*n));
-	if (!n)
-		return gm_fail(err, GM_E_NOMEM, "out of memory");
-	m->extra = n;
-	m->extra[m->nextra++] = strdup(line);
-	m->conf_dirty = true;
-	return machine_save(m, err);
+	namef(v, sizeof(v), "%" PRIu64, done);
+	return machine_extra_set(m, checkpoint_key(part, k, sizeof(k)), remove ? NULL : v, err);
 }
 
 static bool zero(const uint8_t *p, size_t n)
@@ -617,32 +593,10 @@ advanced:
 static int failed_set(struct machine *m, const struct ldm_rec *part, bool on,
 		      struct gm_err *err)
 {
-	char k[96], line[128];
-	size_t kl;
+	char k[96];
 
 	ldm_failed_key(part, k, sizeof(k));
-	kl = strlen(k);
-	for (int i = 0; i < m->nextra; i++)
-		if (strncmp(m->extra[i], k, kl) == 0 && strncmp(m->extra[i] + kl, " = ", 3) == 0) {
-			if (on)
-				return 0;
-			free(m->extra[i]);
-			m->extra[i] = m->extra[--m->nextra];
-			m->conf_dirty = true;
-			return machine_save(m, err);
-		}
-	if (!on)
-		return 0;
-	char **n = realloc(m->extra, (size_t)(m->nextra + 1) * sizeof(*n));
-	if (!n)
-		return gm_fail(err, GM_E_NOMEM, "out of memory");
-	m->extra = n;
-	namef(line, sizeof(line), "%s = 1", k);
-	if (!(m->extra[m->nextra] = strdup(line)))
-		return gm_fail(err, GM_E_NOMEM, "out of memory");
-	m->nextra++;
-	m->conf_dirty = true;
-	return machine_save(m, err);
+	return machine_extra_set(m, k, on ? "1" : NULL, err);
 }
 
 int ldm_mark_failed(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,

@@ -460,24 +460,25 @@ static int hd_of(const struct disk *d, size_t pos, uint8_t *dp, size_t cap)
 	return efi_dp_add_hd(dp, 0, cap, &hd);
 }
 
-int nvram_add_loader_entry(struct nvram *nv, const struct disk *esp_d, size_t esp_pos,
-			   const char *loader, const struct disk *os_d, size_t os_pos,
-			   const char *desc, bool first, uint16_t *num, struct gm_err *err)
+int nvram_add_loader_entry(struct nvram *nv, const struct loader_entry *e, uint16_t *num,
+			   struct gm_err *err)
 {
-	uint8_t dp[1024], osdp[512], opt[1024], out[8192];
-	int n = hd_of(esp_d, esp_pos, dp, sizeof(dp)), on = 0;
+	uint8_t dp[2048], osdp[1024], opt[2048], out[8192];
+	int n = hd_of(e->esp_d, e->esp_pos, dp, sizeof(dp)), on = 0;
 	int rc;
 
-	n = n < 0 ? -1 : efi_dp_add_file(dp, (size_t)n, sizeof(dp), loader);
+	n = n < 0 ? -1 : efi_dp_add_file(dp, (size_t)n, sizeof(dp), e->loader);
 	n = n < 0 ? -1 : efi_dp_add_end(dp, (size_t)n, sizeof(dp));
-	if (os_d) {
-		int k = hd_of(os_d, os_pos, osdp, sizeof(osdp));
-		k = k < 0 ? -1 : efi_dp_add_file(osdp, (size_t)k, sizeof(osdp), "\\WINDOWS");
+	if (e->os_d) {
+		int k = hd_of(e->os_d, e->os_pos, osdp, sizeof(osdp));
+		k = k < 0 ? -1 : efi_dp_add_file(osdp, (size_t)k, sizeof(osdp),
+						 e->os_dir ? e->os_dir : "\\WINDOWS");
 		k = k < 0 ? -1 : efi_dp_add_end(osdp, (size_t)k, sizeof(osdp));
-		on = k < 0 ? -1 : efi_winopts_encode("", osdp, (size_t)k, opt, sizeof(opt));
+		on = k < 0 ? -1 : efi_winopts_encode(e->options ? e->options : "", osdp, (size_t)k,
+						     opt, sizeof(opt));
 	}
 	struct efi_loadopt lo = {.attrs = EFI_LOAD_OPTION_ACTIVE};
-	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", desc);
+	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", e->desc);
 	if (n < 0 || on < 0 || dl < 0 || (size_t)dl >= sizeof(lo.desc))
 		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
 	lo.dp = dp;
@@ -492,7 +493,7 @@ int nvram_add_loader_entry(struct nvram *nv, const struct disk *esp_d, size_t es
 		return rc;
 	if (num)
 		*num = k;
-	if (first) {
+	if (e->first) {
 		uint16_t *order;
 		size_t cnt;
 		if (nvram_boot_order(nv, &order, &cnt) < 0)

@@ -79,12 +79,23 @@ int nvram_delete_boot(struct nvram *nv, uint16_t num, struct gm_err *err);
 struct disk;
 int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
 			   const char *desc, struct gm_err *err);
-/* Adds an entry that loads `loader` from partition esp_pos of esp_d, with
- * WINDOWS_OS_OPTIONS naming \WINDOWS on os_pos of os_d (os_d NULL: none);
- * first puts it at the head of BootOrder. */
-int nvram_add_loader_entry(struct nvram *nv, const struct disk *esp_d, size_t esp_pos,
-			   const char *loader, const struct disk *os_d, size_t os_pos,
-			   const char *desc, bool first, uint16_t *num, struct gm_err *err);
+/* An entry that loads `loader` from partition esp_pos of esp_d, with
+ * WINDOWS_OS_OPTIONS naming os_dir (default \WINDOWS) on os_pos of os_d
+ * and the OsLoadOptions text `options` (os_d NULL: no OS options); first
+ * puts it at the head of BootOrder. */
+struct loader_entry {
+	const char *desc;
+	const struct disk *esp_d;
+	size_t esp_pos;
+	const char *loader;
+	const struct disk *os_d;
+	size_t os_pos;
+	const char *os_dir;
+	const char *options;
+	bool first;
+};
+int nvram_add_loader_entry(struct nvram *nv, const struct loader_entry *e, uint16_t *num,
+			   struct gm_err *err);
 /* Adds an entry whose device path is one vendor-defined media node (the
  * firmware's LS120, CDROM and EFI Shell entries in the seed). */
 int nvram_add_vendor_entry(struct nvram *nv, const char *desc, const struct guid *vendor,

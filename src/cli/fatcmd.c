@@ -362,7 +362,7 @@ struct fat2fat {
 	struct fatfs *fs;
 	const struct fat_entry *e;
 	uint8_t *buf;
-	size_t len, pos;
+	size_t len;
 };
 
 static int collect_fat(void *ctx, const void *buf, size_t len)
@@ -371,15 +371,6 @@ static int collect_fat(void *ctx, const void *buf, size_t len)
 	memcpy(f->buf + f->len, buf, len);
 	f->len += len;
 	return 0;
-}
-
-static ssize_t read_mem(void *ctx, void *buf, size_t len)
-{
-	struct fat2fat *f = ctx;
-	size_t n = f->len - f->pos < len ? f->len - f->pos : len;
-	memcpy(buf, f->buf + f->pos, n);
-	f->pos += n;
-	return (ssize_t)n;
 }
 
 static bool safe_host_name(const char *n)
@@ -448,14 +439,15 @@ static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 	printf("%s%s\n", s->shown, name);
 
 	if (s->fs && d->fs) {
-		struct fat2fat f = {s->fs, fe, malloc(fe->d.size ? fe->d.size : 1), 0, 0};
+		struct fat2fat f = {s->fs, fe, malloc(fe->d.size ? fe->d.size : 1), 0};
 		if (!f.buf)
 			return gm_fail(err, GM_E_NOMEM, "out of memory");
 		rc = fatfs_read_file(s->fs, fe, collect_fat, &f, err);
+		struct fat_mem_src src = {f.buf, f.len, 0};
 		if (rc == 0)
 			rc = fatfs_write_file(d->fs, d->dir, name, fe->d.attr & 0x27,
 					      fat_time_decode(fe->d.wrt_date, fe->d.wrt_time),
-					      fe->d.size, read_mem, &f, NULL, err);
+					      fe->d.size, fat_mem_read, &src, NULL, err);
 		free(f.buf);
 	} else if (s->fs) {
 		struct hostfile h;

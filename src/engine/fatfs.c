@@ -1388,3 +1388,13 @@ void fatfs_label(struct fatfs *fs, char *out, size_t cap)
 		snprintf(out, cap, "%.*s", n, fs->b.label);
 	}
 }
+
+ssize_t fat_mem_read(void *ctx, void *buf, size_t len)
+{
+	struct fat_mem_src *m = ctx;
+	size_t n = m->len - m->pos < len ? m->len - m->pos : len;
+
+	memcpy(buf, m->p + m->pos, n);
+	m->pos += n;
+	return (ssize_t)n;
+}

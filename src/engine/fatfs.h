@@ -73,6 +73,12 @@ int fatfs_mkdir(struct fatfs *fs, uint32_t dir, const char *name,
  * same name is replaced.
  */
 typedef ssize_t (*fat_read_fn)(void *ctx, void *buf, size_t len);
+/* A fat_read_fn over a buffer: ctx is a struct fat_mem_src. */
+struct fat_mem_src {
+	const uint8_t *p;
+	size_t len, pos;
+};
+ssize_t fat_mem_read(void *ctx, void *buf, size_t len);
 int fatfs_write_file(struct fatfs *fs, uint32_t dir, const char *name,
 		     uint8_t attr, int64_t mtime, uint64_t size,
 		     fat_read_fn read_fn, void *ctx, struct fat_entry *out,

@@ -22,21 +22,6 @@
 #include "machine.h"
 #include "nvram.h"
 
-struct membuf {
-	const uint8_t *p;
-	size_t len, at;
-};
-
-static ssize_t mem_read(void *ctx, void *buf, size_t len)
-{
-	struct membuf *b = ctx;
-	size_t n = b->len - b->at < len ? b->len - b->at : len;
-
-	memcpy(buf, b->p + b->at, n);
-	b->at += n;
-	return (ssize_t)n;
-}
-
 static int read_host_file(const char *path, uint8_t **out, size_t *len, struct gm_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -92,11 +77,11 @@ static int put_file(struct machine *m, struct fatfs *fs, const char *dirpath, co
 		    const uint8_t *data, size_t len, struct gm_err *err)
 {
 	uint32_t dir;
-	struct membuf b = {data, len, 0};
+	struct fat_mem_src b = {data, len, 0};
 
 	if (mkdirs(m, fs, dirpath, &dir, err) < 0)
 		return -1;
-	return fatfs_write_file(fs, dir, name, 0x20, (int64_t)rng_time(&m->rng), len, mem_read,
+	return fatfs_write_file(fs, dir, name, 0x20, (int64_t)rng_time(&m->rng), len, fat_mem_read,
 				&b, NULL, err);
 }
 

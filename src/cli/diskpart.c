@@ -758,6 +758,30 @@ static void volumes_on(struct dp *dp, int slot, long part)
 		}
 		vol_row(dp, &v[i], i == cur);
 	}
+	/* Dynamic volumes with an extent on this disk (or this partition). */
+	struct disk *d = machine_disk(dp->m, slot);
+	for (size_t i = 0; d && i < ldm_count(dp); i++) {
+		const struct ldm_volume *lv = ldm_at(dp, i);
+		bool on = false;
+		for (size_t p = 0; p < lv->nplex; p++)
+			for (size_t e = 0; e < lv->plex[p].n; e++) {
+				const struct ldm_extent *x = &lv->plex[p].ext[e];
+				if (x->slot != slot)
+					continue;
+				if (part < 0)
+					on = true;
+				else if (x->abs_start >= d->parts[part].first_lba &&
+					 x->abs_start <= d->parts[part].last_lba)
+					on = true;
+			}
+		if (!on)
+			continue;
+		if (!shown++) {
+			putchar('\n');
+			vol_header();
+		}
+		ldm_row(dp, lv, n + (int)i, dp->ldm_sel == (int)i);
+	}
 	if (!shown)
 		printf("\nThere %s.\n", part >= 0
 			   ? "is no volume associated with this partition"

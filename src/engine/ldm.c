@@ -113,19 +113,32 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 		snprintf(why, cap, "cannot read the config region");
 		return -1;
 	}
-	if (ldm_vmdb_decode(cfg, clen, &db->vmdb, &w) < 0) {
-		free(cfg);
+	int prc = ldm_config_parse(cfg, clen, &db->vmdb, &db->recs, &db->nrecs, why, cap);
+	free(cfg);
+	return prc < 0 ? 2 : 0;
+}
+
+int ldm_config_parse(const uint8_t *cfg, size_t clen, struct ldm_vmdb *vmdb,
+		     struct ldm_rec **recs_out, size_t *nrecs_out, char *why, size_t cap)
+{
+	const char *w = NULL;
+	struct ldm_rec *recs = NULL;
+	size_t nrecs = 0;
+
+	*recs_out = NULL;
+	*nrecs_out = 0;
+	if (ldm_vmdb_decode(cfg, clen, vmdb, &w) < 0) {
 		snprintf(why, cap, "%s", w);
-		return 2;
+		return -1;
 	}
 	/* Slots from 4, joined by group number. */
 	size_t nslots = clen / 128, cap_r = 16;
-	if (db->vmdb.last_seq < nslots)
-		nslots = db->vmdb.last_seq;
-	db->recs = calloc(cap_r, sizeof(*db->recs));
+	if (vmdb->last_seq < nslots)
+		nslots = vmdb->last_seq;
+	recs = calloc(cap_r, sizeof(*recs));
 	uint8_t *joined = malloc(4 * 112);
 	int rc = 0;
-	for (size_t s = 4; s < nslots && db->recs && joined; s++) {
+	for (size_t s = 4; s < nslots && recs && joined; s++) {
 		struct ldm_slot sl;
 		int k = ldm_slot_decode(cfg + s * 128, 128, &sl);
 		if (k != 0)
@@ -169,28 +182,28 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 		}
 		if (dr == 1)
 			continue;
-		if (db->nrecs == cap_r) {
+		if (nrecs == cap_r) {
 			cap_r *= 2;
-			struct ldm_rec *nr = realloc(db->recs, cap_r * sizeof(*nr));
+			struct ldm_rec *nr = realloc(recs, cap_r * sizeof(*nr));
 			if (!nr) {
 				rc = -1;
 				break;
 			}
-			db->recs = nr;
+			recs = nr;
 		}
-		db->recs[db->nrecs++] = r;
+		recs[nrecs++] = r;
 	}
 	free(joined);
-	free(cfg);
-	if (rc < 0 || !db->recs) {
-		free(db->recs);
-		db->recs = NULL;
-		return 2;
+	if (rc < 0 || !recs) {
+		free(recs);
+		if (!recs && rc == 0)
+			snprintf(why, cap, "out of memory");
+		return -1;
 	}
 	/* The committed counts must match what was found. */
 	uint32_t nv = 0, nc = 0, np = 0, nd = 0;
-	for (size_t i = 0; i < db->nrecs; i++) {
-		switch (db->recs[i].type) {
+	for (size_t i = 0; i < nrecs; i++) {
+		switch (recs[i].type) {
 		case LDM_REC_VOLUME: nv++; break;
 		case LDM_REC_COMPONENT: nc++; break;
 		case LDM_REC_PARTITION: np++; break;
@@ -198,15 +211,15 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 		default: break;
 		}
 	}
-	if (nv != db->vmdb.n_vol || nc != db->vmdb.n_comp || np != db->vmdb.n_part ||
-	    nd != db->vmdb.n_disk) {
+	if (nv != vmdb->n_vol || nc != vmdb->n_comp || np != vmdb->n_part || nd != vmdb->n_disk) {
 		snprintf(why, cap, "VMDB counts (%u volumes, %u plexes, %u extents, %u disks) "
-			 "do not match the records found (%u, %u, %u, %u)", db->vmdb.n_vol,
-			 db->vmdb.n_comp, db->vmdb.n_part, db->vmdb.n_disk, nv, nc, np, nd);
-		free(db->recs);
-		db->recs = NULL;
-		return 2;
+			 "do not match the records found (%u, %u, %u, %u)", vmdb->n_vol,
+			 vmdb->n_comp, vmdb->n_part, vmdb->n_disk, nv, nc, np, nd);
+		free(recs);
+		return -1;
 	}
+	*recs_out = recs;
+	*nrecs_out = nrecs;
 	return 0;
 }
 

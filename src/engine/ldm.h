@@ -85,6 +85,11 @@ const char *ldm_kind_str(enum ldm_kind k);     /* diskpart's Type column */
 const char *ldm_health_str(enum ldm_health h); /* diskpart's Status column */
 /* True when a plex is still being copied (an extent marked recover). */
 bool ldm_plex_rebuilding(const struct ldm_plex *p);
+/* Parses a disk's config region (VMDB, then VBLK records in 128-byte
+ * slots, fragments joined by group): the records, counted against the VMDB.
+ * -1 with why filled when it is damaged. recs is malloc'd. */
+int ldm_config_parse(const uint8_t *cfg, size_t clen, struct ldm_vmdb *vmdb,
+		     struct ldm_rec **recs, size_t *nrecs, char *why, size_t cap);
 /* The machine.conf key that marks an extent's plex failed. */
 void ldm_failed_key(const struct ldm_rec *part, char *buf, size_t cap);
 /* Reads sectors [lba, lba + n) of a volume into buf. */

@@ -218,12 +218,14 @@ verdict "bootcfg /delete of the stale entries" $ok
 NG1=$(esp_guid 1)
 
 bold "Each disk alone boots"
-"$GM" -m "$M" machine pull-disk 1
+"$GM" -m "$M" machine pull-disk 1 | tee "$WORK/pulled"
+KEPT1=$(sed -n 's/.*the image is kept as \(.*\))\.$/\1/p' "$WORK/pulled")
 boots "Disk 0 alone (disk 1 pulled)" "$NG0"
-"$GM" -m "$M" machine insert-disk 1 --image "$(ls -t "$M"/pulled/disk1*.img | head -1)"
-"$GM" -m "$M" machine pull-disk 0
+"$GM" -m "$M" machine insert-disk 1 --image "$M/$KEPT1"
+"$GM" -m "$M" machine pull-disk 0 | tee "$WORK/pulled"
+KEPT0=$(sed -n 's/.*the image is kept as \(.*\))\.$/\1/p' "$WORK/pulled")
 boots "Disk 1 alone (disk 0 pulled)" "$NG1"
-"$GM" -m "$M" machine insert-disk 0 --image "$(ls -t "$M"/pulled/disk0*.img | head -1)"
+"$GM" -m "$M" machine insert-disk 0 --image "$M/$KEPT0"
 step "Both disks back: the mirror is healthy" "list disk" "list volume" "exit"
 printf 'list volume\n' | "$GM" -m "$M" diskpart | grep -q "Mirror .*Healthy"
 verdict "C: is a healthy mirror on both disks" $?

@@ -329,6 +329,7 @@ int machine_main(const char *mdir, int argc, char **argv)
 	struct machine *m;
 	struct gm_err err;
 	int rc = 0, slot;
+	char kept[64] = "";
 
 	if (argc < 1) {
 		fprintf(stderr, "usage: gptmirror machine create|status|pull-disk|"
@@ -357,12 +358,12 @@ int machine_main(const char *mdir, int argc, char **argv)
 		if (argc != 2 || parse_slot(argv[1], &slot) < 0) {
 			fprintf(stderr, "usage: gptmirror machine pull-disk N\n");
 			rc = 2;
-		} else if (machine_pull_disk(m, slot, &err) < 0) {
+		} else if (machine_pull_disk(m, slot, kept, sizeof(kept), &err) < 0) {
 			cli_print_err("gptmirror", &err);
 			rc = 1;
 		} else {
-			printf("Disk %d was pulled; slot %d is empty.\n", slot,
-			       slot);
+			printf("Disk %d was pulled; slot %d is empty (the image is kept as %s).\n",
+			       slot, slot, kept);
 		}
 	} else {
 		uint64_t size = 0;

@@ -488,7 +488,7 @@ int machine_rescan(struct machine *m, struct gm_err *err)
 	return 0;
 }
 
-int machine_pull_disk(struct machine *m, int n, struct gm_err *err)
+int machine_pull_disk(struct machine *m, int n, char *kept, size_t cap, struct gm_err *err)
 {
 	struct slot *s;
 	char *from, *to, *dir, name[64];
@@ -530,6 +530,8 @@ int machine_pull_disk(struct machine *m, int n, struct gm_err *err)
 	}
 	free(from);
 	free(to);
+	if (kept)
+		snprintf(kept, cap, "%s", name);
 	disk_close(s->disk);
 	s->disk = NULL;
 	free(s->image);

@@ -66,7 +66,9 @@ void machine_close(struct machine *m);
 
 /* Present disk in slot n, or NULL. */
 struct disk *machine_disk(struct machine *m, int n);
-int machine_pull_disk(struct machine *m, int n, struct gm_err *err);
+/* Takes disk n out; its image moves to pulled/ under a free name, given
+ * in kept (may be NULL). */
+int machine_pull_disk(struct machine *m, int n, char *kept, size_t cap, struct gm_err *err);
 int machine_insert_disk(struct machine *m, int n, uint64_t size,
 			const char *image, uint32_t ss, struct gm_err *err);
 /* Re-reads every disk. */

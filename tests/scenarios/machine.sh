@@ -46,9 +46,9 @@ if grep -q "Disk 2: disk2.img, 16 KB.*not a disk" "$T/a"; then pass "status-tiny
 dp "select disk 1" "convert gpt" "select partition 1" "delete partition override" "create partition primary size=100" "assign letter=E" "list volume"
 grep -q "Volume 0     E" "$T/out"
 ok "letter-assigned" test $? = 0
-"$GM" -m "$M" machine pull-disk 1 >"$T/out"
+"$GM" -m "$M" machine pull-disk 1 >"$T/pull"
 dp "list disk" "list volume"
-if [ -f "$M/pulled/disk1.img" ] && [ ! -e "$M/disk1.img" ] && grep -q "^disk1 = $" "$M/machine.conf" &&
+if grep -q "the image is kept as pulled/disk1.img" "$T/pull" && [ -f "$M/pulled/disk1.img" ] && [ ! -e "$M/disk1.img" ] && grep -q "^disk1 = $" "$M/machine.conf" &&
 	! grep -q "Disk 1 " "$T/out" && grep -q "There are no volumes." "$T/out"; then
 	pass "pull-disk"
 else

@@ -1453,6 +1453,37 @@ static int cmd_add(struct dp *dp, int n, struct tok *t)
 	return save_conf(dp);
 }
 
+/* The disk that holds the system the machine last booted: the partition
+ * the current boot entry's OsFilePath names; -1 when unknown. */
+static int running_system_disk(struct dp *dp)
+{
+	const char *bc = machine_extra_get(dp->m, "bootcurrent");
+	struct nvram *nv;
+	struct boot_entry *e;
+	size_t n;
+	int slot = -1;
+
+	if (!bc || machine_nvram_open(dp->m, &nv, NULL) < 0)
+		return -1;
+	if (nvram_boot_entries(nv, &e, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct efi_hd hd;
+			if (e[i].num != (uint16_t)strtoul(bc, NULL, 16) || !e[i].windows ||
+			    !efi_dp_get_hd(e[i].win.os_dp, e[i].win.os_dp_len, &hd))
+				continue;
+			for (int s = 0; s < dp->m->nslots; s++) {
+				struct disk *d = machine_disk(dp->m, s);
+				for (size_t p = 0; d && p < d->nparts; p++)
+					if (guid_eq(&d->parts[p].ent.uniq, &hd.sig))
+						slot = s;
+			}
+		}
+		nvram_boot_entries_free(e, n);
+	}
+	nvram_close(nv);
+	return slot;
+}
+
 static int cmd_break(struct dp *dp, int n, struct tok *t)
 {
 	struct param ps[] = {{"disk", true, false, NULL},
@@ -1487,6 +1518,12 @@ static int cmd_break(struct dp *dp, int n, struct tok *t)
 	}
 	char hint = ldm_letter(v), newv[64] = "";
 	bool keep = !ps[1].present;
+	int running = running_system_disk(dp);
+	if (hint == 'C' && running >= 0 && (a[0] != 'm' && a[0] != 'M') && (int)num == running) {
+		say("Virtual Disk Service error:\nThe plex cannot be broken off: the running "
+		    "system was booted from it (disk %d).", running);
+		return DP_SERVICE;
+	}
 	if (ldm_break_mirror(dp->m, dp->ldm, v, disk_id, keep, newv, sizeof(newv), &err) < 0)
 		return engine_error(&err);
 	machine_rescan(dp->m, &err);

@@ -56,6 +56,15 @@ both() {
 }
 
 both "both-disks-boot-disk-0" "$G0"
+# The plex the running system was booted from cannot be broken off.
+before=$(image_hash)
+dp "select volume c" "break disk=0"
+if [ "$RC" != 0 ] && grep -q "the running system was booted from it (disk 0)" "$T/out" &&
+	[ "$(image_hash)" = "$before" ]; then
+	pass "break-of-the-running-plex-refused"
+else
+	fail "break-of-the-running-plex-refused" "$(cat "$T/out")"
+fi
 "$GM" -m "$M" machine pull-disk 1 >/dev/null
 both "disk-1-pulled-boots-disk-0" "$G0"
 dp "list disk" "list volume"

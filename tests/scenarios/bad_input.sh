@@ -111,3 +111,31 @@ if [ $? != 0 ] && grep -q "not a disk image" "$T/out"; then pass "directory-is-n
 dp "list disk"
 if grep -q "Disk 3    Invalid" "$T/out" && grep -q "Disk 4    Not Initialized" "$T/out"; then pass "bad-images-listed"; else fail "bad-images-listed" "$(cat "$T/out")"; fi
 ok "good-images-still-clean" sgdisk_clean "$M/disk0.img"
+
+# Setup, boot and dynamic-disk commands refuse bad input and change nothing.
+# cmd_refused NAME WANT-TEXT COMMAND...: non-zero exit, the text, no image changed.
+cmd_refused() {
+	local name=$1 want=$2 before
+	shift 2
+	before=$(image_hash)
+	"$@" >"$T/out" 2>&1
+	local rc=$?
+	if [ "$rc" != 0 ] && grep -qF -- "$want" "$T/out" && [ "$(image_hash)" = "$before" ]; then
+		pass "$name"
+	else
+		fail "$name" "rc=$rc" "$(cat "$T/out")"
+	fi
+}
+cmd_refused setup-on-a-disk-with-partitions "Setup installs on an empty disk" "$GM" -m "$M" setup --disk 0
+cmd_refused setup-no-such-disk "there is no disk 9" "$GM" -m "$M" setup --disk 9
+"$GM" -m "$M" machine insert-disk 6 --size 1G >/dev/null
+cmd_refused setup-bad-loader "cannot read the EFI loader" "$GM" -m "$M" setup --disk 6 --loader "$T/none.efi"
+cmd_refused setup-no-arguments "usage: gptmirror setup" "$GM" -m "$M" setup
+cmd_refused boot-no-such-menu-entry "there is no boot entry 7 in the boot menu" "$GM" -m "$M" machine boot --entry 7
+cmd_refused boot-bad-entry "usage: gptmirror machine boot" "$GM" -m "$M" machine boot --entry potato
+cmd_refused boot-no-entries "No bootable option or device was found." "$GM" -m "$M" machine boot
+cmd_refused volume-export-no-such-volume "there is no dynamic volume named" "$GM" -m "$M" volume export Volume9 "$T/v.img"
+refused convert-basic-of-a-basic-disk 4 "The disk is already basic." "select disk 0" "convert basic"
+refused delete-disk-present 4 "The disk is not missing." "select disk 0" "delete disk"
+refused break-without-volume 5 "There is no volume selected." "break disk=1"
+refused select-missing-disk-none 2 "The disk you specified is not valid." "select disk m0"

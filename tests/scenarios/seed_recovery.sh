@@ -143,7 +143,8 @@ restore mirrored
 dp "select volume c" "break disk=1" "list volume" "select disk 1" "convert basic"
 if grep -q "DiskPart successfully broke the mirror volume." "$T/out" &&
 	[ "$(grep -c 'Simple .*Healthy' "$T/out")" = 2 ] && grep -q "The disk is not empty." "$T/out" &&
-	ldm_scan_ok "$M/disk0.img" "$M/disk1.img" >"$T/why" &&
+	ldm_scan_ok "$M/disk1.img" "$M/disk0.img" >"$T/why" &&
+	ldm_scan_ok "$M/disk0.img" "$M/disk1.img" >>"$T/why" &&
 	python3 -c "
 import json,sys
 a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2])

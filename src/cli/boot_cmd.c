@@ -367,11 +367,37 @@ int cli_boot(struct machine *m, int entry)
 	struct boot_result r;
 	struct gm_err err;
 
-	if (boot_emulate(m, entry, stdout, &r, &err) < 0) {
+	if (boot_emulate(m, entry, &r, &err) < 0) {
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
-	return r.booted ? 0 : 1;
+	/* The firmware's messages, as the KB shows them. */
+	for (int i = 0; i < r.ntries; i++) {
+		const struct boot_attempt *a = &r.tries[i];
+		if (a->removable_disk >= 0) {
+			printf("LOADING.: the removable-media path of disk %d\n", a->removable_disk);
+			continue;
+		}
+		printf("LOADING.: %s\n", a->desc);
+		if (!a->loaded)
+			printf("Load of %s failed: Not Found\n", a->desc);
+	}
+	if (r.paused)
+		printf("Paused - press any key to continue.\n");
+	if (r.booted) {
+		char g[GUID_STR_LEN + 1];
+		guid_to_str(&r.part_guid, g);
+		if (r.removable)
+			printf("Booted %s from disk %d partition %zu {%s}: %s\n", r.desc, r.slot,
+			       r.part, g, r.file);
+		else
+			printf("Booted Boot%04X \"%s\" from disk %d partition %zu {%s}: %s\n", r.entry,
+			       r.desc, r.slot, r.part, g, r.file);
+		return 0;
+	}
+	if (!r.paused)
+		printf("No bootable option or device was found.\n");
+	return 1;
 }
 
 int setup_main(const char *mdir, int argc, char **argv)

@@ -133,6 +133,19 @@ static int read_answer(const char *prompt, char *buf, size_t cap)
 	return 0;
 }
 
+/* Closes a volume, saying when one of its plexes failed and was marked. */
+static int close_vol(struct machine *m, struct vol_handle *h, struct gm_err *err)
+{
+	char failed[64];
+	int rc = vol_close(m, h, failed, sizeof(failed), err);
+
+	if (failed[0])
+		fprintf(stderr, "gptmirror: an I/O error on a plex of %s; it was served by the "
+			"other plex and the volume is now Failed Rd (gptmirror volume resync "
+			"copies the plex again)\n", failed);
+	return rc;
+}
+
 int format_main(const char *mdir, int argc, char **argv)
 {
 	const char *drive = NULL, *label = NULL;
@@ -206,7 +219,7 @@ int format_main(const char *mdir, int argc, char **argv)
 		printf("WARNING, ALL DATA ON NON-REMOVABLE DISK\nDRIVE %c: WILL BE LOST!\n", l);
 		if (read_answer("Proceed with Format (Y/N)? ", ans, sizeof(ans)) < 0 ||
 		    toupper((unsigned char)ans[0]) != 'Y') {
-			vol_close(m, &vh, &err);
+			vol_close(m, &vh, NULL, 0, &err);
 			machine_close(m);
 			return 1;
 		}
@@ -214,7 +227,7 @@ int format_main(const char *mdir, int argc, char **argv)
 			if (read_answer("Volume label (11 characters, ENTER for none)? ",
 					ans, sizeof(ans)) == 0 && !label_ok(ans, lab)) {
 				fprintf(stderr, "The volume label is not valid.\n");
-				vol_close(m, &vh, &err);
+				vol_close(m, &vh, NULL, 0, &err);
 				machine_close(m);
 				return 1;
 			}
@@ -224,7 +237,7 @@ int format_main(const char *mdir, int argc, char **argv)
 		printf("%s\n", err.detail);
 		rc = 1;
 	}
-	if (vol_close(m, &vh, &err) < 0 && rc == 0) {
+	if (close_vol(m, &vh, &err) < 0 && rc == 0) {
 		cli_print_err("format", &err);
 		rc = 1;
 	}
@@ -278,7 +291,7 @@ static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
 		return NULL;
 	if (fatfs_open(v->h.dev, &v->fs, err) < 0) {
 		struct gm_err e2;
-		vol_close(c->m, &v->h, &e2);
+		vol_close(c->m, &v->h, NULL, 0, &e2);
 		return NULL;
 	}
 	v->letter = l;
@@ -296,7 +309,7 @@ static int close_vols(struct ctx *c, struct gm_err *err)
 		if (fatfs_sync(c->vols[i].fs, err) < 0)
 			rc = -1;
 		fatfs_close(c->vols[i].fs);
-		if (vol_close(c->m, &c->vols[i].h, err) < 0)
+		if (close_vol(c->m, &c->vols[i].h, err) < 0)
 			rc = -1;
 	}
 	c->nvols = 0;

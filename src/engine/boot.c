@@ -67,8 +67,18 @@ static int resolve(struct machine *m, const struct efi_loadopt *lo, struct boot_
 	return 0;
 }
 
-int boot_emulate(struct machine *m, int entry, FILE *out, struct boot_result *r,
-		 struct gm_err *err)
+static struct boot_attempt *attempt(struct boot_result *r, const char *desc, int disk)
+{
+	static struct boot_attempt spare;
+	struct boot_attempt *a = r->ntries < 64 ? &r->tries[r->ntries++] : &spare;
+
+	snprintf(a->desc, sizeof(a->desc), "%s", desc);
+	a->removable_disk = disk;
+	a->loaded = false;
+	return a;
+}
+
+int boot_emulate(struct machine *m, int entry, struct boot_result *r, struct gm_err *err)
 {
 	struct nvram *nv;
 	struct boot_entry *e = NULL;
@@ -118,17 +128,15 @@ int boot_emulate(struct machine *m, int entry, FILE *out, struct boot_result *r,
 		}
 		if (!be || !be->valid || !(be->lo.attrs & EFI_LOAD_OPTION_ACTIVE))
 			continue;
-		fprintf(out, "LOADING.: %s\n", be->lo.desc);
+		struct boot_attempt *a = attempt(r, be->lo.desc, -1);
 		if (resolve(m, &be->lo, r) == 1) {
+			a->loaded = true;
 			r->booted = true;
 			r->entry = be->num;
 			snprintf(r->desc, sizeof(r->desc), "%s", be->lo.desc);
-		} else {
-			fprintf(out, "Load of %s failed: Not Found\n", be->lo.desc);
-			if (entry >= 0) {
-				fprintf(out, "Paused - press any key to continue.\n");
-				goto done;
-			}
+		} else if (entry >= 0) {
+			r->paused = true;
+			goto done;
 		}
 	}
 	/* Nothing in BootOrder loaded: each disk's removable-media path. */
@@ -138,7 +146,7 @@ int boot_emulate(struct machine *m, int entry, FILE *out, struct boot_result *r,
 			if (d->parts[i].kind != PK_ESP ||
 			    file_on(m, d, i, "\\EFI\\BOOT\\BOOTX64.EFI") != 1)
 				continue;
-			fprintf(out, "LOADING.: the removable-media path of disk %d\n", s);
+			attempt(r, "", s)->loaded = true;
 			r->booted = true;
 			r->removable = true;
 			r->slot = s;
@@ -149,21 +157,7 @@ int boot_emulate(struct machine *m, int entry, FILE *out, struct boot_result *r,
 		}
 	}
 done:
-	if (r->booted) {
-		char g[GUID_STR_LEN + 1];
-		guid_to_str(&r->part_guid, g);
-		if (r->removable)
-			fprintf(out, "Booted %s from disk %d partition %zu {%s}: %s\n", r->desc,
-				r->slot, r->part, g, r->file);
-		else
-			fprintf(out, "Booted Boot%04X \"%s\" from disk %d partition %zu {%s}: %s\n",
-				r->entry, r->desc, r->slot, r->part, g, r->file);
-		rc = machine_set_bootcurrent(m, r->removable ? -1 : r->entry, err);
-	} else {
-		if (entry < 0)
-			fprintf(out, "No bootable option or device was found.\n");
-		rc = machine_set_bootcurrent(m, -1, err);
-	}
+	rc = machine_set_bootcurrent(m, r->booted && !r->removable ? r->entry : -1, err);
 out:
 	nvram_boot_entries_free(e, n);
 	nvram_close(nv);

@@ -13,7 +13,17 @@
 
 struct machine;
 
+/* One load the boot manager tried, in order. */
+struct boot_attempt {
+	char desc[512];     /* the entry's description, or "" for removable media */
+	int removable_disk; /* >= 0: the removable-media path of that disk */
+	bool loaded;
+};
+
 struct boot_result {
+	struct boot_attempt tries[64];
+	int ntries;
+	bool paused;         /* a menu choice that failed stops there */
 	bool booted;
 	bool removable;      /* the removable-media path, not an entry */
 	uint16_t entry;      /* Boot#### that loaded */
@@ -26,10 +36,9 @@ struct boot_result {
 
 /* Boots the machine: BootNext, then BootOrder, then removable media
  * (entry < 0), or only Boot<entry> (a menu choice; its failure pauses, as
- * the seed shows). Prints the firmware's messages to out and records
- * BootCurrent. Returns < 0 on an error of the machine or its NVRAM; not
- * booting is r->booted false. */
-int boot_emulate(struct machine *m, int entry, FILE *out, struct boot_result *r,
-		 struct gm_err *err);
+ * the seed shows). Says what it tried in r and records BootCurrent.
+ * Returns < 0 on an error of the machine or its NVRAM; not booting is
+ * r->booted false. */
+int boot_emulate(struct machine *m, int entry, struct boot_result *r, struct gm_err *err);
 
 #endif

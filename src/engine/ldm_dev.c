@@ -6,7 +6,7 @@
  * being rebuilt included (its resync copies from a healthy plex, which has
  * the same bytes). A read is served by the first healthy plex; when that
  * plex fails, the next one serves it and the failing plex is remembered, so
- * that the caller can mark it failed (ldm_vol_close_dev). No data is lost
+ * that the caller can mark it failed (vol_close does). No data is lost
  * while one healthy plex remains.
  */
 #include "ldm_dev.h"
@@ -235,16 +235,18 @@ int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_e
 	return 0;
 }
 
-int vol_close(struct machine *m, struct vol_handle *h, struct gm_err *err)
+int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,
+	      struct gm_err *err)
 {
 	int rc = 0;
 
+	if (failed && cap)
+		failed[0] = '\0';
 	if (h->dev && h->lv) {
 		uint32_t f = ldm_vol_dev_failed(h->dev);
 		if (f) {
-			fprintf(stderr, "gptmirror: an I/O error on a plex of %s; it was served by "
-				"the other plex and the volume is now Failed Rd (gptmirror volume "
-				"resync copies the plex again)\n", h->lv->rec->name);
+			if (failed)
+				snprintf(failed, cap, "%s", h->lv->rec->name);
 			rc = ldm_mark_failed(m, h->view, h->lv, f, err);
 		}
 	}

@@ -25,7 +25,9 @@ struct vol_handle {
 	uint32_t ss;                   /* sector size */
 };
 int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_err *err);
-/* Closes it; plexes that failed an I/O are marked failed. */
-int vol_close(struct machine *m, struct vol_handle *h, struct gm_err *err);
+/* Closes it. Plexes that failed an I/O are marked failed, and failed (if
+ * not NULL) gets the volume's name; else "". */
+int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,
+	      struct gm_err *err);
 
 #endif

@@ -1386,14 +1386,6 @@ static int cmd_format(struct dp *dp, int n, struct tok *t)
 	return save_conf(dp);
 }
 
-static void resync_progress(void *ctx, uint64_t done, uint64_t total)
-{
-	(void)ctx;
-	fprintf(stderr, "\r  %3u percent completed", (unsigned)(done * 100 / total));
-	if (done == total)
-		fputc('\n', stderr);
-}
-
 static int cmd_add(struct dp *dp, int n, struct tok *t)
 {
 	struct param ps[] = {{"disk", true, false, NULL},
@@ -1420,7 +1412,7 @@ static int cmd_add(struct dp *dp, int n, struct tok *t)
 	struct guid plex;
 	char hint = ldm_letter(v);
 	if (ldm_add_mirror(dp->m, dp->ldm, v, (int)target, &plex,
-			   isatty(STDERR_FILENO) ? resync_progress : NULL, NULL, &err) < 0) {
+			   isatty(STDERR_FILENO) ? cli_progress : NULL, NULL, &err) < 0) {
 		machine_rescan(dp->m, NULL);
 		int keep = dp->ldm_sel;
 		ldm_rescan(dp);

@@ -273,14 +273,6 @@ static int cmd_status(struct machine *m)
 	return 0;
 }
 
-static void reboot_progress(void *ctx, uint64_t done, uint64_t total)
-{
-	(void)ctx;
-	fprintf(stderr, "\r  %3u percent completed", (unsigned)(done * 100 / total));
-	if (done == total)
-		fputc('\n', stderr);
-}
-
 /* The work Windows does at boot: pending conversions, unfinished resyncs. */
 static int machine_reboot(const char *mdir)
 {
@@ -308,7 +300,7 @@ static int machine_reboot(const char *mdir)
 	if (rc == 0 && cli_heal(m) < 0)
 		rc = 1;
 	if (rc == 0) {
-		int n = ldm_resync(m, isatty(STDERR_FILENO) ? reboot_progress : NULL, NULL, &err);
+		int n = ldm_resync(m, isatty(STDERR_FILENO) ? cli_progress : NULL, NULL, &err);
 		if (n < 0) {
 			cli_print_err("gptmirror", &err);
 			rc = 1;

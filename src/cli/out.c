@@ -48,3 +48,11 @@ int pathf(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
+
+void cli_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	fprintf(stderr, "\r  %3u percent completed", total ? (unsigned)(done * 100 / total) : 100);
+	if (done >= total)
+		fputc('\n', stderr);
+}

@@ -27,4 +27,9 @@ void fmt_commas(uint64_t v, char *buf, size_t cap);
 int pathf(char *buf, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A progress callback for long work (resync): "  NN percent completed" on
+ * stderr, rewritten in place; callers pass it only when stderr is a
+ * terminal. */
+void cli_progress(void *ctx, uint64_t done, uint64_t total);
+
 #endif

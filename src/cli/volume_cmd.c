@@ -153,7 +153,8 @@ int volume_main(const char *mdir, int argc, char **argv)
 			return 1;
 		}
 		int n = cli_heal(m);
-		if (n >= 0 && (n = ldm_resync(m, NULL, NULL, &err)) < 0)
+		if (n >= 0 && (n = ldm_resync(m, isatty(STDERR_FILENO) ? cli_progress : NULL, NULL,
+					      &err)) < 0)
 			cli_print_err("volume", &err);
 		else
 			printf("%d mirror plex%s resynchronised.\n", n, n == 1 ? "" : "es");

@@ -84,3 +84,13 @@ else
 	fail "resync-heals-the-failed-plex" "$(cat "$T/r" "$T/out")"
 fi
 ok "volume-list-after" "$GM" -m "$M" volume list
+
+# On a terminal a resync shows its progress (script(1) gives it a pty).
+need script
+dp "select volume c" "break disk=1 nokeep"
+script -qec "printf 'select volume c\nadd disk=1\n' | '$GM' -m '$M' diskpart" /dev/null >"$T/tty" 2>&1
+if grep -q "100 percent completed" "$T/tty" && grep -q "succeeded in adding a mirror" "$T/tty"; then
+	pass "resync-progress-on-a-terminal"
+else
+	fail "resync-progress-on-a-terminal" "$(tail -5 "$T/tty")"
+fi

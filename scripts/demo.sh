@@ -195,11 +195,11 @@ OID=$("$GM" -m "$M" bootcfg | awk '/^Boot entry ID:/ { id = $4 } /Original Shado
 boots "Boot the original system: menu entry 'Original Shadow drive'" "$NG0" --entry "$OID"
 
 step "Re-establish the mirror: break the missing plex, delete the missing disk" \
-	"list volume" "select volume c" "detail volume" "break disk=m0 nokeep" "list volume" \
+	"list volume" "select volume 0" "detail volume" "break disk=m0 nokeep" "list volume" \
 	"select disk m0" "delete disk" "exit"
 step "Delete Setup's partition on disk 0, convert it to dynamic, mirror C: back onto it" \
 	"select disk 0" "list partition" "select partition 3" "delete partition" "convert dynamic" \
-	"list volume" "select volume c" "add disk=0" "list volume" "exit"
+	"list volume" "select volume 0" "add disk=0" "list volume" "exit"
 ldm_check "ldmtool reads the re-established mirror"
 bold "Clean up the boot entries whose disk is gone"
 cmd "bootcfg"

@@ -465,7 +465,9 @@ static void vol_header(void)
 	row("  ----------  ---  -----------  -----  ----------  -------  ---------  --------");
 }
 
-static void vol_row(struct dp *dp, const struct volume *v, bool star)
+/* Volumes are numbered as Windows lists them: dynamic volumes first, then
+ * the basic partitions that are volumes. */
+static void vol_row(struct dp *dp, const struct volume *v, int num, bool star)
 {
 	struct disk *d = machine_disk(dp->m, v->slot);
 	const struct part *p = &d->parts[v->part];
@@ -475,7 +477,7 @@ static void vol_row(struct dp *dp, const struct volume *v, bool star)
 
 	if (blk_read(d->dev, part_offset(d, p), sec, d->ss) == 0)
 		fs_probe(sec, d->ss, &fs);
-	snprintf(name, sizeof(name), "Volume %d", v->num);
+	snprintf(name, sizeof(name), "Volume %d", num);
 	snprintf(ltr, sizeof(ltr), " %c ", v->letter ? v->letter : ' ');
 	dsize(dp, v->size, sz, sizeof(sz));
 	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s",
@@ -559,10 +561,10 @@ static int list_volume(struct dp *dp)
 	}
 	putchar('\n');
 	vol_header();
-	for (int i = 0; i < n; i++)
-		vol_row(dp, &v[i], i == cur);
 	for (size_t i = 0; i < nl; i++)
-		ldm_row(dp, ldm_at(dp, i), n + (int)i, dp->ldm_sel == (int)i);
+		ldm_row(dp, ldm_at(dp, i), (int)i, dp->ldm_sel == (int)i);
+	for (int i = 0; i < n; i++)
+		vol_row(dp, &v[i], (int)nl + i, i == cur);
 	return DP_OK;
 }
 
@@ -663,32 +665,33 @@ static int select_volume(struct dp *dp, const char *arg)
 
 	if (!arg) {
 		int cur = sel_vol(dp, v, n);
-		if (cur < 0)
+		if (dp->ldm_sel >= 0)
+			say("Volume %d is the selected volume.", dp->ldm_sel);
+		else if (cur < 0)
 			say("There is no volume selected.");
 		else
-			say("Volume %d is the selected volume.", v[cur].num);
+			say("Volume %d is the selected volume.", (int)ldm_count(dp) + cur);
 		return DP_OK;
 	}
+	size_t nl = ldm_count(dp);
+	int found = -1;
+	bool is_letter = isalpha((unsigned char)arg[0]) &&
+			 (arg[1] == '\0' || (arg[1] == ':' && arg[2] == '\0'));
 	if (parse_num(arg, &num)) {
-		if (num < (uint64_t)n)
-			hit = (int)num;
-	} else if (isalpha((unsigned char)arg[0]) &&
-		   (arg[1] == '\0' || (arg[1] == ':' && arg[2] == '\0'))) {
+		if (num < (uint64_t)nl)
+			found = (int)num;
+		else if (num - nl < (uint64_t)n)
+			hit = (int)(num - nl);
+	} else if (is_letter) {
 		char l = (char)toupper((unsigned char)arg[0]);
-		for (int i = 0; i < n; i++)
+		for (size_t i = 0; i < nl; i++)
+			if (ldm_letter(ldm_at(dp, i)) == l)
+				found = (int)i;
+		for (int i = 0; i < n && found < 0; i++)
 			if (v[i].letter == l)
 				hit = i;
 	}
 	if (hit < 0) {
-		/* A dynamic volume: numbered after the partitions. */
-		size_t nl = ldm_count(dp);
-		int found = -1;
-		if (parse_num(arg, &num) && num >= (uint64_t)n && num < (uint64_t)n + nl)
-			found = (int)(num - (uint64_t)n);
-		else if (isalpha((unsigned char)arg[0]))
-			for (size_t i = 0; i < nl; i++)
-				if (ldm_letter(ldm_at(dp, i)) == toupper((unsigned char)arg[0]))
-					found = (int)i;
 		if (found >= 0) {
 			const struct ldm_volume *lv = ldm_at(dp, (size_t)found);
 			dp->has_vol = false;
@@ -701,7 +704,7 @@ static int select_volume(struct dp *dp, const char *arg)
 					dp->missing = -1;
 					break;
 				}
-			say("Volume %d is the selected volume.", n + found);
+			say("Volume %d is the selected volume.", found);
 			return DP_OK;
 		}
 		say("The volume you specified is not valid.\n\n"
@@ -717,7 +720,7 @@ static int select_volume(struct dp *dp, const char *arg)
 	/* A volume on one partition of one disk focuses those too. */
 	dp->disk = v[hit].slot;
 	dp->part = (long)v[hit].part;
-	say("Volume %d is the selected volume.", v[hit].num);
+	say("Volume %d is the selected volume.", (int)nl + hit);
 	return DP_OK;
 }
 
@@ -756,7 +759,7 @@ static void volumes_on(struct dp *dp, int slot, long part)
 			putchar('\n');
 			vol_header();
 		}
-		vol_row(dp, &v[i], i == cur);
+		vol_row(dp, &v[i], (int)ldm_count(dp) + i, i == cur);
 	}
 	/* Dynamic volumes with an extent on this disk (or this partition). */
 	struct disk *d = machine_disk(dp->m, slot);
@@ -780,7 +783,7 @@ static void volumes_on(struct dp *dp, int slot, long part)
 			putchar('\n');
 			vol_header();
 		}
-		ldm_row(dp, lv, n + (int)i, dp->ldm_sel == (int)i);
+		ldm_row(dp, lv, (int)i, dp->ldm_sel == (int)i);
 	}
 	if (!shown)
 		printf("\nThere %s.\n", part >= 0

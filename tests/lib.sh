@@ -120,3 +120,18 @@ fsck_clean() {
 	[ $? = 0 ] && ! grep -qiE 'differ|wrong|invalid|bad|lost|free cluster|orphan|fix|unable|contains' <<<"$out" ||
 		{ echo "$out"; return 1; }
 }
+
+# dynamic_pair C-MB: machine $M (2003 profile, two 2 GB disks) with disk 0
+# holding an ESP, a C: of C-MB (FAT32) and the MSR at 1 GiB, disk 1 an ESP
+# and an MSR, both disks converted to dynamic (disk 0 at the reboot).
+dynamic_pair() {
+	(cd "$(dirname "$M")" && "$GM" machine create "$(basename "$M")" --disk 2G --disk 2G --profile 2003) >/dev/null
+	dp "select disk 0" "convert gpt" "select partition 1" "delete partition override" \
+		"create partition efi size=100" "create partition primary size=$1" \
+		"create partition msr size=32 offset=1048576" "select partition 2" "assign letter=C" \
+		"select disk 1" "convert gpt" "select partition 1" "delete partition override" \
+		"create partition efi size=100" "create partition msr size=32"
+	"$GM" -m "$M" format c: /fs:fat32 /q /y >/dev/null
+	dp "select disk 1" "convert dynamic" "select disk 0" "convert dynamic"
+	"$GM" -m "$M" machine reboot >/dev/null 2>&1
+}

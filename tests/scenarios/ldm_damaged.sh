@@ -10,15 +10,7 @@ need ldmtool
 need sgdisk
 export GPTMIRROR_SEED=5150
 M=$T/server
-(cd "$T" && "$GM" machine create server --disk 2G --disk 2G --profile 2003) >/dev/null
-dp "select disk 0" "convert gpt" "select partition 1" "delete partition override" \
-	"create partition efi size=100" "create partition primary size=200" \
-	"create partition msr size=32 offset=1048576" "select partition 2" "assign letter=C" \
-	"select disk 1" "convert gpt" "select partition 1" "delete partition override" \
-	"create partition efi size=100" "create partition msr size=32"
-"$GM" -m "$M" format c: /fs:fat32 /q /y >/dev/null
-dp "select disk 1" "convert dynamic" "select disk 0" "convert dynamic"
-"$GM" -m "$M" machine reboot >/dev/null 2>&1
+dynamic_pair 200
 save() { rm -rf "$T/$1"; cp -r --sparse=always "$M" "$T/$1"; }
 restore() { rm -rf "$M"; cp -r --sparse=always "$T/$1" "$M"; }
 save simple

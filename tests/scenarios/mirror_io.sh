@@ -9,15 +9,7 @@ need fsck.fat
 need mtype
 export GPTMIRROR_SEED=99 MTOOLS_SKIP_CHECK=1
 M=$T/server
-(cd "$T" && "$GM" machine create server --disk 2G --disk 2G --profile 2003) >/dev/null
-dp "select disk 0" "convert gpt" "select partition 1" "delete partition override" \
-	"create partition efi size=100" "create partition primary size=300" \
-	"create partition msr size=32 offset=1048576" "select partition 2" "assign letter=C" \
-	"select disk 1" "convert gpt" "select partition 1" "delete partition override" \
-	"create partition efi size=100" "create partition msr size=32"
-"$GM" -m "$M" format c: /fs:fat32 /q /y >/dev/null
-dp "select disk 1" "convert dynamic" "select disk 0" "convert dynamic"
-"$GM" -m "$M" machine reboot >/dev/null 2>&1
+dynamic_pair 300
 dp "select volume c" "add disk=1"
 mkdir -p "$T/h/deep/er" "$T/h2"
 head -c 7000000 /dev/urandom >"$T/h/deep/er/big.bin"

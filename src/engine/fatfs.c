@@ -941,7 +941,8 @@ int fatfs_list(struct fatfs *fs, uint32_t dir, fat_dir_fn fn, void *ctx,
 	struct fat_entry *v = malloc((n ? n : 1) * sizeof(*v));
 	if (!v)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
-	memcpy(v, c->v, n * sizeof(*v));
+	if (n)
+		memcpy(v, c->v, n * sizeof(*v));
 	for (size_t i = 0; i < n; i++)
 		if ((rc = fn(ctx, &v[i])) != 0)
 			break;

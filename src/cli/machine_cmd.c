@@ -247,6 +247,30 @@ static int cmd_status(struct machine *m)
 		cli_disk_warnings(stdout, d, "        Warning: ");
 		print_table(d);
 	}
+	/* Dynamic disks: the group, each member's copy of the database. */
+	struct ldm_view *v;
+	struct gm_err lerr;
+	if (ldm_scan(m, &v, &lerr) < 0) {
+		printf("\nDynamic disks: %s\n", lerr.detail);
+	} else {
+		for (size_t g = 0; g < v->ngroups; g++) {
+			const struct ldm_group *G = &v->groups[g];
+			printf("\nDisk group %s (%s), transaction %llu:\n", G->name, G->guid,
+			       (unsigned long long)G->vmdb.committed_tx);
+			for (size_t k = 0; k < G->ndisks; k++) {
+				const struct ldm_gdisk *x = &G->disks[k];
+				if (x->slot < 0)
+					printf("  %-8s missing\n", x->rec->name);
+				else
+					printf("  %-8s disk %d, database copy %s\n", x->rec->name, x->slot,
+					       !x->stale ? "current"
+					       : x->tx ? "out of date" : "damaged");
+			}
+		}
+		ldm_view_free(v);
+	}
+	const char *bc = machine_extra_get(m, "bootcurrent");
+	printf("\nLast boot: %s%s\n", bc ? "Boot" : "", bc ? bc : "none recorded");
 	printf("\nDrive letters:");
 	if (m->nletters == 0)
 		printf(" none");

@@ -40,7 +40,9 @@ case_one() {
 	"$GM" -m "$M" volume list >"$T/l" 2>&1
 	local lrc=$?
 	dp "list volume"
+	"$GM" -m "$M" machine status >>"$T/l" 2>&1
 	if [ "$lrc" = 0 ] && grep -q "Warning: disk" "$T/l" && grep -q "Mirror .*Healthy" "$T/out" &&
+		grep -qE "database copy (damaged|out of date)" "$T/l" &&
 		[ "$(image_hash)" = "$before" ]; then
 		pass "$name-read-from-the-sound-copy"
 	else

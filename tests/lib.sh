@@ -135,3 +135,39 @@ dynamic_pair() {
 	dp "select disk 1" "convert dynamic" "select disk 0" "convert dynamic"
 	"$GM" -m "$M" machine reboot >/dev/null 2>&1
 }
+
+# ldm_agrees IMAGE...: every volume of `gptmirror volume list` is what
+# ldmtool shows for it over those images: type, size (to the unit shown)
+# and the names of its partitions; and ldmtool has no other volume.
+ldm_agrees() {
+	local a=() i g
+	for i in "$@"; do a+=(-d "$i"); done
+	g=$(ldmtool -d /dev/null scan "$@" 2>/dev/null | tr -d '[]" \n')
+	[ -n "$g" ] || { echo "ldmtool finds no disk group"; return 1; }
+	"$GM" -m "$M" volume list >"$T/.ours" 2>&1 || { cat "$T/.ours"; return 1; }
+	ldmtool "${a[@]}" show diskgroup "$g" >"$T/.dg" 2>/dev/null
+	local v
+	: >"$T/.theirs"
+	for v in $(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['volumes']))" "$T/.dg"); do
+		ldmtool "${a[@]}" show volume "$g" "$v" 2>/dev/null >>"$T/.theirs"
+		echo "," >>"$T/.theirs"
+	done
+	python3 - "$T/.ours" "$T/.theirs" <<'PY'
+import json, re, sys
+ours = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'\s+(Volume\d+)\s+(\S+)\s+(\d+) (B|KB|MB|GB|TB)\s+\S+( Rd)?\s+(.*)$', line)
+    if m:
+        ours[m.group(1)] = (m.group(2), int(m.group(3)), m.group(4), sorted(m.group(6).split()))
+text = open(sys.argv[2]).read().strip().rstrip(',')
+theirs = {v['name']: v for v in json.loads('[' + text + ']')} if text else {}
+kinds = {'Simple': 'simple', 'Spanned': 'spanned', 'Stripe': 'striped', 'Mirror': 'mirrored', 'RAID-5': 'raid5'}
+unit = {'B': 1, 'KB': 1 << 10, 'MB': 1 << 20, 'GB': 1 << 30, 'TB': 1 << 40}
+assert set(ours) == set(theirs), (sorted(ours), sorted(theirs))
+for name, (kind, num, u, parts) in ours.items():
+    t = theirs[name]
+    assert kinds[kind] == t['type'], (name, kind, t['type'])
+    assert abs(t['size'] * 512 / unit[u] - num) < 1, (name, num, u, t['size'])
+    assert parts == sorted(t['partitions']), (name, parts, t['partitions'])
+PY
+}

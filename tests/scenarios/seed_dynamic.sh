@@ -75,6 +75,7 @@ import json,sys
 v=json.loads(sys.argv[1])
 assert v['type']=='mirrored' and v['size']==300*2048 and len(v['partitions'])==2, v
 " "$vj" 2>"$T/py"; then pass "ldmtool-sees-the-mirror"; else fail "ldmtool-sees-the-mirror" "$vj" "$(cat "$T/py")"; fi
+ok "ldmtool-agrees-with-volume-list" ldm_agrees "$M/disk0.img" "$M/disk1.img"
 # The plexes, byte for byte, where ldmtool says they are.
 at() {
 	local pj dj

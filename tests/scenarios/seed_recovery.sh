@@ -98,6 +98,7 @@ v=json.loads(sys.argv[1])
 assert v['type']=='mirrored' and v['size']==300*2048 and len(v['partitions'])==2, v
 " "$(ldm_json volume Volume1 "$M/disk0.img" "$M/disk1.img")" 2>>"$T/why"; then
 	pass "ldmtool-after-re-mirror"
+	ok "ldmtool-agrees-after-re-mirror" ldm_agrees "$M/disk0.img" "$M/disk1.img"
 else
 	fail "ldmtool-after-re-mirror" "$(cat "$T/why")"
 fi
@@ -151,6 +152,7 @@ a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2])
 assert a['type']=='simple' and b['type']=='simple' and a['hint']=='C:' and not b.get('hint'), (a,b)
 " "$(ldm_json volume Volume1 "$M/disk0.img" "$M/disk1.img")" "$(ldm_json volume Volume2 "$M/disk0.img" "$M/disk1.img")" 2>>"$T/why"; then
 	pass "break-keep-makes-a-simple-volume"
+	ok "ldmtool-agrees-after-break-keep" ldm_agrees "$M/disk1.img" "$M/disk0.img"
 else
 	fail "break-keep-makes-a-simple-volume" "$(cat "$T/out" "$T/why")"
 fi

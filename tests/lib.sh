@@ -171,3 +171,17 @@ for name, (kind, num, u, parts) in ours.items():
     assert parts == sorted(t['partitions']), (name, parts, t['partitions'])
 PY
 }
+
+# dp_refused NAME TEXT COMMANDS...: a diskpart session on $M that must exit
+# non-zero, say TEXT, and leave every image as it was.
+dp_refused() {
+	local name=$1 want=$2 before
+	shift 2
+	before=$(image_hash)
+	dp "$@"
+	if [ "$RC" != 0 ] && grep -qF -- "$want" "$T/out" && [ "$(image_hash)" = "$before" ]; then
+		pass "$name"
+	else
+		fail "$name" "$(cat "$T/out")"
+	fi
+}

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/boot.h"
 #include "../engine/fatfs.h"
 #include "../engine/ldm.h"
 #include "../engine/ldm_dev.h"
@@ -176,6 +177,9 @@ static int engine_error(const struct gm_err *err)
 		return service_error("The disk is not empty.", err);
 	case GM_E_NOT_DYNAMIC:
 		return service_error("The disk is not a dynamic disk.", err);
+	case GM_E_RUNNING_PLEX:
+		say("Virtual Disk Service error:\n%s", err->detail);
+		return DP_SERVICE;
 	default:
 		say("DiskPart has encountered an error: %s",
 		    err->detail[0] ? err->detail : "the operation failed.");
@@ -1430,53 +1434,10 @@ static int cmd_add(struct dp *dp, int n, struct tok *t)
 	dp->ldm_sel = keep;
 	/* The boot volume's new plex gets its boot entry, as Windows adds
 	 * "Boot Mirror C: - secondary plex". */
-	struct nvram *nv;
-	if (hint == 'C' && machine_nvram_open(dp->m, &nv, &err) == 0) {
-		int s = (int)target;
-		struct disk *td = machine_disk(dp->m, s);
-		for (size_t i = 0; td && i < td->nparts; i++)
-			if (guid_eq(&td->parts[i].ent.uniq, &plex)) {
-				if (nvram_add_mirror_entry(nv, td, i, "Boot Mirror C: - secondary plex",
-							   &err) == 0)
-					nvram_commit(nv, &err);
-				else
-					say("The service did not update the boot file.");
-			}
-		nvram_close(nv);
-	}
+	if (hint == 'C' && boot_add_plex_entry(dp->m, (int)target, &plex, &err) < 0)
+		say("The service did not update the boot file.");
 	say("DiskPart succeeded in adding a mirror to the volume.");
 	return save_conf(dp);
-}
-
-/* The disk that holds the system the machine last booted: the partition
- * the current boot entry's OsFilePath names; -1 when unknown. */
-static int running_system_disk(struct dp *dp)
-{
-	const char *bc = machine_extra_get(dp->m, "bootcurrent");
-	struct nvram *nv;
-	struct boot_entry *e;
-	size_t n;
-	int slot = -1;
-
-	if (!bc || machine_nvram_open(dp->m, &nv, NULL) < 0)
-		return -1;
-	if (nvram_boot_entries(nv, &e, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			struct efi_hd hd;
-			if (e[i].num != (uint16_t)strtoul(bc, NULL, 16) || !e[i].windows ||
-			    !efi_dp_get_hd(e[i].win.os_dp, e[i].win.os_dp_len, &hd))
-				continue;
-			for (int s = 0; s < dp->m->nslots; s++) {
-				struct disk *d = machine_disk(dp->m, s);
-				for (size_t p = 0; d && p < d->nparts; p++)
-					if (guid_eq(&d->parts[p].ent.uniq, &hd.sig))
-						slot = s;
-			}
-		}
-		nvram_boot_entries_free(e, n);
-	}
-	nvram_close(nv);
-	return slot;
 }
 
 static int cmd_break(struct dp *dp, int n, struct tok *t)
@@ -1513,12 +1474,6 @@ static int cmd_break(struct dp *dp, int n, struct tok *t)
 	}
 	char hint = ldm_letter(v), newv[64] = "";
 	bool keep = !ps[1].present;
-	int running = running_system_disk(dp);
-	if (hint == 'C' && running >= 0 && (a[0] != 'm' && a[0] != 'M') && (int)num == running) {
-		say("Virtual Disk Service error:\nThe plex cannot be broken off: the running "
-		    "system was booted from it (disk %d).", running);
-		return DP_SERVICE;
-	}
 	if (ldm_break_mirror(dp->m, dp->ldm, v, disk_id, keep, newv, sizeof(newv), &err) < 0)
 		return engine_error(&err);
 	machine_rescan(dp->m, &err);

@@ -163,3 +163,53 @@ out:
 	nvram_close(nv);
 	return rc;
 }
+
+int boot_running_disk(struct machine *m)
+{
+	const char *bc = machine_extra_get(m, "bootcurrent");
+	struct nvram *nv;
+	struct boot_entry *e;
+	size_t n;
+	int slot = -1;
+
+	if (!bc || machine_nvram_open(m, &nv, NULL) < 0)
+		return -1;
+	if (nvram_boot_entries(nv, &e, &n) == 0) {
+		uint16_t cur = (uint16_t)strtoul(bc, NULL, 16);
+		for (size_t i = 0; i < n; i++) {
+			struct efi_hd hd;
+			if (e[i].num != cur || !e[i].windows ||
+			    !efi_dp_get_hd(e[i].win.os_dp, e[i].win.os_dp_len, &hd))
+				continue;
+			for (int s = 0; s < m->nslots; s++) {
+				struct disk *d = machine_disk(m, s);
+				for (size_t p = 0; d && p < d->nparts; p++)
+					if (guid_eq(&d->parts[p].ent.uniq, &hd.sig))
+						slot = s;
+			}
+		}
+		nvram_boot_entries_free(e, n);
+	}
+	nvram_close(nv);
+	return slot;
+}
+
+int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,
+			struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+	struct nvram *nv;
+	int rc;
+
+	if ((rc = machine_nvram_open(m, &nv, err)) < 0)
+		return rc;
+	rc = gm_fail(err, GM_E_NO_PART, "the new plex has no GPT entry");
+	for (size_t i = 0; d && i < d->nparts; i++)
+		if (guid_eq(&d->parts[i].ent.uniq, plex)) {
+			rc = nvram_add_mirror_entry(nv, d, i, "Boot Mirror C: - secondary plex", err);
+			if (rc == 0)
+				rc = nvram_commit(nv, err);
+		}
+	nvram_close(nv);
+	return rc;
+}

@@ -41,4 +41,13 @@ struct boot_result {
  * r->booted false. */
 int boot_emulate(struct machine *m, int entry, struct boot_result *r, struct gm_err *err);
 
+/* The disk that holds the system the machine last booted: the partition
+ * that the current boot entry's OsFilePath names; -1 when unknown. */
+int boot_running_disk(struct machine *m);
+/* What Windows does when the boot volume gets a new plex (the GPT entry
+ * plex on disk slot): the entry "Boot Mirror C: - secondary plex", with the
+ * loader of the first Windows entry. < 0: the boot file was not updated. */
+int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,
+			struct gm_err *err);
+
 #endif

@@ -32,6 +32,7 @@ enum gm_code {
 	GM_E_NOT_MISSING,    /* delete disk on a disk that is present */
 	GM_E_DISK_HAS_VOLUMES, /* delete disk while volumes use it */
 	GM_E_NOT_DYNAMIC,    /* dynamic-only operation on a basic disk */
+	GM_E_RUNNING_PLEX,   /* break of the plex the running system booted from */
 };
 
 struct gm_err {

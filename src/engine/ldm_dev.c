@@ -115,13 +115,20 @@ static int vdev_zero(struct blkdev *d, uint64_t off, uint64_t len)
 static int vdev_flush(struct blkdev *d)
 {
 	struct vdev *vd = d->priv;
+	bool done[GM_MAX_SLOTS] = {false};
 	int rc = 0;
 
-	for (int s = 0; s < vd->m->nslots; s++) {
-		struct disk *k = machine_disk(vd->m, s);
-		if (k && k->dev->writable && blk_flush(k->dev) < 0)
-			rc = -EIO;
-	}
+	/* Each disk the volume has an extent on, once. */
+	for (size_t p = 0; p < vd->v->nplex; p++)
+		for (size_t e = 0; e < vd->v->plex[p].n; e++) {
+			int s = vd->v->plex[p].ext[e].slot;
+			struct disk *k = s >= 0 && s < GM_MAX_SLOTS ? machine_disk(vd->m, s) : NULL;
+			if (!k || done[s] || !k->dev->writable)
+				continue;
+			done[s] = true;
+			if (blk_flush(k->dev) < 0)
+				rc = -EIO;
+		}
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "../fmt/bytes.h"
+#include "boot.h"
 #include "machine.h"
 
 #define SEC 512u
@@ -729,7 +730,6 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 	pr->u.part.size = want;
 	pr->u.part.parent = cid;
 	pr->u.part.disk = gd->rec->id;
-	uint32_t new_part = pr->id;
 	g.tx = (g.tx > id ? g.tx : id) + 1;
 
 	/* GPT first: the plex gets an LDM data entry of its own, as Windows
@@ -750,7 +750,6 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 		return rc;
 	}
 	free(g.recs);
-	(void)new_part;
 	/* The copy, resumable from its checkpoint. */
 	return ldm_resync(m, progress, pctx, err) < 0 ? -1 : 0;
 }
@@ -839,6 +838,13 @@ int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_
 	}
 	if (!gone)
 		return gm_fail(err, GM_E_ARGS, "The volume has no plex on that disk.");
+	/* The plex the running system was booted from stays. */
+	const char *hint = v->rec->u.vol.hint;
+	int running = (hint[0] == 'C' || hint[0] == 'c') && hint[1] == ':' ? boot_running_disk(m) : -1;
+	for (size_t e = 0; running >= 0 && e < gone->n; e++)
+		if (gone->ext[e].slot == running)
+			return gm_fail(err, GM_E_RUNNING_PLEX, "The plex cannot be broken off: the "
+				       "running system was booted from it (disk %d).", running);
 	if (!other_ok)
 		return gm_fail(err, GM_E_PLEX_LAST, NULL);
 	if ((rc = load_group(m, view, &g, err)) < 0)

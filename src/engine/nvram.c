@@ -412,11 +412,57 @@ int nvram_set_timeout(struct nvram *nv, uint16_t t, struct gm_err *err)
 	return nv->ops->set(nv, "Timeout", &EFI_GLOBAL_GUID, NV_ATTRS, d, 2, err);
 }
 
+static int hd_of(const struct disk *d, size_t pos, uint8_t *dp, size_t cap)
+{
+	const struct part *p = &d->parts[pos];
+	struct efi_hd hd = {p->index + 1, p->first_lba, p->last_lba - p->first_lba + 1,
+			    p->ent.uniq, 2, 2};
+	return efi_dp_add_hd(dp, 0, cap, &hd);
+}
+
+/* WINDOWS_OS_OPTIONS naming os_dir on partition pos of d; its length or -1. */
+static int os_options(const struct disk *d, size_t pos, const char *os_dir,
+		      const char *options, uint8_t *opt, size_t cap)
+{
+	uint8_t osdp[1024];
+	int k = hd_of(d, pos, osdp, sizeof(osdp));
+
+	k = k < 0 ? -1 : efi_dp_add_file(osdp, (size_t)k, sizeof(osdp),
+					 os_dir ? os_dir : "\\WINDOWS");
+	k = k < 0 ? -1 : efi_dp_add_end(osdp, (size_t)k, sizeof(osdp));
+	return k < 0 ? -1 : efi_winopts_encode(options ? options : "", osdp, (size_t)k, opt, cap);
+}
+
+/* Encodes an active load option and adds it as a new Boot####. */
+static int add_option(struct nvram *nv, const char *desc, const uint8_t *dp, int dp_len,
+		      const uint8_t *opt, int opt_len, uint16_t *num, struct gm_err *err)
+{
+	uint8_t out[8192];
+	struct efi_loadopt lo = {.attrs = EFI_LOAD_OPTION_ACTIVE};
+	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", desc);
+	uint16_t k;
+	int rc;
+
+	if (dp_len < 0 || opt_len < 0 || dl < 0 || (size_t)dl >= sizeof(lo.desc))
+		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
+	lo.dp = dp;
+	lo.dp_len = (size_t)dp_len;
+	lo.opt = opt;
+	lo.opt_len = (size_t)opt_len;
+	int len = efi_loadopt_encode(&lo, out, sizeof(out));
+	if (len < 0)
+		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
+	if ((rc = nvram_add_boot(nv, out, (size_t)len, &k, err)) == 0 && num)
+		*num = k;
+	return rc;
+}
+
 int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
 			   const char *desc, struct gm_err *err)
 {
 	struct boot_entry *e;
 	size_t n;
+	uint8_t opt[2048];
 	int rc;
 
 	if (nvram_boot_entries(nv, &e, &n) < 0)
@@ -430,66 +476,25 @@ int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
 		return gm_fail(err, GM_E_NO_PART, "There is no Windows boot entry whose "
 			       "loader the mirror entry can use.");
 	}
-	const struct part *p = &d->parts[pos];
-	struct efi_hd hd = {p->index + 1, p->first_lba, p->last_lba - p->first_lba + 1,
-			    p->ent.uniq, 2, 2};
-	uint8_t osdp[512], opt[1024], out[8192];
-	int k = efi_dp_add_hd(osdp, 0, sizeof(osdp), &hd);
-	k = efi_dp_add_file(osdp, (size_t)k, sizeof(osdp), "\\WINDOWS");
-	k = k < 0 ? -1 : efi_dp_add_end(osdp, (size_t)k, sizeof(osdp));
-	int on = k < 0 ? -1 : efi_winopts_encode("", osdp, (size_t)k, opt, sizeof(opt));
-	struct efi_loadopt lo = w->lo;
-	lo.attrs = EFI_LOAD_OPTION_ACTIVE;
-	lo.opt = opt;
-	lo.opt_len = on < 0 ? 0 : (size_t)on;
-	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", desc);
-	int len = on < 0 || dl < 0 || (size_t)dl >= sizeof(lo.desc)
-			  ? -1 : efi_loadopt_encode(&lo, out, sizeof(out));
-	uint16_t num;
-	rc = len < 0 ? gm_fail(err, GM_E_ARGS, "the entry is too large")
-		     : nvram_add_boot(nv, out, (size_t)len, &num, err);
+	rc = add_option(nv, desc, w->lo.dp, (int)w->lo.dp_len, opt,
+			os_options(d, pos, NULL, NULL, opt, sizeof(opt)), NULL, err);
 	nvram_boot_entries_free(e, n);
 	return rc;
-}
-
-static int hd_of(const struct disk *d, size_t pos, uint8_t *dp, size_t cap)
-{
-	const struct part *p = &d->parts[pos];
-	struct efi_hd hd = {p->index + 1, p->first_lba, p->last_lba - p->first_lba + 1,
-			    p->ent.uniq, 2, 2};
-	return efi_dp_add_hd(dp, 0, cap, &hd);
 }
 
 int nvram_add_loader_entry(struct nvram *nv, const struct loader_entry *e, uint16_t *num,
 			   struct gm_err *err)
 {
-	uint8_t dp[2048], osdp[1024], opt[2048], out[8192];
+	uint8_t dp[2048], opt[2048];
 	int n = hd_of(e->esp_d, e->esp_pos, dp, sizeof(dp)), on = 0;
+	uint16_t k;
 	int rc;
 
 	n = n < 0 ? -1 : efi_dp_add_file(dp, (size_t)n, sizeof(dp), e->loader);
 	n = n < 0 ? -1 : efi_dp_add_end(dp, (size_t)n, sizeof(dp));
-	if (e->os_d) {
-		int k = hd_of(e->os_d, e->os_pos, osdp, sizeof(osdp));
-		k = k < 0 ? -1 : efi_dp_add_file(osdp, (size_t)k, sizeof(osdp),
-						 e->os_dir ? e->os_dir : "\\WINDOWS");
-		k = k < 0 ? -1 : efi_dp_add_end(osdp, (size_t)k, sizeof(osdp));
-		on = k < 0 ? -1 : efi_winopts_encode(e->options ? e->options : "", osdp, (size_t)k,
-						     opt, sizeof(opt));
-	}
-	struct efi_loadopt lo = {.attrs = EFI_LOAD_OPTION_ACTIVE};
-	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", e->desc);
-	if (n < 0 || on < 0 || dl < 0 || (size_t)dl >= sizeof(lo.desc))
-		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
-	lo.dp = dp;
-	lo.dp_len = (size_t)n;
-	lo.opt = opt;
-	lo.opt_len = (size_t)on;
-	int len = efi_loadopt_encode(&lo, out, sizeof(out));
-	uint16_t k;
-	if (len < 0)
-		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
-	if ((rc = nvram_add_boot(nv, out, (size_t)len, &k, err)) < 0)
+	if (e->os_d)
+		on = os_options(e->os_d, e->os_pos, e->os_dir, e->options, opt, sizeof(opt));
+	if ((rc = add_option(nv, e->desc, dp, n, opt, on, &k, err)) < 0)
 		return rc;
 	if (num)
 		*num = k;
@@ -518,26 +523,12 @@ int nvram_add_loader_entry(struct nvram *nv, const struct loader_entry *e, uint1
 int nvram_add_vendor_entry(struct nvram *nv, const char *desc, const struct guid *vendor,
 			   uint16_t *num, struct gm_err *err)
 {
-	uint8_t dp[64], out[1024];
-	struct efi_loadopt lo = {.attrs = EFI_LOAD_OPTION_ACTIVE};
+	uint8_t dp[64];
 
 	/* A vendor-defined media node, as the firmware's own entries carry. */
 	dp[0] = 4;
 	dp[1] = 3;
 	put_le16(dp + 2, 20);
 	memcpy(dp + 4, vendor->b, 16);
-	int n = efi_dp_add_end(dp, 20, sizeof(dp));
-	int dl = snprintf(lo.desc, sizeof(lo.desc), "%s", desc);
-	if (n < 0 || dl < 0 || (size_t)dl >= sizeof(lo.desc))
-		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
-	lo.dp = dp;
-	lo.dp_len = (size_t)n;
-	int len = efi_loadopt_encode(&lo, out, sizeof(out));
-	uint16_t k;
-	if (len < 0)
-		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
-	int rc = nvram_add_boot(nv, out, (size_t)len, &k, err);
-	if (rc == 0 && num)
-		*num = k;
-	return rc;
+	return add_option(nv, desc, dp, efi_dp_add_end(dp, 20, sizeof(dp)), NULL, 0, num, err);
 }

@@ -117,20 +117,9 @@ if [ "$ok1" = 0 ]; then pass "each-plex-alone-holds-the-volume"; else fail "each
 # Refusals, each leaving every byte as it was.
 restore mirrored
 "$GM" -m "$M" machine pull-disk 0 >/dev/null
-before=$(image_hash)
-dp "select disk m0" "delete disk"
-if [ "$RC" != 0 ] && grep -q "This operation is not allowed on disks with volumes." "$T/out" &&
-	[ "$(image_hash)" = "$before" ]; then
-	pass "delete-disk-refused-while-volumes-use-it"
-else
-	fail "delete-disk-refused-while-volumes-use-it" "$(cat "$T/out")"
-fi
-dp "select disk 1" "delete disk"
-if [ "$RC" != 0 ] && grep -q "The disk is not missing." "$T/out" && [ "$(image_hash)" = "$before" ]; then
-	pass "delete-disk-refused-on-present-disk"
-else
-	fail "delete-disk-refused-on-present-disk" "$(cat "$T/out")"
-fi
+dp_refused "delete-disk-refused-while-volumes-use-it" \
+	"This operation is not allowed on disks with volumes." "select disk m0" "delete disk"
+dp_refused "delete-disk-refused-on-present-disk" "The disk is not missing." "select disk 1" "delete disk"
 dp "select volume 0" "break disk=m0 nokeep" "break disk=m0 nokeep"
 if [ "$RC" != 0 ] && grep -q "The volume is not a mirror." "$T/out"; then
 	pass "break-of-a-simple-volume-refused"

@@ -1,9 +1,15 @@
 # lib.sh - helpers for the shell tests. Every check prints one line,
 # "PASS: group/name" or "FAIL: group/name", and details on failure.
 set -u
+# The tests must not depend on the caller's locale, time zone, umask or
+# current directory (run.sh sets the same when it runs them all).
+unset LANG LANGUAGE LC_CTYPE LC_MESSAGES LC_COLLATE LC_NUMERIC LC_TIME
+export LC_ALL=C.UTF-8 TZ=UTC
+umask 022
 GM=${GPTMIRROR_BIN:?}
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 GROUP=$(basename "$0" .sh)
-case "$0" in */interop/*) GROUP="interop/$GROUP" ;; *) GROUP="scenario/$GROUP" ;; esac
+case "$0" in */interop/*) GROUP="interop/$GROUP" ;; */meta/*) GROUP="meta/$GROUP" ;; *) GROUP="scenario/$GROUP" ;; esac
 T=$(mktemp -d /tmp/gptmirror-test.XXXXXX)
 trap "${KEEP_T:+:} rm -rf \"\$T\"" EXIT
 unset GPTMIRROR_MACHINE GPTMIRROR_IOSTATS
@@ -185,3 +191,48 @@ dp_refused() {
 		fail "$name" "$(cat "$T/out")"
 	fi
 }
+
+# crashed N CMD...: runs CMD with the crash hook set to end it right after
+# its Nth write (GPTMIRROR_CRASH_AFTER_WRITES); true only when the hook
+# fired, that is when CMD ended with the hook's documented status 137.
+crashed() {
+	local n=$1
+	shift
+	GPTMIRROR_CRASH_AFTER_WRITES=$n "$@"
+	[ $? = 137 ]
+}
+# writes_of ARGS...: how many writes `gptmirror ARGS...` makes on machine $M
+# (GPTMIRROR_IOSTATS), run on a scratch copy of it; stdin goes to it.
+writes_of() {
+	rm -rf "$T/.count"
+	cp -r --sparse=always "$M" "$T/.count"
+	GPTMIRROR_IOSTATS=1 "$GM" -m "$T/.count" "$@" 2>&1 >/dev/null | sed -n 's/.* in \([0-9]*\) writes$/\1/p' | tail -1
+	rm -rf "$T/.count"
+}
+# golden_images NAME DIR: the content sha256 (tests/tools/imghash.py) of
+# every disk image of machine DIR (pulled ones too), its nvram.fd and its
+# machine.conf equal the committed tests/scenarios/NAME.sha256: a run in
+# deterministic mode leaves the same bytes as the run that made the file
+# (GOLDEN_UPDATE=1 rewrites it).
+golden_images() {
+	local name=$1 dir=$2 want
+	want=$TESTS_DIR/scenarios/$name.sha256
+	(cd "$dir" && python3 "$TESTS_DIR/tools/imghash.py" \
+		$(ls disk*.img pulled/*.img nvram.fd machine.conf 2>/dev/null)) >"$T/.sums" 2>&1
+	if [ -n "${GOLDEN_UPDATE:-}" ]; then
+		cp "$T/.sums" "$want"
+		pass "images-$name (sha256 updated)"
+	elif [ ! -f "$want" ]; then
+		fail "images-$name" "no $want (run make golden-update)"
+	elif diff -u "$want" "$T/.sums" >"$T/.diff" 2>&1; then
+		pass "images-$name"
+	else
+		fail "images-$name" "the images differ from $want:" "$(cat "$T/.diff")"
+	fi
+}
+# fixed_times DIR...: every file and directory below DIR gets the seeded
+# clock's time (2003-03-28 12:00:00 UTC), so that xcopy, which keeps a
+# source's times, writes the same bytes in every run.
+fixed_times() { find "$@" -exec touch -h -d @1048852800 {} +; }
+# det_bytes N [SEED]: N pseudo-random bytes, the same in every run.
+det_bytes() { python3 -c 'import random, sys; r = random.Random(int(sys.argv[2])); sys.stdout.buffer.write(r.randbytes(int(sys.argv[1])))' "$1" "${2:-1}"; }

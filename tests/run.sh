@@ -4,32 +4,82 @@
 #   UNIT_TESTS     the unit-test binary
 #   FUZZ_REPLAYS   "name:replay-binary ..." (corpus in tests/fuzz/corpus-name)
 #   TESTS          optional filter: only shell tests whose path contains it
+#
+# Each item (the unit binary, a fuzz replay, a shell script) counts its own
+# PASS and FAIL lines, and on top of them one FAIL named after the item when
+# it is killed by a signal, exits non-zero without a FAIL line of its own,
+# prints no PASS at all, or leaves a sanitizer report behind (every process writes its AddressSanitizer and
+# UBSan reports to a directory the runner checks after each item). So a
+# script that dies half-way can never end the run green.
 set -u
 cd "$(dirname "$0")/.."
 : "${GPTMIRROR_BIN:?set GPTMIRROR_BIN (run make check)}"
 export GPTMIRROR_BIN
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+
+# The tests must not depend on the caller's locale, time zone or umask.
+unset LANG LANGUAGE LC_CTYPE LC_MESSAGES LC_COLLATE LC_NUMERIC LC_TIME
+export LC_ALL=C.UTF-8 TZ=UTC
+umask 022
+
+work=$(mktemp -d /tmp/gptmirror-run.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+log=$work/log
+: >"$log"
+san=$work/sanitizer
+mkdir -p "$san"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}:log_path=$san/asan
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$san/ubsan
+
+# item NAME CMD...: runs one test item, its output shown and logged.
+item() {
+	local name=$1 out=$work/item rc why=
+	shift
+	rm -f "$san"/*
+	"$@" </dev/null 2>&1 | tee "$out" | tee -a "$log"
+	rc=${PIPESTATUS[0]}
+	# An item that failed a check of its own and exits non-zero has said
+	# so already; one that exits non-zero without a FAIL line, is killed,
+	# or passes nothing gets a FAIL of its own.
+	if [ "$rc" -gt 128 ]; then
+		why="killed by signal $((rc - 128))"
+	elif grep -q '^FAIL: ' "$out"; then
+		:
+	elif [ "$rc" -ne 0 ]; then
+		why="exited with status $rc"
+	elif ! grep -q '^PASS: ' "$out"; then
+		why="printed no PASS"
+	fi
+	if compgen -G "$san/*" >/dev/null; then
+		why="${why:+$why; }left a sanitizer report"
+		head -30 "$san"/* | sed 's/^/    /'
+	fi
+	[ -z "$why" ] || echo "FAIL: $name ($why)" | tee -a "$log"
+}
 
 if [ -n "${UNIT_TESTS:-}" ] && [ -z "${TESTS:-}" ]; then
-	"$UNIT_TESTS" 2>&1 | tee -a "$log"
+	item unit "$UNIT_TESTS"
 fi
 if [ -z "${TESTS:-}" ]; then
 	for fr in ${FUZZ_REPLAYS:-}; do
 		name=${fr%%:*} bin=${fr#*:}
-		if out=$("$bin" "tests/fuzz/corpus-$name" 2>&1); then
-			echo "PASS: fuzz/replay-$name ($out)" | tee -a "$log"
-		else
-			echo "FAIL: fuzz/replay-$name" | tee -a "$log"
-			echo "$out" | tail -20
-		fi
+		replay() {
+			local out
+			if out=$("$2" "tests/fuzz/corpus-$1" 2>&1); then
+				echo "PASS: fuzz/replay-$1 ($out)"
+			else
+				echo "FAIL: fuzz/replay-$1"
+				echo "$out" | tail -20
+				return 1
+			fi
+		}
+		item "fuzz/replay-$name" replay "$name" "$bin"
 	done
 fi
-for t in tests/scenarios/*.sh tests/interop/*.sh; do
+for t in tests/meta/*.sh tests/scenarios/*.sh tests/interop/*.sh; do
+	[ -e "$t" ] || continue
 	case "$t" in *"${TESTS:-}"*) ;; *) continue ;; esac
-	bash "$t" 2>&1 | tee -a "$log"
+	n=${t#tests/}
+	item "${n%.sh}" bash "$t"
 done
 passed=$(grep -c '^PASS: ' "$log")
 failed=$(grep -c '^FAIL: ' "$log")

@@ -305,7 +305,7 @@ int machine_boot_main(const char *mdir, int argc, char **argv)
 			return boot_usage();
 		}
 	}
-	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+	if (cli_machine_open(mdir, &m, &err) < 0) {
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
@@ -431,9 +431,9 @@ int setup_main(const char *mdir, int argc, char **argv)
 		return 2;
 	}
 	if (!s.loader)
-		s.loader = install_default_loader();
+		s.loader = install_default_loader(cli_env);
 	s.setup = true;
-	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+	if (cli_machine_open(mdir, &m, &err) < 0) {
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}

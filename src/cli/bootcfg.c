@@ -464,7 +464,7 @@ int bootcfg_main(const char *mdir, int argc, char **argv)
 	    (op == MIRROR && (!add || !dset || guid_from_str(add, &gs) < 0)) ||
 	    ((op == DELETE || op == DEFAULT) && !id))
 		return syntax();
-	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+	if (cli_machine_open(mdir, &m, &err) < 0) {
 		printf("ERROR: %s\n", err.detail);
 		return 1;
 	}

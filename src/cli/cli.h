@@ -22,6 +22,14 @@ int cli_heal(struct machine *m);
 struct gm_err;
 void cli_print_err(const char *prog, const struct gm_err *err);
 
+/* The process environment, read once by main() (gm_env_read) before any
+ * applet runs; the applets hand it to the engine. */
+struct gm_env;
+extern const struct gm_env *cli_env;
+/* Opens the machine of -m DIR (NULL: $GPTMIRROR_MACHINE or "."). */
+struct machine;
+int cli_machine_open(const char *mdir, struct machine **m, struct gm_err *err);
+
 #define GM_VERSION "0.1.0"
 
 #endif

@@ -1853,7 +1853,7 @@ int diskpart_main(const char *mdir, int argc, char **argv)
 			script, strerror(errno));
 		return DP_NOFILE;
 	}
-	if (machine_open(machine_dir_default(mdir), &dp.m, &err) < 0) {
+	if (cli_machine_open(mdir, &dp.m, &err) < 0) {
 		fprintf(stderr, "DiskPart has encountered an error: %s\n",
 			err.detail);
 		if (in)

@@ -201,7 +201,7 @@ int format_main(const char *mdir, int argc, char **argv)
 			"characters, none of \"*+,./:;<=>?[\\]|.\n");
 		return 1;
 	}
-	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+	if (cli_machine_open(mdir, &m, &err) < 0) {
 		cli_print_err("format", &err);
 		return 1;
 	}
@@ -849,7 +849,7 @@ int xcopy_main(const char *mdir, int argc, char **argv)
 	}
 	if (!dstarg)
 		dstarg = ".";
-	if (machine_open(machine_dir_default(mdir), &c.m, &err) < 0) {
+	if (cli_machine_open(mdir, &c.m, &err) < 0) {
 		cli_print_err("xcopy", &err);
 		return 4;
 	}
@@ -923,7 +923,7 @@ int dir_main(const char *mdir, int argc, char **argv)
 		fprintf(stderr, "usage: gptmirror dir X:\\PATH\n");
 		return 1;
 	}
-	if (machine_open(machine_dir_default(mdir), &c.m, &err) < 0) {
+	if (cli_machine_open(mdir, &c.m, &err) < 0) {
 		cli_print_err("dir", &err);
 		return 1;
 	}

@@ -92,7 +92,7 @@ static int cmd_create(int argc, char **argv)
 			"[--sector-size 512|4096]\n");
 		return 2;
 	}
-	if (machine_create(dir, &spec, &err) < 0) {
+	if (machine_create(dir, &spec, cli_env, &err) < 0) {
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
@@ -108,9 +108,9 @@ static int cmd_create(int argc, char **argv)
 	}
 	if (install) {
 		struct machine *m;
-		struct install_spec is = {.loader = loader ? loader : install_default_loader()};
+		struct install_spec is = {.loader = loader ? loader : install_default_loader(cli_env)};
 		struct install_result r;
-		if (machine_open(dir, &m, &err) < 0) {
+		if (machine_open(dir, cli_env, &m, &err) < 0) {
 			cli_print_err("gptmirror", &err);
 			return 1;
 		}
@@ -304,7 +304,7 @@ static int machine_reboot(const char *mdir)
 	struct gm_err err;
 	int slot, rc = 0;
 
-	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+	if (cli_machine_open(mdir, &m, &err) < 0) {
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
@@ -364,7 +364,7 @@ int machine_main(const char *mdir, int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+	if (cli_machine_open(mdir, &m, &err) < 0) {
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/env.h"
 #include "../engine/err.h"
+#include "../engine/machine.h"
 #include "../io/blkio.h"
 #include "cli.h"
 
@@ -42,6 +44,14 @@ void cli_print_err(const char *prog, const struct gm_err *err)
 {
 	fprintf(stderr, "%s: %s\n", prog,
 		err->detail[0] ? err->detail : "the operation failed");
+}
+
+static struct gm_env env;
+const struct gm_env *cli_env = &env;
+
+int cli_machine_open(const char *mdir, struct machine **m, struct gm_err *err)
+{
+	return machine_open(machine_dir_default(mdir, cli_env), cli_env, m, err);
 }
 
 static void print_iostats(void)
@@ -83,7 +93,8 @@ int main(int argc, char **argv)
 	char *name = basename(argv[0]);
 	const char *mdir;
 
-	if (getenv("GPTMIRROR_IOSTATS"))
+	gm_env_read(&env);
+	if (env.iostats)
 		atexit(print_iostats);
 	mdir = take_machine_opt(&argc, argv);
 	if (strcmp(name, "diskpart") == 0)

@@ -202,7 +202,7 @@ int nvram_main(const char *mdir, int argc, char **argv)
 
 	if (argc < 1)
 		return nv_usage();
-	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+	if (cli_machine_open(mdir, &m, &err) < 0) {
 		cli_print_err("nvram", &err);
 		return 1;
 	}

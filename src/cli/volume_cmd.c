@@ -148,7 +148,7 @@ int volume_main(const char *mdir, int argc, char **argv)
 	int rc;
 
 	if (argc == 1 && strcmp(argv[0], "resync") == 0) {
-		if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+		if (cli_machine_open(mdir, &m, &err) < 0) {
 			cli_print_err("volume", &err);
 			return 1;
 		}
@@ -168,7 +168,7 @@ int volume_main(const char *mdir, int argc, char **argv)
 				"       gptmirror volume resync\n");
 		return 2;
 	}
-	if (machine_open(machine_dir_default(mdir), &m, &err) < 0) {
+	if (cli_machine_open(mdir, &m, &err) < 0) {
 		cli_print_err("volume", &err);
 		return 1;
 	}

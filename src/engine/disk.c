@@ -380,28 +380,45 @@ int disk_open_dev(struct blkdev *dev, int slot, struct disk **out,
 	return 0;
 }
 
-int disk_open(const char *path, int slot, uint32_t ss, struct disk **out,
-	      struct gm_err *err)
+static int open_image(const char *path, uint32_t ss, struct blkdev **dev, struct gm_err *err)
 {
-	struct blkdev *dev;
-	int rc = blk_open_file(path, 1, ss, &dev);
+	int rc = blk_open_file(path, 1, ss, dev);
 
 	if (rc == -EACCES || rc == -EROFS)
-		rc = blk_open_file(path, 0, ss, &dev);
+		rc = blk_open_file(path, 0, ss, dev);
 	if (rc == -ENOTBLK)
 		return gm_fail(err, GM_E_UNREADABLE,
 			       "%s is not a disk image (not a regular file)", path);
 	if (rc < 0)
-		return gm_fail(err, GM_E_IO, "cannot open %s: %s", path,
-			       strerror(-rc));
-	/* Test hook: GPTMIRROR_FAULT_READ=SLOT:START:END makes reads of bytes
-	 * [START, END) of that slot's image fail with EIO (a bad spot). */
-	const char *f = getenv("GPTMIRROR_FAULT_READ");
-	unsigned long long fs, fa, fb;
-	if (f && sscanf(f, "%llu:%llu:%llu", &fs, &fa, &fb) == 3 && (int)fs == slot &&
-	    blk_open_fault(dev, 0, fa, fb, &dev) < 0)
-		return gm_fail(err, GM_E_NOMEM, "out of memory");
+		return gm_fail(err, GM_E_IO, "cannot open %s: %s", path, strerror(-rc));
+	return 0;
+}
+
+int disk_open(const char *path, int slot, uint32_t ss, struct disk **out,
+	      struct gm_err *err)
+{
+	struct blkdev *dev;
+	int rc = open_image(path, ss, &dev, err);
+
+	if (rc < 0)
+		return rc;
 	return disk_open_dev(dev, slot, out, err);
+}
+
+int disk_open_faulty(const char *path, int slot, uint32_t ss, uint64_t bad_start,
+		     uint64_t bad_end, struct blk_crash *crash, struct disk **out,
+		     struct gm_err *err)
+{
+	struct blkdev *dev, *fdev;
+	int rc = open_image(path, ss, &dev, err);
+
+	if (rc < 0)
+		return rc;
+	if (blk_open_fault(dev, 0, bad_start, bad_end, crash, &fdev) < 0) {
+		blk_close(dev);
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	}
+	return disk_open_dev(fdev, slot, out, err);
 }
 
 void disk_close(struct disk *d)

@@ -92,6 +92,11 @@ struct extent {
  */
 int disk_open(const char *path, int slot, uint32_t ss, struct disk **out,
 	      struct gm_err *err);
+/* The same with the fault-injecting backend between the disk and its
+ * image (crash may be NULL; see blk_open_fault). */
+int disk_open_faulty(const char *path, int slot, uint32_t ss, uint64_t bad_start,
+		     uint64_t bad_end, struct blk_crash *crash, struct disk **out,
+		     struct gm_err *err);
 /* Reads the tables again from the image. */
 int disk_reload(struct disk *d, struct gm_err *err);
 void disk_close(struct disk *d);

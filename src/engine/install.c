@@ -318,15 +318,14 @@ out:
 	return rc;
 }
 
-const char *install_default_loader(void)
+const char *install_default_loader(const struct gm_env *env)
 {
 	static char path[4096];
-	const char *e = getenv("GPTMIRROR_LOADER");
 	char exe[4096];
 	ssize_t n;
 
-	if (e && *e)
-		return e;
+	if (env->loader)
+		return env->loader;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';

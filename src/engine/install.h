@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "env.h"
 #include "err.h"
 
 struct machine;
@@ -32,6 +33,6 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 		    struct install_result *r, struct gm_err *err);
 /* GPTMIRROR_LOADER, else gptmirror-loader.efi beside the program (or in
  * ../share/gptmirror). */
-const char *install_default_loader(void);
+const char *install_default_loader(const struct gm_env *env);
 
 #endif

@@ -3,6 +3,7 @@
 #include "nvram.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -75,14 +76,12 @@ int profile_parse(const char *s, enum profile *out)
 	return 0;
 }
 
-const char *machine_dir_default(const char *opt)
+const char *machine_dir_default(const char *opt, const struct gm_env *env)
 {
-	const char *env = getenv("GPTMIRROR_MACHINE");
-
 	if (opt && *opt)
 		return opt;
-	if (env && *env)
-		return env;
+	if (env->machine_dir)
+		return env->machine_dir;
 	return ".";
 }
 
@@ -334,11 +333,19 @@ static void open_slot(struct machine *m, int i)
 		gm_fail(&s->open_err, GM_E_NOMEM, "out of memory");
 		return;
 	}
-	disk_open(p, i, s->ss ? s->ss : 512, &s->disk, &s->open_err);
+	const struct gm_env *e = &m->env;
+	if (e->crash_after_writes || (e->fault_read && e->fault_slot == i))
+		disk_open_faulty(p, i, s->ss ? s->ss : 512,
+				 e->fault_read && e->fault_slot == i ? e->fault_start : 0,
+				 e->fault_read && e->fault_slot == i ? e->fault_end : 0, &m->crash,
+				 &s->disk, &s->open_err);
+	else
+		disk_open(p, i, s->ss ? s->ss : 512, &s->disk, &s->open_err);
 	free(p);
 }
 
-int machine_open(const char *dir, struct machine **out, struct gm_err *err)
+int machine_open(const char *dir, const struct gm_env *env, struct machine **out,
+		 struct gm_err *err)
 {
 	struct machine *m = calloc(1, sizeof(*m));
 	uint64_t counter = 0;
@@ -347,11 +354,21 @@ int machine_open(const char *dir, struct machine **out, struct gm_err *err)
 	if (!m)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	m->lockfd = -1;
+	m->env = *env;
+	m->crash.after = env->crash_after_writes;
 	m->dir = strdup(dir);
 	if (!m->dir) {
 		free(m);
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	}
+	/* The lock comes first: machine.conf is read, and every change of it
+	 * made, by one command at a time. (A directory with no machine.conf
+	 * gets no lock file: read_conf says it is not a machine.) */
+	char *conf = path_in(dir, GM_CONF);
+	bool have = conf && access(conf, F_OK) == 0;
+	free(conf);
+	if (have && (rc = take_lock(m, err)) < 0)
+		goto fail;
 	if ((rc = read_conf(m, &counter, err)) < 0)
 		goto fail;
 	if (m->nslots == 0) {
@@ -359,9 +376,7 @@ int machine_open(const char *dir, struct machine **out, struct gm_err *err)
 			     dir, GM_CONF);
 		goto fail;
 	}
-	if ((rc = take_lock(m, err)) < 0)
-		goto fail;
-	if (rng_init(&m->rng, counter) < 0) {
+	if (rng_init(&m->rng, env, counter) < 0) {
 		rc = gm_fail(err, GM_E_ARGS, "GPTMIRROR_SEED must be a number");
 		goto fail;
 	}
@@ -400,7 +415,7 @@ void machine_close(struct machine *m)
 }
 
 int machine_create(const char *dir, const struct machine_spec *spec,
-		   struct gm_err *err)
+		   const struct gm_env *env, struct gm_err *err)
 {
 	struct machine *m;
 	struct stat st;
@@ -444,6 +459,7 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 	if (!m)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	m->lockfd = -1;
+	m->env = *env;
 	m->dir = strdup(dir);
 	m->profile = spec->profile;
 	m->nslots = spec->ndisks;
@@ -453,17 +469,17 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 		m->slots[i].image = strdup(name);
 		m->slots[i].ss = spec->ss;
 	}
-	if (rng_init(&m->rng, 0) < 0)
+	if (rng_init(&m->rng, env, 0) < 0)
 		rc = gm_fail(err, GM_E_ARGS, "GPTMIRROR_SEED must be a number");
 	else
 		rc = write_conf(m, err);
 	/* The NVRAM: a copy of the firmware's empty variable store. */
-	if (rc == 0 && access(nvram_default_template(), R_OK) == 0) {
+	if (rc == 0 && access(nvram_default_template(env), R_OK) == 0) {
 		char *nv = path_in(dir, GM_NVRAM);
 		if (!nv)
 			rc = gm_fail(err, GM_E_NOMEM, "out of memory");
 		else
-			rc = nvram_create_ovmf(nv, nvram_default_template(), err);
+			rc = nvram_create_ovmf(nv, nvram_default_template(env), err);
 		free(nv);
 	}
 	machine_close(m);

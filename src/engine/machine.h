@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "disk.h"
+#include "env.h"
 #include "err.h"
 #include "rng.h"
 
@@ -42,6 +43,8 @@ struct machine {
 	char **extra;     /* machine.conf lines we do not know: kept as is */
 	int nextra;
 	int lockfd;
+	struct gm_env env;        /* the settings it was opened with */
+	struct blk_crash crash;   /* the tests' crash hook, over all its disks */
 };
 
 struct machine_spec {
@@ -56,10 +59,13 @@ const char *profile_str(enum profile p);
 int profile_parse(const char *s, enum profile *out);
 
 /* Resolves -m / GPTMIRROR_MACHINE / "." into a directory path. */
-const char *machine_dir_default(const char *opt);
+const char *machine_dir_default(const char *opt, const struct gm_env *env);
 int machine_create(const char *dir, const struct machine_spec *spec,
-		   struct gm_err *err);
-int machine_open(const char *dir, struct machine **out, struct gm_err *err);
+		   const struct gm_env *env, struct gm_err *err);
+/* Takes the machine's lock (held until machine_close), then reads
+ * machine.conf and opens its disks. */
+int machine_open(const char *dir, const struct gm_env *env, struct machine **out,
+		 struct gm_err *err);
 /* Rewrites machine.conf atomically if anything in it changed. */
 int machine_save(struct machine *m, struct gm_err *err);
 void machine_close(struct machine *m);

@@ -214,10 +214,9 @@ int nvram_open_ovmf(const char *path, struct nvram **out, struct gm_err *err)
 	return 0;
 }
 
-const char *nvram_default_template(void)
+const char *nvram_default_template(const struct gm_env *env)
 {
-	const char *env = getenv("GPTMIRROR_OVMF_VARS");
-	return env && *env ? env : "/usr/share/OVMF/OVMF_VARS_4M.fd";
+	return env->ovmf_vars ? env->ovmf_vars : "/usr/share/OVMF/OVMF_VARS_4M.fd";
 }
 
 int nvram_create_ovmf(const char *path, const char *tpl, struct gm_err *err)

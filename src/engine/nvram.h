@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../fmt/efi.h"
+#include "env.h"
 #include "err.h"
 
 struct nvram;
@@ -42,7 +43,7 @@ struct nvram {
 int nvram_open_ovmf(const char *path, struct nvram **out, struct gm_err *err);
 /* A new store file from a template (Debian's OVMF_VARS_4M.fd). */
 int nvram_create_ovmf(const char *path, const char *template_path, struct gm_err *err);
-const char *nvram_default_template(void);
+const char *nvram_default_template(const struct gm_env *env);
 int nvram_commit(struct nvram *nv, struct gm_err *err);
 void nvram_close(struct nvram *nv);
 

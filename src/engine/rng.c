@@ -10,21 +10,14 @@
 /* 2003-03-28 12:00:00 UTC: Windows Server 2003's release, as a fixed clock. */
 #define SEEDED_EPOCH 1048852800
 
-int rng_init(struct rng *r, uint64_t counter)
+int rng_init(struct rng *r, const struct gm_env *env, uint64_t counter)
 {
-	const char *s = getenv("GPTMIRROR_SEED");
-	char *end;
-
 	memset(r, 0, sizeof(*r));
 	r->counter = counter;
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end)
+	if (env->seed_bad)
 		return -1;
-	r->seeded = true;
-	r->seed = v;
+	r->seeded = env->seeded;
+	r->seed = env->seed;
 	return 0;
 }
 

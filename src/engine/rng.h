@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../fmt/guid.h"
+#include "env.h"
 
 struct rng {
 	bool seeded;
@@ -21,8 +22,8 @@ struct rng {
 	uint64_t counter; /* draws so far (persisted) */
 };
 
-/* Reads GPTMIRROR_SEED. -1 if it is set but not a number. */
-int rng_init(struct rng *r, uint64_t counter);
+/* Seeded when env says so (GPTMIRROR_SEED); -1 if that is not a number. */
+int rng_init(struct rng *r, const struct gm_env *env, uint64_t counter);
 uint64_t rng_u64(struct rng *r);
 void rng_guid(struct rng *r, struct guid *g);
 uint32_t rng_u32(struct rng *r);

@@ -42,23 +42,6 @@ int blk_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
 	return rc;
 }
 
-/*
- * Crash injection for the tests: with GPTMIRROR_CRASH_AFTER_WRITES=N the
- * process ends abruptly (as kill -9 would end it) right after its Nth
- * write, so every step of a multi-write change can be interrupted.
- */
-static void crash_point(void)
-{
-	static long long left = -2;
-
-	if (left == -2) {
-		const char *e = getenv("GPTMIRROR_CRASH_AFTER_WRITES");
-		left = e && *e ? atoll(e) : -1;
-	}
-	if (left > 0 && --left == 0)
-		_exit(137);
-}
-
 int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
 {
 	int rc = check_range(d, off, len);
@@ -71,7 +54,6 @@ int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
 	if (rc == 0) {
 		stats.bytes_written += len;
 		stats.writes++;
-		crash_point();
 	}
 	return rc;
 }
@@ -93,7 +75,6 @@ int blk_zero(struct blkdev *d, uint64_t off, uint64_t len)
 	if (d->ops->zero && d->ops->zero(d, off, len) == 0) {
 		stats.bytes_written += len;
 		stats.writes++;
-		crash_point();
 		return 0;
 	}
 	while (len > 0) {
@@ -118,7 +99,6 @@ int blk_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
 	if (d->ops->import && d->ops->import(d, off, fd, len) == 0) {
 		stats.bytes_written += len;
 		stats.writes++;
-		crash_point();
 		return 0;
 	}
 	while (len > 0) {
@@ -136,12 +116,6 @@ int blk_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
 	return 0;
 }
 
-struct file_priv {
-	int fd;
-};
-
-static const struct blkdev_ops file_ops;
-
 int blk_copy(struct blkdev *dst, uint64_t doff, struct blkdev *src, uint64_t soff,
 	     uint64_t len)
 {
@@ -152,32 +126,12 @@ int blk_copy(struct blkdev *dst, uint64_t doff, struct blkdev *src, uint64_t sof
 		return rc;
 	if (!dst->writable)
 		return -EROFS;
-	if (dst->ops == &file_ops && src->ops == &file_ops) {
-		int in = ((struct file_priv *)src->priv)->fd;
-		int out = ((struct file_priv *)dst->priv)->fd;
-		loff_t si = (loff_t)soff, so = (loff_t)doff;
-		uint64_t left = len;
-		while (left > 0) {
-			ssize_t n = copy_file_range(in, &si, out, &so, (size_t)left, 0);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			left -= (uint64_t)n;
-		}
-		if (left == 0) {
-			stats.bytes_read += len;
-			stats.bytes_written += len;
-			stats.reads++;
-			stats.writes++;
-			sync_file_range(out, (off_t)doff, (off_t)len, SYNC_FILE_RANGE_WRITE);
-			crash_point();
-			return 0;
-		}
-		/* Fall back for what is left. */
-		doff += len - left;
-		soff += len - left;
-		len = left;
+	if (dst->ops->copy && dst->ops->copy(dst, doff, src, soff, len) == 0) {
+		stats.bytes_read += len;
+		stats.bytes_written += len;
+		stats.reads++;
+		stats.writes++;
+		return 0;
 	}
 	while (len > 0) {
 		size_t n = len > sizeof(buf) ? sizeof(buf) : (size_t)len;
@@ -214,6 +168,12 @@ void blk_close(struct blkdev *d)
 }
 
 /* --- image files -------------------------------------------------------- */
+
+struct file_priv {
+	int fd;
+};
+
+static const struct blkdev_ops file_ops;
 
 
 static int file_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
@@ -329,6 +289,43 @@ static int file_run(struct blkdev *d, uint64_t off, uint64_t *len)
 	return 1;
 }
 
+/* copy_file_range between two image files; -EOPNOTSUPP, nothing written,
+ * when src is not one or the kernel cannot, else the rest by pread and
+ * pwrite when the kernel stops short. */
+static int file_copy(struct blkdev *d, uint64_t off, struct blkdev *src, uint64_t soff,
+		     uint64_t len)
+{
+	static uint8_t buf[1 << 20];
+
+	if (src->ops != &file_ops)
+		return -EOPNOTSUPP;
+	int in = ((struct file_priv *)src->priv)->fd;
+	int out = ((struct file_priv *)d->priv)->fd;
+	loff_t si = (loff_t)soff, so = (loff_t)off;
+	uint64_t left = len;
+	while (left > 0) {
+		ssize_t n = copy_file_range(in, &si, out, &so, (size_t)left, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		left -= (uint64_t)n;
+	}
+	if (left == len)
+		return -EOPNOTSUPP;
+	while (left > 0) {
+		size_t n = left > sizeof(buf) ? sizeof(buf) : (size_t)left;
+		int rc = file_read(src, (uint64_t)si, buf, n);
+		if (rc < 0 || (rc = file_write(d, (uint64_t)so, buf, n)) < 0)
+			return rc;
+		si += (loff_t)n;
+		so += (loff_t)n;
+		left -= n;
+	}
+	sync_file_range(out, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+	return 0;
+}
+
 static void file_close(struct blkdev *d)
 {
 	struct file_priv *p = d->priv;
@@ -346,6 +343,7 @@ static const struct blkdev_ops file_ops = {
 	.zero = file_zero,
 	.import = file_import,
 	.run = file_run,
+	.copy = file_copy,
 };
 
 int blk_open_file(const char *path, int writable, uint32_t sector_size,

@@ -26,6 +26,11 @@ struct blkdev_ops {
 	/* Optional: the run that starts at off, data (1) or hole (0), and
 	 * its length (SEEK_DATA/SEEK_HOLE on an image file). */
 	int (*run)(struct blkdev *d, uint64_t off, uint64_t *len);
+	/* Optional: copy len bytes of src at soff to off, in the kernel where
+	 * it can (copy_file_range); -EOPNOTSUPP when it cannot for this src,
+	 * and then nothing was written. */
+	int (*copy)(struct blkdev *d, uint64_t off, struct blkdev *src, uint64_t soff,
+		    uint64_t len);
 };
 
 struct blkdev {
@@ -50,12 +55,26 @@ struct blkio_stats {
 int blk_open_file(const char *path, int writable, uint32_t sector_size,
 		  struct blkdev **out);
 /*
- * Wraps dev so that the nth write from now (1-based) and every later one
- * fails with -EIO (fail_write_at 0: never), and reads of bytes in
- * [bad_start, bad_end) fail with -EIO. Takes ownership of dev.
+ * The crash hook of the tests, shared by every device of a process that
+ * was opened with it: the process ends abruptly (_exit(137), as kill -9
+ * would end it) right after the writes counted here reach after (0: never).
+ * A write is one call of the backend's write, zero, import or copy.
  */
-int blk_open_fault(struct blkdev *dev, uint64_t fail_write_at,
-		   uint64_t bad_start, uint64_t bad_end, struct blkdev **out);
+struct blk_crash {
+	uint64_t after;
+	uint64_t writes;
+};
+#define BLK_CRASH_STATUS 137
+
+/*
+ * Wraps dev in the fault-injecting backend: the nth write from now
+ * (1-based) and every later one fail with -EIO (fail_write_at 0: never),
+ * reads of bytes in [bad_start, bad_end) fail with -EIO, and every write
+ * that succeeds counts towards crash (NULL: no crash hook). Takes
+ * ownership of dev.
+ */
+int blk_open_fault(struct blkdev *dev, uint64_t fail_write_at, uint64_t bad_start,
+		   uint64_t bad_end, struct blk_crash *crash, struct blkdev **out);
 
 /*
  * A byte range [off, off + size) of parent, as a device of its own: a

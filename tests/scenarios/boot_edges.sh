@@ -78,13 +78,14 @@ cp -r --sparse=always "$M" "$T/count"
 W=$(printf 'select volume c\nadd disk=1\n' | GPTMIRROR_IOSTATS=1 "$GM" -m "$T/count" diskpart 2>&1 >/dev/null |
 	sed -n 's/.* in \([0-9]*\) writes$/\1/p' | tail -1)
 rm -rf "$T/count"
-printf 'select volume c\nadd disk=1\n' | GPTMIRROR_CRASH_AFTER_WRITES=$((W / 2)) "$GM" -m "$M" diskpart >/dev/null 2>&1
+printf 'select volume c\nadd disk=1\n' | crashed $((W / 2)) "$GM" -m "$M" diskpart >/dev/null 2>&1
+fired=$?
 "$GM" -m "$M" bootcfg /clone /sg "{$G0}" /tg "{$G1}" /d+ Cloned_Entry >/dev/null
 "$GM" -m "$M" machine pull-disk 0 >/dev/null
 dp "list volume"
 "$GM" -m "$M" volume export Volume1 "$T/v.img" >"$T/x" 2>&1
 xrc=$?
-if grep -qE "Mirror .*(Failed|Rebuild)" "$T/out" && ! grep -q "Healthy" "$T/out" && [ "$xrc" != 0 ] &&
+if [ "$fired" = 0 ] && grep -qE "Mirror .*(Failed|Rebuild)" "$T/out" && ! grep -q "Healthy" "$T/out" && [ "$xrc" != 0 ] &&
 	grep -qi "no .*plex\|not readable\|cannot" "$T/x"; then
 	pass "disk-0-pulled-mid-resync-volume-not-healthy"
 else

@@ -49,6 +49,7 @@ TG=$("$GM" -m "$M" bootcfg /list 1 | sed -n '0,/^Partition GUID/s/^Partition GUI
 	"$GM" -m "$M" bootcfg
 } >"$T/transcript" 2>&1
 golden transcript "$T/transcript" "$GOLD"
+golden_images seed_bootcfg "$M"
 if grep -q "INFO: Boot entry whose id is '1' successfully cloned." "$T/transcript" &&
 	grep -q "INFO: Boot entry whose id is '5' successfully cloned." "$T/transcript" &&
 	grep -q "OS Friendly Name:      Boot Mirror C: - secondary plex Cloned_Entry" "$T/transcript" &&

@@ -22,12 +22,14 @@ dp "select disk 0" "convert gpt" "select partition 1" "delete partition override
 	"select disk 0" "select partition 1" "assign letter=P"
 mkdir -p "$T/esp/EFI/Microsoft/WINNT50"
 cp "$LOADER_EFI" "$T/esp/EFI/Microsoft/WINNT50/ia64ldr.efi"
+fixed_times "$T/esp"
 { "$GM" -m "$M" format p: /fs:fat /q /y && "$GM" -m "$M" xcopy "$T/esp" 'P:\' /s /y; } >"$T/setup" 2>&1 ||
 	fail setup-esp "$(cat "$T/setup")"
 dp "select volume p" "remove"
 mkdir -p "$T/win/WINDOWS/system32"
 echo "[boot]" >"$T/win/WINDOWS/win.ini"
-head -c 5000000 /dev/urandom >"$T/win/WINDOWS/system32/ntoskrnl.exe"
+det_bytes 5000000 >"$T/win/WINDOWS/system32/ntoskrnl.exe"
+fixed_times "$T/win"
 {
 	"$GM" -m "$M" format c: /fs:fat32 /q /y /v:SYSTEM &&
 		"$GM" -m "$M" xcopy "$T/win" 'C:\' /s /y &&
@@ -49,6 +51,7 @@ cp "$M/nvram.fd" "$T/basic.fd"
 	"$GM" -m "$M" bootcfg
 } >"$T/transcript" 2>&1
 golden transcript "$T/transcript" "$GOLD"
+golden_images seed_dynamic "$M"
 if grep -q "You must reboot your computer to complete this operation." "$T/transcript" &&
 	grep -q "DiskPart succeeded in adding a mirror to the volume." "$T/transcript" &&
 	grep -q "Mirror .*Healthy" "$T/transcript" &&
@@ -106,9 +109,13 @@ ok "gpt-clean-after" all_clean
 # Crash injection: convert dynamic of disk 1 stopped at every write.
 reset_basic() { for i in 0 1; do cp --sparse=always "$T/basic$i.img" "$M/disk$i.img"; done; cp "$T/basic.fd" "$M/nvram.fd"; }
 bad=""
-for n in $(seq 1 8); do
+reset_basic
+W=$(printf 'select disk 1\nconvert dynamic\n' | writes_of diskpart)
+[ "${W:-0}" -ge 1 ] || bad="count:$W"
+for n in $(seq 1 "${W:-0}"); do
 	reset_basic
-	printf 'select disk 1\nconvert dynamic\n' | GPTMIRROR_CRASH_AFTER_WRITES=$n "$GM" -m "$M" diskpart >/dev/null 2>&1
+	printf 'select disk 1\nconvert dynamic\n' | crashed "$n" "$GM" -m "$M" diskpart >/dev/null 2>&1 ||
+		{ bad="$bad nofire@$n"; continue; }
 	ldmtool -d /dev/null scan "$M/disk0.img" "$M/disk1.img" >/dev/null 2>"$T/e"
 	# No reader rejects what is left: ldmtool scans without an error,
 	# sgdisk reads the table (a crash between the two GPT copies leaves
@@ -138,9 +145,10 @@ cp -r --sparse=always "$M" "$T/count"
 W=$(printf 'select volume c\nadd disk=1\n' | GPTMIRROR_IOSTATS=1 "$GM" -m "$T/count" diskpart 2>&1 >/dev/null |
 	sed -n 's/.* in \([0-9]*\) writes$/\1/p' | tail -1)
 rm -rf "$T/count"
-printf 'select volume c\nadd disk=1\n' | GPTMIRROR_CRASH_AFTER_WRITES=$((W - 6)) "$GM" -m "$M" diskpart >/dev/null 2>&1
+printf 'select volume c\nadd disk=1\n' | crashed $((W - 6)) "$GM" -m "$M" diskpart >/dev/null 2>&1
+fired=$?
 dp "list volume"
-if grep -q "Mirror .*Rebuild" "$T/out" && ! grep -q "Mirror .*Healthy" "$T/out" &&
+if [ "$fired" = 0 ] && grep -q "Mirror .*Rebuild" "$T/out" && ! grep -q "Mirror .*Healthy" "$T/out" &&
 	grep -q "^resync\." "$M/machine.conf"; then
 	pass "interrupted-resync-not-healthy"
 else
@@ -175,7 +183,8 @@ for n in $(seq 1 "$W"); do
 	cp --sparse=always "$T/dyn0.img" "$M/disk0.img"
 	cp --sparse=always "$T/dyn1.img" "$M/disk1.img"
 	cp "$T/dyn.conf" "$M/machine.conf"
-	printf 'select volume c\nadd disk=1\n' | GPTMIRROR_CRASH_AFTER_WRITES=$n "$GM" -m "$M" diskpart >/dev/null 2>&1
+	printf 'select volume c\nadd disk=1\n' | crashed "$n" "$GM" -m "$M" diskpart >/dev/null 2>&1 ||
+		{ bad="$bad nofire@$n"; continue; }
 	dp "list volume"
 	state=$(grep -oE "(Simple|Mirror) +[0-9]+ MB +[A-Za-z ]+" "$T/out" | awk '{ print $1 "-" $4 }')
 	if ! ldm_ok >/dev/null; then

@@ -24,6 +24,7 @@ printf 'Boot0003 option data\n' >"$T/esp/WINNT50/Boot0003"
 for f in WINNT50/ia64ldr.efi EFIDrivers/fpswa.efi MSUtil/diskpart.efi MSUtil/fdisk.efi MSUtil/format.efi MSUtil/nvrboot.efi; do
 	head -c $((4096 * 3 + ${#f} * 97)) /dev/zero | tr '\0' "${f:0:1}" >"$T/esp/$f"
 done
+fixed_times "$T/esp"
 {
 	"$GM" -m "$M" format p: /fs:fat /q /y &&
 		"$GM" -m "$M" xcopy "$T/esp/WINNT50" 'P:\EFI\Microsoft\WINNT50' &&
@@ -40,6 +41,7 @@ done
 	echo "[exit $?]"
 } >"$T/transcript" 2>&1
 golden transcript "$T/transcript" "$GOLD"
+golden_images seed_fat "$M"
 if grep -q "213,680,128 bytes total disk space." "$T/transcript" &&
 	grep -q "52,168 allocation units available on disk." "$T/transcript" &&
 	grep -q "^4,096 bytes in each allocation unit." "$T/transcript" &&

@@ -36,6 +36,7 @@ if [ "$SETUP_RC" = 0 ] && [ -z "$SETUP_BAD" ]; then pass "disk0-setup"; else fai
 if [ "$RC" = 0 ]; then pass "seed-session-exit-0"; else fail "seed-session-exit-0" "rc=$RC" "$(tail -5 "$T/out")"; fi
 if [ -z "$AFTER_BAD" ]; then pass "sgdisk-clean-after-every-command"; else fail "sgdisk-clean-after-every-command" "failed after:$AFTER_BAD"; fi
 golden transcript "$T/a.log" "$GOLD"
+golden_images seed_prepare "$T/a/server"
 
 # The seed's sizes, read back by sgdisk: ESP 204 MiB and MSR 32 MiB at 17 KiB,
 # the shadow ESP exactly where disk 0's is.

@@ -18,7 +18,8 @@ dp "select disk 0" "convert gpt" "select partition 1" "delete partition override
 	"select disk 1" "convert gpt" "select partition 1" "delete partition override" \
 	"create partition efi size=102" "create partition msr size=32"
 mkdir -p "$T/win/WINDOWS"
-head -c 3000000 /dev/urandom >"$T/win/WINDOWS/big.bin"
+det_bytes 3000000 >"$T/win/WINDOWS/big.bin"
+fixed_times "$T/win"
 {
 	"$GM" -m "$M" format c: /fs:fat32 /q /y /v:PRIMARY &&
 		"$GM" -m "$M" xcopy "$T/win" 'C:\' /s /y
@@ -80,6 +81,7 @@ fi
 	cat "$T/out"
 } >>"$T/transcript" 2>&1
 golden transcript "$T/transcript" "$GOLD"
+golden_images seed_recovery "$M"
 if grep -q "The service did not update the boot file." "$T/transcript" &&
 	grep -q "DiskPart successfully broke the mirror volume." "$T/transcript" &&
 	grep -q "Disk M0 is now the selected disk." "$T/transcript" &&
@@ -168,14 +170,27 @@ fi
 # Crashes at every write of break disk=m0 nokeep and of delete disk: every
 # image opens, ldmtool reads it, and the volume is the old one or the new.
 bad=""
-for n in 1 2 3 4; do
+restore mirrored
+"$GM" -m "$M" machine pull-disk 0 >/dev/null
+WB=$(printf 'select volume 0\nbreak disk=m0 nokeep\n' | writes_of diskpart)
+dp "select volume 0" "break disk=m0 nokeep"
+WD=$(printf 'select disk m0\ndelete disk\n' | writes_of diskpart)
+[ "${WB:-0}" -ge 1 ] && [ "${WD:-0}" -ge 1 ] || bad="counts:$WB/$WD"
+for n in $(seq 1 "${WB:-0}"); do
 	restore mirrored
 	"$GM" -m "$M" machine pull-disk 0 >/dev/null
-	printf 'select volume 0\nbreak disk=m0 nokeep\n' | GPTMIRROR_CRASH_AFTER_WRITES=$n "$GM" -m "$M" diskpart >/dev/null 2>&1
+	printf 'select volume 0\nbreak disk=m0 nokeep\n' | crashed "$n" "$GM" -m "$M" diskpart >/dev/null 2>&1 ||
+		bad="$bad break-nofire@$n"
 	dp "list volume"
 	{ ldm_scan_ok "$M/disk1.img" >/dev/null && sgdisk_clean "$M/disk1.img" &&
 		grep -qE "Mirror .*Failed Rd|Simple .*Healthy" "$T/out"; } || bad="$bad break@$n"
-	printf 'select disk m0\ndelete disk\n' | GPTMIRROR_CRASH_AFTER_WRITES=$n "$GM" -m "$M" diskpart >/dev/null 2>&1
+done
+for n in $(seq 1 "${WD:-0}"); do
+	restore mirrored
+	"$GM" -m "$M" machine pull-disk 0 >/dev/null
+	dp "select volume 0" "break disk=m0 nokeep"
+	printf 'select disk m0\ndelete disk\n' | crashed "$n" "$GM" -m "$M" diskpart >/dev/null 2>&1 ||
+		bad="$bad delete-nofire@$n"
 	dp "list disk"
 	{ ldm_scan_ok "$M/disk1.img" >/dev/null && grep -q "Disk 1 " "$T/out"; } || bad="$bad delete@$n"
 done

@@ -19,3 +19,4 @@ else
 	fail "demo-passes" "$(grep -E '^  FAIL' "$T/transcript")" "$(tail -5 "$T/transcript")"
 fi
 golden transcript "$T/transcript" "$GOLD"
+golden_images seed_whole "$T/demo/server"

@@ -291,7 +291,7 @@ static void crash_at_every_write(void)
 		struct rng r3 = r;
 		memcpy(t.buf, base.buf, base.size);
 		blk_open_mem(t.buf, t.size, 512, &mem);
-		blk_open_fault(mem, k, 0, 0, &fault);
+		blk_open_fault(mem, k, 0, 0, NULL, &fault);
 		disk_open_dev(fault, 1, &d, NULL);
 		int rc = disk_create_part(d, &r3, PROFILE_2003, &c, &pos, NULL);
 		disk_close(d);

@@ -14,7 +14,12 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 CSTD    := -std=c11 -D_GNU_SOURCE
-WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Wconversion \
+	   -Wmissing-prototypes
+# CI (CI=true, as .ci/run runs) makes every warning an error.
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
 CFLAGS  ?= -O2 -g
 LIBS    := -luuid -lz -ledit
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -30,7 +35,7 @@ HDRS       := $(wildcard src/*/*.h)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check bench fuzz install clean deps demo golden-update
+.PHONY: all check bench fuzz install clean deps demo golden-update clang-warnings
 .SECONDARY:
 
 all: bin/gptmirror bin/diskpart bin/bootcfg bin/gptmirror-loader.efi
@@ -92,7 +97,14 @@ build/imgtool: tests/tools/imgtool.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
 
-check: build/san/bin/gptmirror build/san/unit_tests build/imgtool bin/gptmirror-loader.efi $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
+# Every source through clang as well, with the same warnings (gcc builds
+# the binaries): warning-free on both.
+clang-warnings: | deps
+	@for f in $(ALL_SRC) $(UNIT_SRC) tests/tools/imgtool.c $(wildcard tests/fuzz/*.c); do \
+		clang $(CSTD) $(WARN) -fsyntax-only $$f || exit 1; \
+	done
+
+check: clang-warnings build/san/bin/gptmirror build/san/unit_tests build/imgtool bin/gptmirror-loader.efi $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
 	@GPTMIRROR_BIN=$(CURDIR)/build/san/bin/gptmirror \
 	 IMGTOOL=$(CURDIR)/build/imgtool \
 	 LOADER_EFI=$(CURDIR)/bin/gptmirror-loader.efi \

@@ -17,6 +17,8 @@ GM=${1:-$(dirname "$0")/../bin/gptmirror}
 GM=$(cd "$(dirname "$GM")" && pwd)/$(basename "$GM")
 export GPTMIRROR_LOADER=${GPTMIRROR_LOADER:-$(dirname "$GM")/gptmirror-loader.efi}
 export MTOOLS_SKIP_CHECK=1
+# The oracles (sgdisk, fsck.fat) live in sbin, which a bare PATH leaves out.
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 if [ -n "${DEMO_DIR:-}" ]; then
 	rm -rf "$DEMO_DIR"
 	mkdir -p "$DEMO_DIR"

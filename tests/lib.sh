@@ -6,6 +6,9 @@ set -u
 unset LANG LANGUAGE LC_CTYPE LC_MESSAGES LC_COLLATE LC_NUMERIC LC_TIME
 export LC_ALL=C.UTF-8 TZ=UTC
 umask 022
+# sgdisk, fsck.fat, losetup and friends live in sbin, which a bare
+# environment (env -i PATH=/usr/bin:/bin) leaves out.
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 GM=${GPTMIRROR_BIN:?}
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 GROUP=$(basename "$0" .sh)

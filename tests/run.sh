@@ -20,6 +20,9 @@ export GPTMIRROR_BIN
 unset LANG LANGUAGE LC_CTYPE LC_MESSAGES LC_COLLATE LC_NUMERIC LC_TIME
 export LC_ALL=C.UTF-8 TZ=UTC
 umask 022
+# sgdisk, fsck.fat, losetup and friends live in sbin, which a bare
+# environment (env -i PATH=/usr/bin:/bin) leaves out.
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 work=$(mktemp -d /tmp/gptmirror-run.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -121,6 +121,72 @@ static void clean_line(char *s)
 	*w = '\0';
 }
 
+/* What the loader and OVMF printed on the serial console: OVMF's boot
+ * messages are shown, the loader's GPTMIRROR- lines fill in q. */
+static void read_serial(const char *log, struct qemu_result *q)
+{
+	FILE *f = fopen(log, "rb");
+	char line[4096];
+	while (f && fgets(line, sizeof(line), f)) {
+		clean_line(line);
+		char *p;
+		if ((p = strstr(line, "BdsDxe: ")) && (strstr(p, "failed") || strstr(p, "loading") ||
+							 strstr(p, "starting") || strstr(p, "No bootable")))
+			printf("  OVMF: %s\n", p);
+		if ((p = strstr(line, "GPTMIRROR-PARTITION "))) {
+			char g[64] = "";
+			int num;
+			if (sscanf(p, "GPTMIRROR-PARTITION %d %63s", &num, g) == 2)
+				snprintf(q->part_guid, sizeof(q->part_guid), "%s", g);
+		}
+		if ((p = strstr(line, "GPTMIRROR-FILE ")))
+			snprintf(q->file, sizeof(q->file), "%s", p + 15);
+		if ((p = strstr(line, "GPTMIRROR-BOOTCURRENT "))) {
+			unsigned v;
+			if (sscanf(p, "GPTMIRROR-BOOTCURRENT %x", &v) == 1)
+				q->bootcurrent = (int)v;
+		}
+		if (strstr(line, "GPTMIRROR-LOADER BOOTED"))
+			q->booted = true;
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Waits for the QEMU run pid to finish: the loader powers off, the UEFI
+ * shell appears (nothing loaded), QEMU exits, or the time is up (it is then
+ * killed). True when QEMU exited by itself, its status in *status. */
+static bool wait_qemu(pid_t pid, const char *log, int timeout_s, int *statusp)
+{
+	int status = 0;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool done = false;
+	for (;;) {
+		if (file_has(log, "GPTMIRROR-POWEROFF") || file_has(log, "Shell> ")) {
+			usleep(300000);
+			break;
+		}
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid) {
+			done = true;
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec > timeout_s) {
+			fprintf(stderr, "gptmirror: QEMU did not finish within %d s\n", timeout_s);
+			break;
+		}
+		usleep(100000);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	*statusp = status;
+	return done;
+}
+
 static int run_qemu(struct machine *m, int entry, int timeout_s, struct qemu_result *q)
 {
 	char dir[] = "/tmp/gptmirror-qemu.XXXXXX", vars[4200], log[4200], code_arg[4400],
@@ -207,60 +273,12 @@ static int run_qemu(struct machine *m, int entry, int timeout_s, struct qemu_res
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int status = 0;
-	bool done = false;
-	for (;;) {
-		if (file_has(log, "GPTMIRROR-POWEROFF") || file_has(log, "Shell> ")) {
-			usleep(300000);
-			break;
-		}
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			done = true;
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec > timeout_s) {
-			fprintf(stderr, "gptmirror: QEMU did not finish within %d s\n", timeout_s);
-			break;
-		}
-		usleep(100000);
-	}
-	if (!done) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	bool done = wait_qemu(pid, log, timeout_s, &status);
 	if (done && WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		fprintf(stderr, "gptmirror: qemu-system-x86_64 is missing: install qemu-system-x86 "
 			"(scripts/install-deps)\n");
-	FILE *f = fopen(log, "rb");
-	char line[4096];
-	while (f && fgets(line, sizeof(line), f)) {
-		clean_line(line);
-		char *p;
-		if ((p = strstr(line, "BdsDxe: ")) && (strstr(p, "failed") || strstr(p, "loading") ||
-							 strstr(p, "starting") || strstr(p, "No bootable")))
-			printf("  OVMF: %s\n", p);
-		if ((p = strstr(line, "GPTMIRROR-PARTITION "))) {
-			char g[64] = "";
-			int num;
-			if (sscanf(p, "GPTMIRROR-PARTITION %d %63s", &num, g) == 2)
-				snprintf(q->part_guid, sizeof(q->part_guid), "%s", g);
-		}
-		if ((p = strstr(line, "GPTMIRROR-FILE ")))
-			snprintf(q->file, sizeof(q->file), "%s", p + 15);
-		if ((p = strstr(line, "GPTMIRROR-BOOTCURRENT "))) {
-			unsigned v;
-			if (sscanf(p, "GPTMIRROR-BOOTCURRENT %x", &v) == 1)
-				q->bootcurrent = (int)v;
-		}
-		if (strstr(line, "GPTMIRROR-LOADER BOOTED"))
-			q->booted = true;
-	}
-	if (f)
-		fclose(f);
+	read_serial(log, q);
 	unlink(log);
 	unlink(vars);
 	rmdir(dir);
@@ -371,6 +389,13 @@ int cli_boot(struct machine *m, int entry)
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
+	return cli_boot_result(&r);
+}
+
+int cli_boot_result(const struct boot_result *rp)
+{
+	const struct boot_result r = *rp;
+
 	/* The firmware's messages, as the KB shows them. */
 	for (int i = 0; i < r.ntries; i++) {
 		const struct boot_attempt *a = &r.tries[i];

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "../engine/ldm.h"
+#include "../engine/boot.h"
 #include "../engine/machine.h"
 #include "../engine/nvram.h"
 #include "../fmt/bytes.h"
@@ -62,11 +63,10 @@ static bool find_part(struct machine *m, const struct guid *g, int *slot, size_t
  * that volume: \Device\HarddiskDmVolumes\PhysicalDmVolumes\BlockVolumeN. */
 static bool dm_volume(struct machine *m, int slot, uint64_t lba, char *out, size_t cap)
 {
-	struct ldm_view *v;
-	struct gm_err err;
+	const struct ldm_view *v = machine_ldm(m);
 	bool found = false;
 
-	if (ldm_scan(m, &v, &err) < 0)
+	if (!v)
 		return false;
 	for (size_t g = 0; g < v->ngroups && !found; g++)
 		for (size_t i = 0; i < v->groups[g].nvols && !found; i++) {
@@ -81,7 +81,6 @@ static bool dm_volume(struct machine *m, int slot, uint64_t lba, char *out, size
 						found = true;
 					}
 		}
-	ldm_view_free(v);
 	return found;
 }
 
@@ -286,69 +285,17 @@ static bool parse_id(const char *s, size_t n, size_t *out)
 	return true;
 }
 
-static struct efi_hd hd_of(struct disk *d, size_t pos)
-{
-	struct efi_hd hd;
-	const struct part *p = &d->parts[pos];
-
-	hd.part_num = p->index + 1;
-	hd.start = p->first_lba;
-	hd.size = p->last_lba - p->first_lba + 1;
-	hd.sig = p->ent.uniq;
-	hd.mbr_type = 2;
-	hd.sig_type = 2;
-	return hd;
-}
-
 static int do_clone(struct listing *L, const struct guid *sg, const struct guid *tg,
 		    const char *dplus, const char *dset, long only)
 {
-	int slot;
-	size_t pos, cloned = 0;
+	struct clone_result r;
 	struct gm_err err;
+	int rc = boot_clone_entries(L->m, L->nv, L->e, L->n, sg, tg, dplus, dset, only, &r, &err);
 
-	if (!find_part(L->m, tg, &slot, &pos)) {
-		printf("ERROR: No partition with the target GUID was found.\n");
-		return 1;
-	}
-	struct disk *d = machine_disk(L->m, slot);
-	if (d->parts[pos].kind != PK_ESP) {
-		printf("ERROR: The target partition is not an EFI system partition.\n");
-		return 1;
-	}
-	struct efi_hd thd = hd_of(d, pos);
-	for (size_t i = 0; i < L->n; i++) {
-		struct boot_entry *e = &L->e[i];
-		struct efi_hd hd;
-		if (only >= 0 && (size_t)only != i)
-			continue;
-		if (!e->valid || !efi_dp_get_hd(e->lo.dp, e->lo.dp_len, &hd) ||
-		    !guid_eq(&hd.sig, sg))
-			continue;
-		uint8_t dp[4096], out[8192];
-		if (e->lo.dp_len > sizeof(dp))
-			continue;
-		memcpy(dp, e->lo.dp, e->lo.dp_len);
-		efi_dp_set_hd(dp, e->lo.dp_len, &thd);
-		struct efi_loadopt lo = e->lo;
-		lo.dp = dp;
-		if ((dset && pathf(lo.desc, sizeof(lo.desc), "%s", dset) < 0) ||
-		    (!dset && dplus &&
-		     pathf(lo.desc, sizeof(lo.desc), "%s %s", e->lo.desc, dplus) < 0)) {
-			printf("ERROR: The description is too long.\n");
-			return 1;
-		}
-		int n = efi_loadopt_encode(&lo, out, sizeof(out));
-		uint16_t num;
-		if (n < 0 || nvram_add_boot(L->nv, out, (size_t)n, &num, &err) < 0) {
-			printf("ERROR: %s\n", n < 0 ? "the entry is too large" : err.detail);
-			return 1;
-		}
-		printf("INFO: Boot entry whose id is '%zu' successfully cloned.\n", i + 1);
-		cloned++;
-	}
-	if (!cloned) {
-		printf("ERROR: No boot entry uses the source partition.\n");
+	for (size_t i = 0; i < r.n; i++)
+		printf("INFO: Boot entry whose id is '%zu' successfully cloned.\n", r.pos[i] + 1);
+	if (rc < 0) {
+		printf("ERROR: %s\n", err.detail);
 		return 1;
 	}
 	printf("SUCCESS: The operation completed successfully.\n");
@@ -402,63 +349,101 @@ static int reorder(struct listing *L, size_t id)
 	return 0;
 }
 
+/* /list [N]: disk N, or every GPT disk. */
+static int list_disks(struct machine *m, const char *num)
+{
+	int rc = 0;
+
+	if (num) {
+		char *end;
+		long d = strtol(num, &end, 10);
+		if (*end || d < 0 || d >= GM_MAX_SLOTS)
+			return syntax();
+		return list_disk(m, (int)d);
+	}
+	for (int s = 0; s < m->nslots; s++)
+		if (machine_disk(m, s) && machine_disk(m, s)->style == DS_GPT)
+			rc |= list_disk(m, s);
+	return rc;
+}
+
+/* bootcfg's command line. */
+enum bc_op { Q, LIST, CLONE, MIRROR, DELETE, DEFAULT, TIMEOUT };
+struct bc_args {
+	enum bc_op op;
+	const char *sg, *tg, *dplus, *dset, *id, *add, *num;
+	bool verbose, json, have_list_arg;
+};
+
+/* Parses argv into a; returns -1 when it is good, else the exit status. */
+static int parse_args(int argc, char **argv, struct bc_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->op = Q;
+	for (int i = 0; i < argc; i++) {
+		const char *w = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE(dst) do { if (!v) return syntax(); a->dst = v; i++; } while (0)
+		if (strcmp(w, "/?") == 0 || strcmp(w, "--help") == 0)
+			return usage();
+		else if (strcasecmp(w, "/query") == 0)
+			a->op = Q;
+		else if (strcasecmp(w, "/v") == 0)
+			a->verbose = true;
+		else if (strcmp(w, "--json") == 0)
+			a->json = true;
+		else if (strcasecmp(w, "/list") == 0) {
+			a->op = LIST;
+			if (v && v[0] != '/') {
+				a->num = v;
+				a->have_list_arg = true;
+				i++;
+			}
+		} else if (strcasecmp(w, "/clone") == 0)
+			a->op = CLONE;
+		else if (strcasecmp(w, "/mirror") == 0)
+			a->op = MIRROR;
+		else if (strcasecmp(w, "/delete") == 0)
+			a->op = DELETE;
+		else if (strcasecmp(w, "/default") == 0)
+			a->op = DEFAULT;
+		else if (strcasecmp(w, "/timeout") == 0) {
+			a->op = TIMEOUT;
+			TAKE(num);
+		} else if (strcasecmp(w, "/sg") == 0)
+			TAKE(sg);
+		else if (strcasecmp(w, "/tg") == 0)
+			TAKE(tg);
+		else if (strcasecmp(w, "/d+") == 0)
+			TAKE(dplus);
+		else if (strcasecmp(w, "/d") == 0)
+			TAKE(dset);
+		else if (strcasecmp(w, "/id") == 0)
+			TAKE(id);
+		else if (strcasecmp(w, "/add") == 0)
+			TAKE(add);
+		else
+			return syntax();
+#undef TAKE
+	}
+	return -1;
+}
+
 int bootcfg_main(const char *mdir, int argc, char **argv)
 {
-	enum { Q, LIST, CLONE, MIRROR, DELETE, DEFAULT, TIMEOUT } op = Q;
-	const char *sg = NULL, *tg = NULL, *dplus = NULL, *dset = NULL, *id = NULL,
-		   *add = NULL, *num = NULL;
-	bool verbose = false, json = false, have_list_arg = false;
+	struct bc_args A;
+	int prc = parse_args(argc, argv, &A);
+	if (prc >= 0)
+		return prc;
+	enum bc_op op = A.op;
+	const char *sg = A.sg, *tg = A.tg, *dplus = A.dplus, *dset = A.dset, *id = A.id,
+		   *add = A.add, *num = A.num;
+	bool verbose = A.verbose, json = A.json, have_list_arg = A.have_list_arg;
 	struct guid gs, gt;
 	struct machine *m;
 	struct nvram *nv;
 	struct gm_err err;
 	int rc;
 
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define TAKE(dst) do { if (!v) return syntax(); dst = v; i++; } while (0)
-		if (strcmp(a, "/?") == 0 || strcmp(a, "--help") == 0)
-			return usage();
-		else if (strcasecmp(a, "/query") == 0)
-			op = Q;
-		else if (strcasecmp(a, "/v") == 0)
-			verbose = true;
-		else if (strcmp(a, "--json") == 0)
-			json = true;
-		else if (strcasecmp(a, "/list") == 0) {
-			op = LIST;
-			if (v && v[0] != '/') {
-				num = v;
-				have_list_arg = true;
-				i++;
-			}
-		} else if (strcasecmp(a, "/clone") == 0)
-			op = CLONE;
-		else if (strcasecmp(a, "/mirror") == 0)
-			op = MIRROR;
-		else if (strcasecmp(a, "/delete") == 0)
-			op = DELETE;
-		else if (strcasecmp(a, "/default") == 0)
-			op = DEFAULT;
-		else if (strcasecmp(a, "/timeout") == 0) {
-			op = TIMEOUT;
-			TAKE(num);
-		} else if (strcasecmp(a, "/sg") == 0)
-			TAKE(sg);
-		else if (strcasecmp(a, "/tg") == 0)
-			TAKE(tg);
-		else if (strcasecmp(a, "/d+") == 0)
-			TAKE(dplus);
-		else if (strcasecmp(a, "/d") == 0)
-			TAKE(dset);
-		else if (strcasecmp(a, "/id") == 0)
-			TAKE(id);
-		else if (strcasecmp(a, "/add") == 0)
-			TAKE(add);
-		else
-			return syntax();
-#undef TAKE
-	}
 	if ((op == CLONE && (!sg || !tg || (dplus && dset) ||
 			     guid_from_str(sg, &gs) < 0 || guid_from_str(tg, &gt) < 0)) ||
 	    (op == MIRROR && (!add || !dset || guid_from_str(add, &gs) < 0)) ||
@@ -469,19 +454,7 @@ int bootcfg_main(const char *mdir, int argc, char **argv)
 		return 1;
 	}
 	if (op == LIST) {
-		rc = 0;
-		if (have_list_arg) {
-			char *end;
-			long d = strtol(num, &end, 10);
-			if (*end || d < 0 || d >= GM_MAX_SLOTS)
-				rc = syntax();
-			else
-				rc = list_disk(m, (int)d);
-		} else {
-			for (int s = 0; s < m->nslots; s++)
-				if (machine_disk(m, s) && machine_disk(m, s)->style == DS_GPT)
-					rc |= list_disk(m, s);
-		}
+		rc = list_disks(m, have_list_arg ? num : NULL);
 		machine_close(m);
 		return rc;
 	}
@@ -505,6 +478,11 @@ int bootcfg_main(const char *mdir, int argc, char **argv)
 	switch (op) {
 	case Q:
 		rc = show(&L, verbose, json);
+		if (nv->damaged[0]) {
+			/* What parsed is shown; the rest is not there to see. */
+			fprintf(stderr, "WARNING: %s.\n", nv->damaged);
+			rc = 1;
+		}
 		break;
 	case CLONE:
 		rc = do_clone(&L, &gs, &gt, dplus, dset, id ? (long)which : -1);

@@ -15,9 +15,12 @@ int setup_main(const char *mdir, int argc, char **argv);
 struct machine;
 /* Boots the machine (emulated; entry < 0: BootNext/BootOrder). 0: booted. */
 int cli_boot(struct machine *m, int entry);
-/* Rewrites damaged or stale copies of the dynamic disk database, saying
- * which; returns how many, or < 0 (said). */
-int cli_heal(struct machine *m);
+/* Says what a reboot or resync healed and resynchronised. */
+struct reboot_result;
+void cli_say_resync(const struct reboot_result *r);
+/* Renders a firmware boot: 0 if it booted. */
+struct boot_result;
+int cli_boot_result(const struct boot_result *r);
 /* Prints an engine error for the non-diskpart applets. */
 struct gm_err;
 void cli_print_err(const char *prog, const struct gm_err *err);

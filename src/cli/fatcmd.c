@@ -19,6 +19,7 @@
 #include "../engine/fatfs.h"
 #include "../engine/ldm_dev.h"
 #include "../engine/machine.h"
+#include "../engine/verbs.h"
 #include "../fmt/fsprobe.h"
 #include "cli.h"
 #include "out.h"
@@ -33,68 +34,32 @@ static void show_percent(void *ctx, unsigned pct)
 		fputc('\n', stderr);
 }
 
-int cli_format_dev(struct machine *m, struct blkdev *vol, uint32_t ss, uint64_t hidden,
-		   enum fat_type kind, uint32_t unit, const char *label, bool quick,
-		   bool windows_text, struct gm_err *err)
+/* Windows' format.exe text around a format the engine did. */
+static void format_text(const struct format_req *req, const struct format_result *r,
+			uint64_t vol_bytes, bool done)
 {
-	struct fat_bpb plan;
-	uint8_t sec[4096];
-	struct fs_probe old;
-	int rc;
-
-	if ((rc = fat_format_plan(vol->size, ss, kind, unit, (uint32_t)hidden, &plan, err)) < 0)
-		return rc;
-	if (blk_read(vol, 0, sec, ss) == 0)
-		fs_probe(sec, ss, &old);
-	else
-		memset(&old, 0, sizeof(old));
-	if (windows_text) {
-		printf("The type of the file system is %s.\n",
-		       old.kind == FS_RAW ? "RAW" : fs_kind_str(old.kind));
-		printf("The new file system is %s.\n", kind == FAT32 ? "FAT32" : "FAT");
-		printf("%s %" PRIu64 "M\n", quick ? "QuickFormatting" : "Verifying",
-		       vol->size >> 20);
-		fflush(stdout);
-	}
-	uint32_t serial = rng_u32(&m->rng);
-	rc = fat_format(vol, &plan, label, serial, (int64_t)rng_time(&m->rng), quick,
-			!quick && isatty(STDERR_FILENO) ? show_percent : NULL, NULL, err);
-	if (rc < 0)
-		return rc;
-	if (windows_text) {
-		char a[32], b[32], c[32], e[32];
-		uint64_t total = (uint64_t)plan.clusters * plan.clus_bytes;
-		uint32_t freec = plan.type == FAT32 ? plan.clusters - 1 : plan.clusters;
-		printf("Initializing the File Allocation Table (FAT)...\n");
-		printf("Format complete.\n\n");
-		fmt_commas(total, a, sizeof(a));
-		fmt_commas((uint64_t)freec * plan.clus_bytes, b, sizeof(b));
-		fmt_commas(plan.clus_bytes, c, sizeof(c));
-		fmt_commas(freec, e, sizeof(e));
-		printf("%s bytes total disk space.\n%s bytes available on disk.\n\n"
-		       "%s bytes in each allocation unit.\n"
-		       "%s allocation units available on disk.\n\n"
-		       "%d bits in each FAT entry.\n\n"
-		       "Volume Serial Number is %04X-%04X\n",
-		       a, b, c, e, (int)plan.type, serial >> 16, serial & 0xffff);
-	}
-	return 0;
-}
-
-int cli_format(struct machine *m, int slot, size_t pos, enum fat_type kind,
-	       uint32_t unit, const char *label, bool quick, bool windows_text,
-	       struct gm_err *err)
-{
-	struct disk *d = machine_disk(m, slot);
-	struct blkdev *vol;
-	int rc;
-
-	if ((rc = machine_open_part(m, slot, pos, &vol, err)) < 0)
-		return rc;
-	rc = cli_format_dev(m, vol, d->ss, d->parts[pos].first_lba, kind, unit, label, quick,
-			    windows_text, err);
-	blk_close(vol);
-	return rc;
+	printf("The type of the file system is %s.\n",
+	       r->old_kind == FS_RAW ? "RAW" : fs_kind_str(r->old_kind));
+	printf("The new file system is %s.\n", req->kind == FAT32 ? "FAT32" : "FAT");
+	printf("%s %" PRIu64 "M\n", req->quick ? "QuickFormatting" : "Verifying", vol_bytes >> 20);
+	if (!done)
+		return;
+	char a[32], b[32], c[32], e[32];
+	const struct fat_bpb *plan = &r->plan;
+	uint64_t total = (uint64_t)plan->clusters * plan->clus_bytes;
+	uint32_t freec = plan->type == FAT32 ? plan->clusters - 1 : plan->clusters;
+	printf("Initializing the File Allocation Table (FAT)...\n");
+	printf("Format complete.\n\n");
+	fmt_commas(total, a, sizeof(a));
+	fmt_commas((uint64_t)freec * plan->clus_bytes, b, sizeof(b));
+	fmt_commas(plan->clus_bytes, c, sizeof(c));
+	fmt_commas(freec, e, sizeof(e));
+	printf("%s bytes total disk space.\n%s bytes available on disk.\n\n"
+	       "%s bytes in each allocation unit.\n"
+	       "%s allocation units available on disk.\n\n"
+	       "%d bits in each FAT entry.\n\n"
+	       "Volume Serial Number is %04X-%04X\n",
+	       a, b, c, e, (int)plan->type, r->serial >> 16, r->serial & 0xffff);
 }
 
 static bool label_ok(const char *s, char *out)
@@ -133,6 +98,13 @@ static int read_answer(const char *prompt, char *buf, size_t cap)
 	return 0;
 }
 
+static void say_plex_failed(const char *vol)
+{
+	fprintf(stderr, "gptmirror: an I/O error on a plex of %s; it was served by the "
+		"other plex and the volume is now Failed Rd (gptmirror volume resync "
+		"copies the plex again)\n", vol);
+}
+
 /* Closes a volume, saying when one of its plexes failed and was marked. */
 static int close_vol(struct machine *m, struct vol_handle *h, struct gm_err *err)
 {
@@ -140,9 +112,7 @@ static int close_vol(struct machine *m, struct vol_handle *h, struct gm_err *err
 	int rc = vol_close(m, h, failed, sizeof(failed), err);
 
 	if (failed[0])
-		fprintf(stderr, "gptmirror: an I/O error on a plex of %s; it was served by the "
-			"other plex and the volume is now Failed Rd (gptmirror volume resync "
-			"copies the plex again)\n", failed);
+		say_plex_failed(failed);
 	return rc;
 }
 
@@ -205,8 +175,8 @@ int format_main(const char *mdir, int argc, char **argv)
 		cli_print_err("format", &err);
 		return 1;
 	}
-	struct vol_handle vh;
-	if (vol_open_letter(m, l, &vh, &err) < 0) {
+	struct vol_target tg = {.kind = VOLT_LETTER, .letter = l};
+	if (volume_check(m, &tg, &err) < 0) {
 		if (err.code == GM_E_NO_LETTER)
 			printf("The system cannot find the drive specified.\n");
 		else
@@ -219,7 +189,6 @@ int format_main(const char *mdir, int argc, char **argv)
 		printf("WARNING, ALL DATA ON NON-REMOVABLE DISK\nDRIVE %c: WILL BE LOST!\n", l);
 		if (read_answer("Proceed with Format (Y/N)? ", ans, sizeof(ans)) < 0 ||
 		    toupper((unsigned char)ans[0]) != 'Y') {
-			vol_close(m, &vh, NULL, 0, &err);
 			machine_close(m);
 			return 1;
 		}
@@ -227,24 +196,23 @@ int format_main(const char *mdir, int argc, char **argv)
 			if (read_answer("Volume label (11 characters, ENTER for none)? ",
 					ans, sizeof(ans)) == 0 && !label_ok(ans, lab)) {
 				fprintf(stderr, "The volume label is not valid.\n");
-				vol_close(m, &vh, NULL, 0, &err);
 				machine_close(m);
 				return 1;
 			}
 		}
 	}
-	if (cli_format_dev(m, vh.dev, vh.ss, vh.hidden, kind, unit, lab, quick, true, &err) < 0) {
+	struct format_req req = {.kind = kind, .unit = unit, .label = lab, .quick = quick,
+				 .progress = !quick && isatty(STDERR_FILENO) ? show_percent : NULL};
+	struct format_result res;
+	int frc = volume_format(m, &tg, &req, &res, &err);
+	if (res.planned)
+		format_text(&req, &res, res.vol_bytes, frc == 0);
+	if (frc < 0) {
 		printf("%s\n", err.detail);
 		rc = 1;
 	}
-	if (close_vol(m, &vh, &err) < 0 && rc == 0) {
-		cli_print_err("format", &err);
-		rc = 1;
-	}
-	if (machine_save(m, &err) < 0 && rc == 0) {
-		cli_print_err("format", &err);
-		rc = 1;
-	}
+	if (res.failed_vol[0])
+		say_plex_failed(res.failed_vol);
 	machine_close(m);
 	return rc;
 }
@@ -343,6 +311,8 @@ struct dest {
 struct src {
 	struct fatfs *fs;
 	uint32_t dir;
+	uint32_t anc[FATFS_MAX_DEPTH]; /* the directories above dir */
+	size_t depth;
 	char host[4096];
 	char shown[4096]; /* prefix printed before a file name */
 };
@@ -659,8 +629,19 @@ static int copy_tree(struct ctx *c, struct src *s, struct dest *d,
 		if (!x->is_dir)
 			continue;
 		struct src ss = *s;
-		if (s->fs)
+		if (s->fs) {
+			if ((rc = fatfs_descend_ok(s->fs, s->anc, s->depth, s->dir,
+						   x->fe.d.first_clus, x->name, err)) < 0)
+				break;
+			ss.anc[ss.depth++] = s->dir;
 			ss.dir = x->fe.d.first_clus;
+		} else if (s->depth + 1 >= FATFS_MAX_DEPTH) {
+			rc = gm_fail(err, GM_E_ARGS, "%s%s is more than %d directories deep",
+				     s->shown, x->name, FATFS_MAX_DEPTH);
+			break;
+		} else {
+			ss.depth++;
+		}
 		if ((!s->fs && pathf(ss.host, sizeof(ss.host), "%s/%s", s->host, x->name) < 0) ||
 		    pathf(ss.shown, sizeof(ss.shown), "%s%s%c", s->shown, x->name,
 			  s->fs ? '\\' : '/') < 0) {

@@ -10,6 +10,7 @@
 #include "../engine/ldm.h"
 #include "../engine/ldm_write.h"
 #include "../engine/machine.h"
+#include "../engine/verbs.h"
 #include <unistd.h>
 #include "cli.h"
 #include "out.h"
@@ -248,10 +249,9 @@ static int cmd_status(struct machine *m)
 		print_table(d);
 	}
 	/* Dynamic disks: the group, each member's copy of the database. */
-	struct ldm_view *v;
-	struct gm_err lerr;
-	if (ldm_scan(m, &v, &lerr) < 0) {
-		printf("\nDynamic disks: %s\n", lerr.detail);
+	const struct ldm_view *v = machine_ldm(m);
+	if (!v) {
+		printf("\nDynamic disks: %s\n", m->ldm_err.detail);
 	} else {
 		for (size_t g = 0; g < v->ngroups; g++) {
 			const struct ldm_group *G = &v->groups[g];
@@ -267,7 +267,6 @@ static int cmd_status(struct machine *m)
 					       : x->tx ? "out of date" : "damaged");
 			}
 		}
-		ldm_view_free(v);
 	}
 	const char *bc = machine_extra_get(m, "bootcurrent");
 	printf("\nLast boot: %s%s\n", bc ? "Boot" : "", bc ? bc : "none recorded");
@@ -297,45 +296,29 @@ static int cmd_status(struct machine *m)
 	return 0;
 }
 
-/* The work Windows does at boot: pending conversions, unfinished resyncs. */
-static int machine_reboot(const char *mdir)
+/* The work Windows does at boot (the engine's machine_reboot), said as it
+ * went, then the firmware's messages. */
+static int machine_reboot_cmd(const char *mdir)
 {
 	struct machine *m;
 	struct gm_err err;
-	int slot, rc = 0;
+	struct reboot_result r;
 
 	if (cli_machine_open(mdir, &m, &err) < 0) {
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
 	printf("Shutting down and restarting the machine.\n");
-	while (rc == 0 && machine_take_pending(m, "convert-dynamic", &slot) == 1) {
-		struct ldm_view *v = NULL;
-		if (ldm_scan(m, &v, &err) < 0 || ldm_convert_dynamic(m, v, slot, &err) < 0 ||
-		    machine_save(m, &err) < 0) {
-			cli_print_err("gptmirror", &err);
-			rc = 1;
-		} else {
-			printf("Disk %d was converted to dynamic.\n", slot);
-		}
-		ldm_view_free(v);
-		machine_rescan(m, &err);
-	}
-	if (rc == 0 && cli_heal(m) < 0)
+	int rc = machine_reboot(m, isatty(STDERR_FILENO) ? cli_progress : NULL, NULL, &r, &err);
+	for (int i = 0; i < r.nconverted; i++)
+		printf("Disk %d was converted to dynamic.\n", r.converted[i]);
+	cli_say_resync(&r);
+	if (rc < 0) {
+		cli_print_err("gptmirror", &err);
 		rc = 1;
-	if (rc == 0) {
-		int n = ldm_resync(m, isatty(STDERR_FILENO) ? cli_progress : NULL, NULL, &err);
-		if (n < 0) {
-			cli_print_err("gptmirror", &err);
-			rc = 1;
-		} else if (n > 0) {
-			printf("%d mirror plex%s resynchronised.\n", n, n == 1 ? "" : "es");
-		}
+	} else {
+		rc = cli_boot_result(&r.boot);
 	}
-	if (machine_save(m, &err) < 0 && rc == 0)
-		rc = 1;
-	if (rc == 0)
-		rc = cli_boot(m, -1);
 	machine_close(m);
 	return rc;
 }
@@ -357,7 +340,7 @@ int machine_main(const char *mdir, int argc, char **argv)
 	if (strcmp(argv[0], "boot") == 0)
 		return machine_boot_main(mdir, argc - 1, argv + 1);
 	if (strcmp(argv[0], "reboot") == 0)
-		return machine_reboot(mdir);
+		return machine_reboot_cmd(mdir);
 	if (strcmp(argv[0], "status") != 0 && strcmp(argv[0], "pull-disk") != 0 &&
 	    strcmp(argv[0], "insert-disk") != 0) {
 		fprintf(stderr, "gptmirror: unknown machine command '%s'\n",

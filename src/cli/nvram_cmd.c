@@ -213,6 +213,10 @@ int nvram_main(const char *mdir, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "list") == 0) {
 		rc = list_vars(nv, argc > 1 && strcmp(argv[1], "-v") == 0);
+		if (nv->damaged[0]) {
+			fprintf(stderr, "gptmirror: warning: %s.\n", nv->damaged);
+			rc = 1;
+		}
 	} else if (strcmp(argv[0], "export") == 0 && argc == 2) {
 		if (mkdir(argv[1], 0755) < 0 && errno != EEXIST) {
 			fprintf(stderr, "nvram: cannot create %s: %s\n", argv[1], strerror(errno));

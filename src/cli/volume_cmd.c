@@ -15,6 +15,7 @@
 #include "../engine/ldm.h"
 #include "../engine/ldm_write.h"
 #include "../engine/machine.h"
+#include "../engine/verbs.h"
 #include "cli.h"
 #include "out.h"
 
@@ -126,18 +127,14 @@ static int export(struct machine *m, const struct ldm_volume *V, const char *fil
 	return 0;
 }
 
-int cli_heal(struct machine *m)
+void cli_say_resync(const struct reboot_result *r)
 {
-	struct gm_err err;
-	int healed[GM_MAX_SLOTS];
-	int h = ldm_heal(m, healed, &err);
-
-	for (int i = 0; i < h; i++)
+	for (int i = 0; i < r->nhealed; i++)
 		printf("Disk %d: its copy of the dynamic disk database was damaged or out of "
-		       "date; it was rewritten.\n", healed[i]);
-	if (h < 0)
-		cli_print_err("gptmirror", &err);
-	return h;
+		       "date; it was rewritten.\n", r->healed[i]);
+	if (r->resynced > 0 && r->boot_tried)
+		printf("%d mirror plex%s resynchronised.\n", r->resynced,
+		       r->resynced == 1 ? "" : "es");
 }
 
 int volume_main(const char *mdir, int argc, char **argv)
@@ -148,18 +145,20 @@ int volume_main(const char *mdir, int argc, char **argv)
 	int rc;
 
 	if (argc == 1 && strcmp(argv[0], "resync") == 0) {
+		struct reboot_result r = {0};
 		if (cli_machine_open(mdir, &m, &err) < 0) {
 			cli_print_err("volume", &err);
 			return 1;
 		}
-		int n = cli_heal(m);
-		if (n >= 0 && (n = ldm_resync(m, isatty(STDERR_FILENO) ? cli_progress : NULL, NULL,
-					      &err)) < 0)
+		rc = machine_resync(m, isatty(STDERR_FILENO) ? cli_progress : NULL, NULL, &r, &err);
+		cli_say_resync(&r);
+		if (rc < 0)
 			cli_print_err("volume", &err);
 		else
-			printf("%d mirror plex%s resynchronised.\n", n, n == 1 ? "" : "es");
+			printf("%d mirror plex%s resynchronised.\n", r.resynced,
+			       r.resynced == 1 ? "" : "es");
 		machine_close(m);
-		return n < 0 ? 1 : 0;
+		return rc < 0 ? 1 : 0;
 	}
 	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "export") != 0) ||
 	    (strcmp(argv[0], "export") == 0 && argc != 3)) {
@@ -172,8 +171,8 @@ int volume_main(const char *mdir, int argc, char **argv)
 		cli_print_err("volume", &err);
 		return 1;
 	}
-	if (ldm_scan(m, &v, &err) < 0) {
-		cli_print_err("volume", &err);
+	if (!(v = machine_ldm(m))) {
+		cli_print_err("volume", &m->ldm_err);
 		machine_close(m);
 		return 1;
 	}
@@ -190,7 +189,6 @@ int volume_main(const char *mdir, int argc, char **argv)
 			rc = export(m, V, argv[2]);
 		}
 	}
-	ldm_view_free(v);
 	machine_close(m);
 	return rc;
 }

@@ -213,3 +213,92 @@ int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,
 	nvram_close(nv);
 	return rc;
 }
+
+/* The GPT partition whose unique GUID is g, on a present disk. */
+static bool find_gpt_part(struct machine *m, const struct guid *g, int *slot, size_t *pos)
+{
+	for (int s = 0; s < m->nslots; s++) {
+		struct disk *d = machine_disk(m, s);
+		if (!d || d->style != DS_GPT)
+			continue;
+		for (size_t p = 0; p < d->nparts; p++)
+			if (guid_eq(&d->parts[p].ent.uniq, g)) {
+				*slot = s;
+				*pos = p;
+				return true;
+			}
+	}
+	return false;
+}
+
+static struct efi_hd hd_of(const struct disk *d, size_t pos)
+{
+	struct efi_hd hd;
+	const struct part *p = &d->parts[pos];
+
+	hd.part_num = p->index + 1;
+	hd.start = p->first_lba;
+	hd.size = p->last_lba - p->first_lba + 1;
+	hd.sig = p->ent.uniq;
+	hd.mbr_type = 2;
+	hd.sig_type = 2;
+	return hd;
+}
+
+/* One clone of entry e onto the ESP thd. */
+static int clone_one(struct nvram *nv, const struct boot_entry *e, const struct efi_hd *thd,
+		     const char *dplus, const char *dset, struct gm_err *err)
+{
+	uint8_t dp[4096], out[8192];
+	struct efi_loadopt lo = e->lo;
+	uint16_t num;
+	int len;
+
+	memcpy(dp, e->lo.dp, e->lo.dp_len);
+	efi_dp_set_hd(dp, e->lo.dp_len, thd);
+	lo.dp = dp;
+	if (dset)
+		len = snprintf(lo.desc, sizeof(lo.desc), "%s", dset);
+	else if (dplus)
+		len = snprintf(lo.desc, sizeof(lo.desc), "%s %s", e->lo.desc, dplus);
+	else
+		len = 0;
+	if (len < 0 || (size_t)len >= sizeof(lo.desc))
+		return gm_fail(err, GM_E_TOO_LONG, "The description is too long.");
+	int n = efi_loadopt_encode(&lo, out, sizeof(out));
+	if (n < 0)
+		return gm_fail(err, GM_E_TOO_LONG, "the entry is too large");
+	return nvram_add_boot(nv, out, (size_t)n, &num, err);
+}
+
+int boot_clone_entries(struct machine *m, struct nvram *nv, const struct boot_entry *e,
+		       size_t n, const struct guid *sg, const struct guid *tg, const char *dplus,
+		       const char *dset, long only, struct clone_result *r, struct gm_err *err)
+{
+	int slot, rc;
+	size_t pos;
+
+	r->n = 0;
+	if (!find_gpt_part(m, tg, &slot, &pos))
+		return gm_fail(err, GM_E_NO_PART, "No partition with the target GUID was found.");
+	const struct disk *d = machine_disk(m, slot);
+	if (d->parts[pos].kind != PK_ESP)
+		return gm_fail(err, GM_E_NOT_ESP,
+			       "The target partition is not an EFI system partition.");
+	struct efi_hd thd = hd_of(d, pos);
+	for (size_t i = 0; i < n; i++) {
+		struct efi_hd hd;
+		if (only >= 0 && (size_t)only != i)
+			continue;
+		if (!e[i].valid || !efi_dp_get_hd(e[i].lo.dp, e[i].lo.dp_len, &hd) ||
+		    !guid_eq(&hd.sig, sg) || e[i].lo.dp_len > 4096)
+			continue;
+		if ((rc = clone_one(nv, &e[i], &thd, dplus, dset, err)) < 0)
+			return rc;
+		if (r->n < sizeof(r->pos) / sizeof(r->pos[0]))
+			r->pos[r->n++] = i;
+	}
+	if (!r->n)
+		return gm_fail(err, GM_E_NO_ENTRY, "No boot entry uses the source partition.");
+	return 0;
+}

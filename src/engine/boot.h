@@ -50,4 +50,22 @@ int boot_running_disk(struct machine *m);
 int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,
 			struct gm_err *err);
 
+/* bootcfg /clone: every entry of e[0..n) (the boot menu, in order; only
+ * position `only` when it is >= 0) whose HD() names partition sg gets a
+ * copy in nv whose HD() names the EFI system partition tg instead, its
+ * description replaced by dset or, if NULL, extended by " dplus". The
+ * listing positions cloned are in r, also when a later one failed.
+ * GM_E_NO_PART: no partition tg; GM_E_NOT_ESP: tg is not an ESP;
+ * GM_E_TOO_LONG: the description or the entry does not fit; GM_E_NO_ENTRY:
+ * no entry uses sg. The caller commits nv. */
+struct boot_entry;
+struct nvram;
+struct clone_result {
+	size_t pos[64];
+	size_t n;
+};
+int boot_clone_entries(struct machine *m, struct nvram *nv, const struct boot_entry *e,
+		       size_t n, const struct guid *sg, const struct guid *tg, const char *dplus,
+		       const char *dset, long only, struct clone_result *r, struct gm_err *err);
+
 #endif

@@ -256,6 +256,37 @@ static bool same_table(const struct gpt_copy *a, const struct gpt_copy *b)
 	       guid_eq(&a->hdr.disk_guid, &b->hdr.disk_guid);
 }
 
+/* Both GPT copies read and checked, each entry array validated; the
+ * model's partitions are the primary's when it is sound. */
+static void read_both_copies(struct disk *d, struct gpt_copy *prim, struct gpt_copy *back)
+{
+	read_copy(d, 1, 1, prim);
+	read_copy(d, d->lbas - 1, 0, back);
+	if (prim->state == GPT_OK && load_gpt_parts(d, prim) < 0)
+		prim->state = GPT_CORRUPT;
+	if (back->state == GPT_OK) {
+		if (prim->state == GPT_OK) {
+			/* Validate the backup's entries too, but keep primary's. */
+			struct part *keep = d->parts;
+			size_t kn = d->nparts;
+			uint32_t km = d->max_parts;
+			d->parts = NULL;
+			if (load_gpt_parts(d, back) < 0)
+				back->state = GPT_CORRUPT;
+			free(d->parts);
+			d->parts = keep;
+			d->nparts = kn;
+			d->max_parts = km;
+		} else if (load_gpt_parts(d, back) < 0) {
+			back->state = GPT_CORRUPT;
+		}
+	}
+	d->prim_state = prim->state;
+	d->back_state = back->state;
+	snprintf(d->prim_why, sizeof(d->prim_why), "%s", prim->why);
+	snprintf(d->back_why, sizeof(d->back_why), "%s", back->why);
+}
+
 int disk_reload(struct disk *d, struct gm_err *err)
 {
 	uint8_t sec0[MBR_SIZE];
@@ -287,31 +318,7 @@ int disk_reload(struct disk *d, struct gm_err *err)
 	mk = mbr_classify(sec0, d->lbas);
 	mbr_decode(sec0, &d->mbr);
 
-	read_copy(d, 1, 1, &prim);
-	read_copy(d, d->lbas - 1, 0, &back);
-	if (prim.state == GPT_OK && load_gpt_parts(d, &prim) < 0)
-		prim.state = GPT_CORRUPT;
-	if (back.state == GPT_OK) {
-		if (prim.state == GPT_OK) {
-			/* Validate the backup's entries too, but keep primary's. */
-			struct part *keep = d->parts;
-			size_t kn = d->nparts;
-			uint32_t km = d->max_parts;
-			d->parts = NULL;
-			if (load_gpt_parts(d, &back) < 0)
-				back.state = GPT_CORRUPT;
-			free(d->parts);
-			d->parts = keep;
-			d->nparts = kn;
-			d->max_parts = km;
-		} else if (load_gpt_parts(d, &back) < 0) {
-			back.state = GPT_CORRUPT;
-		}
-	}
-	d->prim_state = prim.state;
-	d->back_state = back.state;
-	snprintf(d->prim_why, sizeof(d->prim_why), "%s", prim.why);
-	snprintf(d->back_why, sizeof(d->back_why), "%s", back.why);
+	read_both_copies(d, &prim, &back);
 
 	if (mk == MBR_CLASSIC && !(prim.state == GPT_OK || back.state == GPT_OK)) {
 		d->style = DS_MBR;
@@ -707,41 +714,15 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-int disk_create_part(struct disk *d, struct rng *rng, enum profile prof,
-		     const struct create_req *req, size_t *pos,
-		     struct gm_err *err)
+/* Where create partition puts a partition of want sectors (0: fill the
+ * region): *first and *last, and 1; 0 when there is no room. */
+static int find_room(const struct disk *d, const struct create_req *req, uint64_t want,
+		     uint64_t align, uint64_t *firstp, uint64_t *lastp, struct gm_err *err)
 {
 	struct extent ex[GPT_MAX_ENTRIES + 1];
-	size_t nex;
-	uint64_t want = 0, first = 0, last = 0, align;
+	size_t nex = disk_free_extents(d, ex, GPT_MAX_ENTRIES + 1);
+	uint64_t first = 0, last = 0;
 	bool found = false;
-	struct part p;
-	int rc;
-
-	if ((rc = disk_check_writable(d, err)) < 0)
-		return rc;
-	if (d->style == DS_RAW)
-		return gm_fail(err, GM_E_NOT_INIT, "Disk %d has no partition "
-			       "table; use convert gpt or convert mbr first.",
-			       d->slot);
-	if (d->style == DS_MBR && req->kind != PK_BASIC)
-		return gm_fail(err, GM_E_NOT_GPT, "EFI and MSR partitions can "
-			       "only be created on GPT disks.");
-	if (d->nparts >= d->max_parts)
-		return gm_fail(err, GM_E_TABLE_FULL, "The partition table of "
-			       "disk %d is full.", d->slot);
-	if (req->size_mb) {
-		if (mul_u64(req->size_mb, MIB, &want) < 0 ||
-		    want / d->ss < 1)
-			return gm_fail(err, GM_E_NO_SPACE, "size too large");
-		want = (want + d->ss - 1) / d->ss;
-	}
-	/* 1 MiB alignment for the modern profile; the 2003 profile (and an
-	 * explicit offset) takes the first free sector, as Server 2003 did. */
-	align = (prof == PROFILE_MODERN && !req->has_offset) ? MIB / d->ss : 1;
-	if (d->style == DS_MBR && prof == PROFILE_2003 && !req->has_offset)
-		align = 63; /* cylinder alignment on 2003 MBR disks */
-	nex = disk_free_extents(d, ex, GPT_MAX_ENTRIES + 1);
 
 	if (req->has_offset) {
 		uint64_t bytes;
@@ -788,6 +769,46 @@ int disk_create_part(struct disk *d, struct rng *rng, enum profile prof,
 			}
 		}
 	}
+	*firstp = first;
+	*lastp = last;
+	return found ? 1 : 0;
+}
+
+int disk_create_part(struct disk *d, struct rng *rng, enum profile prof,
+		     const struct create_req *req, size_t *pos,
+		     struct gm_err *err)
+{
+	uint64_t want = 0, first = 0, last = 0, align;
+	bool found = false;
+	struct part p;
+	int rc;
+
+	if ((rc = disk_check_writable(d, err)) < 0)
+		return rc;
+	if (d->style == DS_RAW)
+		return gm_fail(err, GM_E_NOT_INIT, "Disk %d has no partition "
+			       "table; use convert gpt or convert mbr first.",
+			       d->slot);
+	if (d->style == DS_MBR && req->kind != PK_BASIC)
+		return gm_fail(err, GM_E_NOT_GPT, "EFI and MSR partitions can "
+			       "only be created on GPT disks.");
+	if (d->nparts >= d->max_parts)
+		return gm_fail(err, GM_E_TABLE_FULL, "The partition table of "
+			       "disk %d is full.", d->slot);
+	if (req->size_mb) {
+		if (mul_u64(req->size_mb, MIB, &want) < 0 ||
+		    want / d->ss < 1)
+			return gm_fail(err, GM_E_NO_SPACE, "size too large");
+		want = (want + d->ss - 1) / d->ss;
+	}
+	/* 1 MiB alignment for the modern profile; the 2003 profile (and an
+	 * explicit offset) takes the first free sector, as Server 2003 did. */
+	align = (prof == PROFILE_MODERN && !req->has_offset) ? MIB / d->ss : 1;
+	if (d->style == DS_MBR && prof == PROFILE_2003 && !req->has_offset)
+		align = 63; /* cylinder alignment on 2003 MBR disks */
+	if ((rc = find_room(d, req, want, align, &first, &last, err)) < 0)
+		return rc;
+	found = rc == 1;
 	if (!found)
 		return gm_fail(err, GM_E_NO_SPACE, NULL);
 	if (!want) {

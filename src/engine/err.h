@@ -1,6 +1,19 @@
 /*
  * err.h - engine results. The engine returns a code and a factual detail;
  * the front ends turn codes into the words Windows uses.
+ *
+ * Conventions, per layer:
+ * - src/fmt (codecs): 0 or a positive length on success, -1 on bad input
+ *   (with a static "why" string where the caller needs one); no errno, no
+ *   printing, no allocation the caller does not free.
+ * - src/io (block devices): 0 or a negative errno (-EIO, -ERANGE ...).
+ * - src/engine: 0 (or a count) on success, else -(int)code with err filled
+ *   in by gm_fail(); err may be NULL. A front end decides on err->code,
+ *   never on the text of err->detail, which is for people.
+ * - src/cli: an applet returns its process exit status.
+ * Cleanup: a function that acquires more than one resource releases them
+ * in one place, at a label `out:` (or `fail:` for the error path only),
+ * reached by goto; a function with one resource returns directly.
  */
 #ifndef GM_ERR_H
 #define GM_ERR_H
@@ -33,6 +46,11 @@ enum gm_code {
 	GM_E_DISK_HAS_VOLUMES, /* delete disk while volumes use it */
 	GM_E_NOT_DYNAMIC,    /* dynamic-only operation on a basic disk */
 	GM_E_RUNNING_PLEX,   /* break of the plex the running system booted from */
+	GM_E_ALREADY_DYNAMIC, /* convert dynamic of a dynamic disk */
+	GM_E_ALREADY_BASIC,  /* convert basic of a basic disk */
+	GM_E_NOT_ESP,        /* an EFI system partition was needed */
+	GM_E_NO_ENTRY,       /* no boot entry matched */
+	GM_E_TOO_LONG,       /* a name or description does not fit */
 };
 
 struct gm_err {

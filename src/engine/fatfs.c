@@ -1000,6 +1000,61 @@ int fatfs_lookup(struct fatfs *fs, const char *path, struct fat_entry *out,
 	return 0;
 }
 
+/* A short name for long name `name` that no entry of the directory has:
+ * "~1" to "~4" on the basis, then as Windows does: two characters of the
+ * basis, four hex digits of a hash of the long name, and a tail. */
+static int pick_short_name(const struct dirbuf *dc, const uint8_t basis[11],
+			   const char *name, uint8_t out[11])
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (unsigned k = 1; k < 100000; k++) {
+		uint8_t cand[11];
+		if (k <= 4) {
+			fat_short_tail(basis, k, cand);
+		} else {
+			uint8_t hb[11];
+			char hex[5];
+			memcpy(hb, basis, 11);
+			int keep = basis[1] == ' ' ? 1 : 2;
+			snprintf(hex, sizeof(hex), "%04X", (unsigned)((h + (k - 5) / 9) & 0xffff));
+			memcpy(hb + keep, hex, 4);
+			memset(hb + keep + 4, ' ', (size_t)(8 - keep - 4));
+			fat_short_tail(hb, (k - 5) % 9 + 1, cand);
+		}
+		if (!set_has(dc, cand)) {
+			memcpy(out, cand, 11);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The first run of want free slots (deleted, or past the end mark) of the
+ * cached directory: true and its first slot, or false. */
+static bool free_run(const struct dirbuf *dc, size_t want, size_t *start)
+{
+	size_t slots = dc->len / FAT_DIRENT, run = 0;
+	bool end = false;
+
+	for (size_t s = 0; s < slots; s++) {
+		uint8_t c0 = dc->buf[s * FAT_DIRENT];
+		if (c0 == 0x00)
+			end = true;
+		if (end || c0 == 0xe5) {
+			if (run++ == 0)
+				*start = s;
+			if (run == want)
+				return true;
+		} else {
+			run = 0;
+		}
+	}
+	return false;
+}
+
 /* Chooses the short name and writes the entries for a new name. */
 static int dir_add(struct fatfs *fs, uint32_t dir, const char *name,
 		   struct fat_dirent *d, struct fat_entry *out, struct gm_err *err)
@@ -1022,34 +1077,7 @@ static int dir_add(struct fatfs *fs, uint32_t dir, const char *name,
 	if (!need_lfn || (!lossy && !taken)) {
 		memcpy(d->name, basis, 11);
 	} else {
-		/* "~1" to "~4" on the basis, then as Windows does: two
-		 * characters of the basis, four hex digits of a hash of the long
-		 * name, and a tail. */
-		uint32_t h = 2166136261u;
-		for (const char *p = name; *p; p++)
-			h = (h ^ (uint8_t)*p) * 16777619u;
-		unsigned k;
-		for (k = 1; k < 100000; k++) {
-			uint8_t cand[11];
-			if (k <= 4) {
-				fat_short_tail(basis, k, cand);
-			} else {
-				uint8_t hb[11];
-				char hex[5];
-				memcpy(hb, basis, 11);
-				int keep = basis[1] == ' ' ? 1 : 2;
-				snprintf(hex, sizeof(hex), "%04X",
-					 (unsigned)((h + (k - 5) / 9) & 0xffff));
-				memcpy(hb + keep, hex, 4);
-				memset(hb + keep + 4, ' ', (size_t)(8 - keep - 4));
-				fat_short_tail(hb, (k - 5) % 9 + 1, cand);
-			}
-			if (!set_has(&fs->dc, cand)) {
-				memcpy(d->name, cand, 11);
-				break;
-			}
-		}
-		if (k == 100000)
+		if (pick_short_name(&fs->dc, basis, name, d->name) < 0)
 			return gm_fail(err, GM_E_NO_SPACE, "no short name is left");
 	}
 	d->ntres = need_lfn ? 0 : ntres;
@@ -1061,29 +1089,10 @@ static int dir_add(struct fatfs *fs, uint32_t dir, const char *name,
 	size_t nlfn = need_lfn ? ((size_t)units + 12) / 13 : 0, want = nlfn + 1;
 
 	/* A run of free slots; the directory grows when there is none. */
-	size_t run = 0, start = 0;
-	for (;;) {
-		size_t slots = fs->dc.len / FAT_DIRENT;
-		bool end = false;
-		run = 0;
-		for (size_t s = 0; s < slots; s++) {
-			uint8_t c0 = fs->dc.buf[s * FAT_DIRENT];
-			if (c0 == 0x00)
-				end = true;
-			if (end || c0 == 0xe5) {
-				if (run++ == 0)
-					start = s;
-				if (run == want)
-					break;
-			} else {
-				run = 0;
-			}
-		}
-		if (run == want)
-			break;
+	size_t start;
+	while (!free_run(&fs->dc, want, &start))
 		if ((rc = dir_extend(fs, err)) < 0)
 			return rc;
-	}
 
 	uint8_t chk = fat_lfn_checksum(d->name);
 	for (size_t k = 0; k < nlfn; k++) {
@@ -1398,4 +1407,19 @@ ssize_t fat_mem_read(void *ctx, void *buf, size_t len)
 	memcpy(buf, m->p + m->pos, n);
 	m->pos += n;
 	return (ssize_t)n;
+}
+
+int fatfs_descend_ok(const struct fatfs *fs, const uint32_t *anc, size_t n, uint32_t dir,
+		     uint32_t clus, const char *name, struct gm_err *err)
+{
+	if (n + 1 >= FATFS_MAX_DEPTH)
+		return gm_fail(err, GM_E_CORRUPT, "The directory structure is corrupt: %s is "
+			       "more than %d directories deep. Run chkdsk.", name, FATFS_MAX_DEPTH);
+	bool cycle = clus == dir || clus == fatfs_root(fs) || clus == 0;
+	for (size_t i = 0; i < n && !cycle; i++)
+		cycle = anc[i] == clus;
+	if (cycle)
+		return gm_fail(err, GM_E_CORRUPT, "The directory structure is corrupt: %s "
+			       "points back at a directory that contains it. Run chkdsk.", name);
+	return 0;
 }

@@ -99,4 +99,13 @@ int fatfs_read_file(struct fatfs *fs, const struct fat_entry *e,
 /* Deletes a file (not a directory). */
 int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err);
 
+/* Directory walks (xcopy /s, dir) go at most this deep. */
+#define FATFS_MAX_DEPTH 64
+/* May a walk go down from directory dir (below its ancestors anc[0..n),
+ * the root first) into the subdirectory name at cluster clus? GM_E_CORRUPT
+ * for a cycle (clus is the root, dir or an ancestor: a damaged or crafted
+ * volume) and for a walk deeper than FATFS_MAX_DEPTH. */
+int fatfs_descend_ok(const struct fatfs *fs, const uint32_t *anc, size_t n, uint32_t dir,
+		     uint32_t clus, const char *name, struct gm_err *err);
+
 #endif

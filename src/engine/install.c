@@ -166,6 +166,81 @@ static bool letter_c_taken(struct machine *m)
 	return hit;
 }
 
+/* Setup's ESP: FAT, with the loader where the profile's Windows has it,
+ * the removable-media copy, and (2003) the seed's other files. */
+static int fill_esp(struct machine *m, struct disk *d, size_t esp, const char *ldir,
+		    const char *lname, const uint8_t *loader, size_t loader_len,
+		    struct gm_err *err)
+{
+	bool y2003 = m->profile == PROFILE_2003;
+	struct blkdev *dev;
+	struct fatfs *fs;
+	int rc;
+
+	if ((rc = format_open(m, d, esp, y2003 ? FAT16 : FAT32, NULL, &dev, &fs, err)) < 0)
+		return rc;
+	if (y2003) {
+		static const char boot3[] = "Boot0003\r\n";
+		rc = put_file(m, fs, ldir, "Boot0003", (const uint8_t *)boot3, sizeof(boot3) - 1, err);
+		if (rc == 0)
+			rc = put_file(m, fs, ldir, lname, loader, loader_len, err);
+		if (rc == 0)
+			rc = put_standin(m, fs, "EFI\\Microsoft\\EFIDrivers", "fpswa.efi", err);
+		if (rc == 0)
+			rc = put_file(m, fs, "EFI\\BOOT", "BOOTX64.EFI", loader, loader_len, err);
+		static const char *const tools[] = {"diskpart.efi", "fdisk.efi", "format.efi",
+						    "nvrboot.efi"};
+		for (size_t i = 0; rc == 0 && i < 4; i++)
+			rc = put_standin(m, fs, "MSUtil", tools[i], err);
+	} else {
+		rc = put_file(m, fs, ldir, lname, loader, loader_len, err);
+		if (rc == 0)
+			rc = put_file(m, fs, "EFI\\BOOT", "BOOTX64.EFI", loader, loader_len, err);
+	}
+	return close_fs(dev, fs, rc, err);
+}
+
+/* Setup's NVRAM: the loader's entry (first in BootOrder for a recovery
+ * Setup), and on a 2003 install the firmware's own entries and timeout. */
+static int add_boot_entries(struct machine *m, struct disk *d, size_t esp, size_t os,
+			    const struct install_spec *s, const char *ldir, const char *lname,
+			    uint16_t *entry, struct gm_err *err)
+{
+	bool y2003 = m->profile == PROFILE_2003;
+	struct nvram *nv;
+	char loader_path[128];
+	int rc;
+
+	if ((rc = machine_nvram_open(m, &nv, err)) < 0)
+		return rc;
+	snprintf(loader_path, sizeof(loader_path), "\\%s\\%s", ldir, lname);
+	const char *desc = !y2003       ? "Windows Boot Manager"
+			   : s->setup ? "Microsoft Windows Server 2003, Enterprise Edition"
+				      : "Windows 2003 Server, Enterprise";
+	struct loader_entry le = {.desc = desc, .esp_d = d, .esp_pos = esp, .loader = loader_path,
+				  .os_d = y2003 ? d : NULL, .os_pos = os, .first = s->setup};
+	rc = nvram_add_loader_entry(nv, &le, entry, err);
+	if (rc == 0 && y2003 && !s->setup) {
+		/* The firmware's own entries the seed lists after it. */
+		static const struct {
+			const char *name, *guid;
+		} fw[] = {{"LS120", "0c95a93f-a006-11d4-bcfa-0080c73c8881"},
+			  {"CDROM", "0c95a92f-a006-11d4-bcfa-0080c73c8881"},
+			  {"EFI Shell", "c57ad6b7-0515-40a8-9d21-551652854e37"}};
+		for (size_t i = 0; rc == 0 && i < 3; i++) {
+			struct guid g;
+			guid_from_str(fw[i].guid, &g);
+			rc = nvram_add_vendor_entry(nv, fw[i].name, &g, NULL, err);
+		}
+	}
+	if (rc == 0 && y2003)
+		rc = nvram_set_timeout(nv, s->setup ? 5 : 30, err);
+	if (rc == 0)
+		rc = nvram_commit(nv, err);
+	nvram_close(nv);
+	return rc;
+}
+
 int install_windows(struct machine *m, int slot, const struct install_spec *s,
 		    struct install_result *r, struct gm_err *err)
 {
@@ -232,32 +307,12 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 	size_t esp = find_kind(d, PK_ESP), os = find_kind(d, PK_BASIC);
 
 	/* The EFI system partition: FAT, as Setup formats it. */
-	struct blkdev *dev;
-	struct fatfs *fs;
 	const char *ldir = y2003 ? "EFI\\Microsoft\\WINNT50" : "EFI\\Microsoft\\Boot";
 	const char *lname = y2003 ? "ia64ldr.efi" : "bootmgfw.efi";
-	if ((rc = format_open(m, d, esp, y2003 ? FAT16 : FAT32, NULL, &dev, &fs, err)) < 0)
+	if ((rc = fill_esp(m, d, esp, ldir, lname, loader, loader_len, err)) < 0)
 		goto out;
-	if (y2003) {
-		static const char boot3[] = "Boot0003\r\n";
-		rc = put_file(m, fs, ldir, "Boot0003", (const uint8_t *)boot3, sizeof(boot3) - 1, err);
-		if (rc == 0)
-			rc = put_file(m, fs, ldir, lname, loader, loader_len, err);
-		if (rc == 0)
-			rc = put_standin(m, fs, "EFI\\Microsoft\\EFIDrivers", "fpswa.efi", err);
-		if (rc == 0)
-			rc = put_file(m, fs, "EFI\\BOOT", "BOOTX64.EFI", loader, loader_len, err);
-		static const char *const tools[] = {"diskpart.efi", "fdisk.efi", "format.efi",
-						    "nvrboot.efi"};
-		for (size_t i = 0; rc == 0 && i < 4; i++)
-			rc = put_standin(m, fs, "MSUtil", tools[i], err);
-	} else {
-		rc = put_file(m, fs, ldir, lname, loader, loader_len, err);
-		if (rc == 0)
-			rc = put_file(m, fs, "EFI\\BOOT", "BOOTX64.EFI", loader, loader_len, err);
-	}
-	if ((rc = close_fs(dev, fs, rc, err)) < 0)
-		goto out;
+	struct blkdev *dev;
+	struct fatfs *fs;
 
 	/* C: with \WINDOWS. */
 	if ((rc = format_open(m, d, os, FAT32, s->setup ? NULL : "PRIMARY", &dev, &fs, err)) < 0)
@@ -278,35 +333,7 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 	}
 
 	/* The boot entries. */
-	struct nvram *nv;
-	if ((rc = machine_nvram_open(m, &nv, err)) < 0)
-		goto out;
-	char loader_path[128];
-	snprintf(loader_path, sizeof(loader_path), "\\%s\\%s", ldir, lname);
-	const char *desc = !y2003       ? "Windows Boot Manager"
-			   : s->setup ? "Microsoft Windows Server 2003, Enterprise Edition"
-				      : "Windows 2003 Server, Enterprise";
-	struct loader_entry le = {.desc = desc, .esp_d = d, .esp_pos = esp, .loader = loader_path,
-				  .os_d = y2003 ? d : NULL, .os_pos = os, .first = s->setup};
-	rc = nvram_add_loader_entry(nv, &le, &r->entry, err);
-	if (rc == 0 && y2003 && !s->setup) {
-		/* The firmware's own entries the seed lists after it. */
-		static const struct {
-			const char *name, *guid;
-		} fw[] = {{"LS120", "0c95a93f-a006-11d4-bcfa-0080c73c8881"},
-			  {"CDROM", "0c95a92f-a006-11d4-bcfa-0080c73c8881"},
-			  {"EFI Shell", "c57ad6b7-0515-40a8-9d21-551652854e37"}};
-		for (size_t i = 0; rc == 0 && i < 3; i++) {
-			struct guid g;
-			guid_from_str(fw[i].guid, &g);
-			rc = nvram_add_vendor_entry(nv, fw[i].name, &g, NULL, err);
-		}
-	}
-	if (rc == 0 && y2003)
-		rc = nvram_set_timeout(nv, s->setup ? 5 : 30, err);
-	if (rc == 0)
-		rc = nvram_commit(nv, err);
-	nvram_close(nv);
+	rc = add_boot_entries(m, d, esp, os, s, ldir, lname, &r->entry, err);
 	if (rc == 0) {
 		r->esp_pos = esp;
 		r->os_pos = os;

@@ -118,6 +118,56 @@ static int read_db(struct disk *d, struct disk_db *db, char *why, size_t cap)
 	return prc < 0 ? 2 : 0;
 }
 
+/* A record of sl.frag_count fragments, joined from the slots of its
+ * group in fragment order into joined (4 * LDM_SLOT_PAYLOAD bytes). */
+static int join_record(const uint8_t *cfg, size_t nslots, const struct ldm_slot *sl,
+		       uint8_t *joined, size_t *jl, char *why, size_t cap)
+{
+	memcpy(joined, sl->payload, LDM_SLOT_PAYLOAD);
+	*jl = LDM_SLOT_PAYLOAD;
+	for (uint16_t f = 1; f < sl->frag_count; f++) {
+		bool found = false;
+		for (size_t o = 4; o < nslots && !found; o++) {
+			struct ldm_slot s2;
+			if (ldm_slot_decode(cfg + o * LDM_SLOT_SIZE, LDM_SLOT_SIZE, &s2) == 0 &&
+			    s2.group == sl->group && s2.frag_index == f) {
+				memcpy(joined + *jl, s2.payload, LDM_SLOT_PAYLOAD);
+				*jl += LDM_SLOT_PAYLOAD;
+				found = true;
+			}
+		}
+		if (!found) {
+			snprintf(why, cap, "a record's fragment %u is missing", f);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The committed counts of the VMDB must match the records found. */
+static int check_counts(const struct ldm_vmdb *vmdb, const struct ldm_rec *recs, size_t nrecs,
+			char *why, size_t cap)
+{
+	uint32_t nv = 0, nc = 0, np = 0, nd = 0;
+
+	for (size_t i = 0; i < nrecs; i++) {
+		switch (recs[i].type) {
+		case LDM_REC_VOLUME: nv++; break;
+		case LDM_REC_COMPONENT: nc++; break;
+		case LDM_REC_PARTITION: np++; break;
+		case LDM_REC_DISK: nd++; break;
+		default: break;
+		}
+	}
+	if (nv != vmdb->n_vol || nc != vmdb->n_comp || np != vmdb->n_part || nd != vmdb->n_disk) {
+		snprintf(why, cap, "VMDB counts (%u volumes, %u plexes, %u extents, %u disks) "
+			 "do not match the records found (%u, %u, %u, %u)", vmdb->n_vol,
+			 vmdb->n_comp, vmdb->n_part, vmdb->n_disk, nv, nc, np, nd);
+		return -1;
+	}
+	return 0;
+}
+
 int ldm_config_parse(const uint8_t *cfg, size_t clen, struct ldm_vmdb *vmdb,
 		     struct ldm_rec **recs_out, size_t *nrecs_out, char *why, size_t cap)
 {
@@ -132,15 +182,15 @@ int ldm_config_parse(const uint8_t *cfg, size_t clen, struct ldm_vmdb *vmdb,
 		return -1;
 	}
 	/* Slots from 4, joined by group number. */
-	size_t nslots = clen / 128, cap_r = 16;
+	size_t nslots = clen / LDM_SLOT_SIZE, cap_r = 16;
 	if (vmdb->last_seq < nslots)
 		nslots = vmdb->last_seq;
 	recs = calloc(cap_r, sizeof(*recs));
-	uint8_t *joined = malloc(4 * 112);
+	uint8_t *joined = malloc(4 * LDM_SLOT_PAYLOAD);
 	int rc = 0;
 	for (size_t s = 4; s < nslots && recs && joined; s++) {
 		struct ldm_slot sl;
-		int k = ldm_slot_decode(cfg + s * 128, 128, &sl);
+		int k = ldm_slot_decode(cfg + s * LDM_SLOT_SIZE, LDM_SLOT_SIZE, &sl);
 		if (k != 0)
 			break; /* the end of the VBLK area (KLOG or garbage) */
 		if (sl.frag_count == 0 || sl.frag_index != 0)
@@ -150,28 +200,8 @@ int ldm_config_parse(const uint8_t *cfg, size_t clen, struct ldm_vmdb *vmdb,
 			rc = -1;
 			break;
 		}
-		size_t jl = 0;
-		memcpy(joined, sl.payload, 112);
-		jl = 112;
-		for (uint16_t f = 1; f < sl.frag_count; f++) {
-			bool found = false;
-			for (size_t o = 4; o < nslots; o++) {
-				struct ldm_slot s2;
-				if (ldm_slot_decode(cfg + o * 128, 128, &s2) == 0 &&
-				    s2.group == sl.group && s2.frag_index == f) {
-					memcpy(joined + jl, s2.payload, 112);
-					jl += 112;
-					found = true;
-					break;
-				}
-			}
-			if (!found) {
-				snprintf(why, cap, "a record's fragment %u is missing", f);
-				rc = -1;
-				break;
-			}
-		}
-		if (rc < 0)
+		size_t jl;
+		if ((rc = join_record(cfg, nslots, &sl, joined, &jl, why, cap)) < 0)
 			break;
 		struct ldm_rec r;
 		int dr = ldm_rec_decode(joined, jl, &r, &w);
@@ -200,21 +230,7 @@ int ldm_config_parse(const uint8_t *cfg, size_t clen, struct ldm_vmdb *vmdb,
 			snprintf(why, cap, "out of memory");
 		return -1;
 	}
-	/* The committed counts must match what was found. */
-	uint32_t nv = 0, nc = 0, np = 0, nd = 0;
-	for (size_t i = 0; i < nrecs; i++) {
-		switch (recs[i].type) {
-		case LDM_REC_VOLUME: nv++; break;
-		case LDM_REC_COMPONENT: nc++; break;
-		case LDM_REC_PARTITION: np++; break;
-		case LDM_REC_DISK: nd++; break;
-		default: break;
-		}
-	}
-	if (nv != vmdb->n_vol || nc != vmdb->n_comp || np != vmdb->n_part || nd != vmdb->n_disk) {
-		snprintf(why, cap, "VMDB counts (%u volumes, %u plexes, %u extents, %u disks) "
-			 "do not match the records found (%u, %u, %u, %u)", vmdb->n_vol,
-			 vmdb->n_comp, vmdb->n_part, vmdb->n_disk, nv, nc, np, nd);
+	if (check_counts(vmdb, recs, nrecs, why, cap) < 0) {
 		free(recs);
 		return -1;
 	}

@@ -198,36 +198,54 @@ uint32_t ldm_vol_dev_failed(struct blkdev *dev)
 
 /* --- volumes by drive letter ---------------------------------------------- */
 
+/* Opens dynamic volume v (of view) into h. */
+static int open_ldm(struct machine *m, struct ldm_view *view, bool own, const struct ldm_volume *v,
+		    struct vol_handle *h, struct gm_err *err)
+{
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if ((rc = ldm_vol_open_dev(m, v, &h->dev, err)) < 0) {
+		if (own)
+			ldm_view_free(view);
+		return rc;
+	}
+	h->view = view;
+	h->own_view = own;
+	h->lv = v;
+	h->ss = SEC;
+	/* FAT's hidden sectors: where the volume starts on its first disk. */
+	for (size_t p = 0; p < v->nplex; p++)
+		if (v->plex[p].n && v->plex[p].ext[0].slot >= 0) {
+			h->hidden = v->plex[p].ext[0].abs_start;
+			break;
+		}
+	return 0;
+}
+
+int vol_open_ldm(struct machine *m, const struct ldm_volume *v, struct vol_handle *h,
+		 struct gm_err *err)
+{
+	return open_ldm(m, machine_ldm(m), false, v, h, err);
+}
+
 int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_err *err)
 {
+	struct ldm_view *view;
 	int slot, rc;
 	size_t pos;
 
 	memset(h, 0, sizeof(*h));
 	/* A dynamic volume whose drive-letter hint is l. */
-	if (ldm_scan(m, &h->view, err) == 0) {
-		for (size_t g = 0; g < h->view->ngroups; g++)
-			for (size_t i = 0; i < h->view->groups[g].nvols; i++) {
-				const struct ldm_volume *v = &h->view->groups[g].vols[i];
+	if (ldm_scan(m, &view, err) == 0) {
+		for (size_t g = 0; g < view->ngroups; g++)
+			for (size_t i = 0; i < view->groups[g].nvols; i++) {
+				const struct ldm_volume *v = &view->groups[g].vols[i];
 				const char *hint = v->rec->u.vol.hint;
-				if (!(hint[0] && hint[1] == ':' && (hint[0] & ~0x20) == (l & ~0x20)))
-					continue;
-				if ((rc = ldm_vol_open_dev(m, v, &h->dev, err)) < 0) {
-					ldm_view_free(h->view);
-					h->view = NULL;
-					return rc;
-				}
-				h->lv = v;
-				h->ss = SEC;
-				for (size_t p = 0; p < v->nplex; p++)
-					if (v->plex[p].n && v->plex[p].ext[0].slot >= 0) {
-						h->hidden = v->plex[p].ext[0].abs_start;
-						break;
-					}
-				return 0;
+				if (hint[0] && hint[1] == ':' && (hint[0] & ~0x20) == (l & ~0x20))
+					return open_ldm(m, view, true, v, h, err);
 			}
-		ldm_view_free(h->view);
-		h->view = NULL;
+		ldm_view_free(view);
 	}
 	if ((rc = machine_find_letter(m, l, &slot, &pos, err)) < 0)
 		return rc;
@@ -258,7 +276,8 @@ int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,
 		}
 	}
 	blk_close(h->dev);
-	ldm_view_free(h->view);
+	if (h->own_view)
+		ldm_view_free(h->view);
 	memset(h, 0, sizeof(*h));
 	return rc;
 }

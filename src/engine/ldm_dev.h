@@ -5,6 +5,8 @@
 #ifndef GM_LDM_DEV_H
 #define GM_LDM_DEV_H
 
+#include <stdbool.h>
+
 #include "../io/blkio.h"
 #include "ldm.h"
 
@@ -20,11 +22,15 @@ uint32_t ldm_vol_dev_failed(struct blkdev *dev);
 struct vol_handle {
 	struct blkdev *dev;
 	struct ldm_view *view;         /* dynamic: the view that holds lv */
+	bool own_view;                 /* ... freed by vol_close */
 	const struct ldm_volume *lv;   /* dynamic: the volume, else NULL */
 	uint64_t hidden;               /* first sector on its disk (FAT hidden) */
 	uint32_t ss;                   /* sector size */
 };
 int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_err *err);
+/* Dynamic volume v of machine_ldm(m). */
+int vol_open_ldm(struct machine *m, const struct ldm_volume *v, struct vol_handle *h,
+		 struct gm_err *err);
 /* Closes it. Plexes that failed an I/O are marked failed, and failed (if
  * not NULL) gets the volume's name; else "". */
 int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,

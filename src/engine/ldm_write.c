@@ -156,20 +156,16 @@ static int build_private(struct machine *m, const struct gdb *g, const struct me
 		for (uint16_t f = 0; f < frags; f++) {
 			if (seq >= slots)
 				return gm_fail(err, GM_E_NO_SPACE, "the dynamic disk database is full");
-			uint8_t *s = cfg + (size_t)seq * 128;
-			memcpy(s, "VBLK", 4);
-			put_be32(s + 4, seq);
-			put_be32(s + 8, (uint32_t)(i + 1));
-			put_be16(s + 12, f);
-			put_be16(s + 14, frags);
-			memcpy(s + 16, rec + (size_t)f * 112, 112);
+			struct ldm_slot sl = {.seq = seq, .group = (uint32_t)(i + 1),
+					      .frag_index = f, .frag_count = frags,
+					      .payload = rec + (size_t)f * LDM_SLOT_PAYLOAD};
+			ldm_slot_encode(&sl, cfg + (size_t)seq * LDM_SLOT_SIZE);
 			seq++;
 		}
 	}
 	for (; seq < slots; seq++) {
-		uint8_t *s = cfg + (size_t)seq * 128;
-		memcpy(s, "VBLK", 4);
-		put_be32(s + 4, seq);
+		struct ldm_slot sl = {.seq = seq};
+		ldm_slot_encode(&sl, cfg + (size_t)seq * LDM_SLOT_SIZE);
 	}
 	ldm_klog_encode(g->tx, priv + (size_t)LDM_LOG_START * SEC);
 	ldm_tocblock_encode(1, priv + (size_t)LDM_TOC1 * SEC);
@@ -246,19 +242,16 @@ static uint8_t part_type_of(struct disk *d, const struct part *p)
 	return 0x07;
 }
 
-int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
-			struct gm_err *err)
+/* Step 1 of convert dynamic: may this disk become dynamic? */
+static int check_convertible(const struct disk *d, const struct ldm_view *view, int slot,
+			     struct gm_err *err)
 {
-	struct disk *d = machine_disk(m, slot);
-	struct gdb g;
 	int rc;
 
-	if (!d)
-		return gm_fail(err, GM_E_NO_DISK, "no disk %d", slot);
 	if ((rc = disk_check_writable(d, err)) < 0)
 		return rc;
 	if (view && slot < 16 && view->slot_group[slot] >= 0)
-		return gm_fail(err, GM_E_NOT_CONVERTIBLE, "The disk is already dynamic.");
+		return gm_fail(err, GM_E_ALREADY_DYNAMIC, "The disk is already dynamic.");
 	if (d->style != DS_GPT)
 		return gm_fail(err, GM_E_NOT_GPT, "gptmirror converts GPT disks to dynamic; "
 			       "disk %d is not a GPT disk.", slot);
@@ -269,40 +262,47 @@ int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
 		if (d->parts[i].kind == PK_LDM_META || d->parts[i].kind == PK_LDM_DATA)
 			return gm_fail(err, GM_E_NOT_CONVERTIBLE, "disk %d already holds LDM "
 				       "partitions but no readable database", slot);
-	if ((rc = load_group(m, view, &g, err)) < 0)
-		return rc;
-	if (!g.guid[0]) {
-		char path[PATH_MAX], *base;
-		if (!realpath(m->dir, path))
-			snprintf(path, sizeof(path), "%s", m->dir);
-		base = basename(path);
-		char host[16] = "";
-		size_t k = 0;
-		for (; base[k] && k < 15; k++)
-			host[k] = (char)toupper((unsigned char)base[k]);
-		host[k] = '\0';
-		snprintf(g.name, sizeof(g.name), "%sDg0", host[0] ? host : "GPTMIRROR");
-		guid_text(&m->rng, g.guid);
-		g.signature = rng_u32(&m->rng) | 1;
-		struct ldm_rec *r = add_rec(&g);
-		if (!r)
-			return gm_fail(err, GM_E_NOMEM, "out of memory");
-		r->type = LDM_REC_GROUP;
-		r->id = 1;
-		snprintf(r->name, sizeof(r->name), "%s", g.name);
-		snprintf(r->u.disk.guid, sizeof(r->u.disk.guid), "%s", g.guid);
-	}
+	return 0;
+}
 
-	/* Where the database goes: the first MiB of the MSR, as Windows does,
-	 * else the end of the largest free region. */
-	struct part *msr = NULL;
-	for (size_t i = 0; i < d->nparts && !msr; i++)
+/* Step 2: the machine's first dynamic disk founds the group, named after
+ * the machine as Windows names it after the computer ("SERVERDg0"). */
+static int found_group(struct machine *m, struct gdb *g, struct gm_err *err)
+{
+	char path[PATH_MAX], host[16] = "", *base;
+	size_t k = 0;
+
+	if (!realpath(m->dir, path))
+		snprintf(path, sizeof(path), "%s", m->dir);
+	base = basename(path);
+	for (; base[k] && k < 15; k++)
+		host[k] = (char)toupper((unsigned char)base[k]);
+	host[k] = '\0';
+	snprintf(g->name, sizeof(g->name), "%sDg0", host[0] ? host : "GPTMIRROR");
+	guid_text(&m->rng, g->guid);
+	g->signature = rng_u32(&m->rng) | 1;
+	struct ldm_rec *r = add_rec(g);
+	if (!r)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	r->type = LDM_REC_GROUP;
+	r->id = 1;
+	snprintf(r->name, sizeof(r->name), "%s", g->name);
+	snprintf(r->u.disk.guid, sizeof(r->u.disk.guid), "%s", g->guid);
+	return 0;
+}
+
+/* Step 3: where the database goes: the first MiB of the MSR, as Windows
+ * does, else the end of the largest free region. */
+static int place_database(struct disk *d, uint64_t *meta, struct part **msr,
+			  struct gm_err *err)
+{
+	*msr = NULL;
+	for (size_t i = 0; i < d->nparts && !*msr; i++)
 		if (d->parts[i].kind == PK_MSR &&
 		    d->parts[i].last_lba - d->parts[i].first_lba + 1 > LDM_PRIVATE_SECTORS)
-			msr = &d->parts[i];
-	uint64_t meta;
-	if (msr) {
-		meta = msr->first_lba;
+			*msr = &d->parts[i];
+	if (*msr) {
+		*meta = (*msr)->first_lba;
 	} else {
 		struct extent ex[GPT_MAX_ENTRIES + 1];
 		size_t n = disk_free_extents(d, ex, GPT_MAX_ENTRIES + 1), best = n;
@@ -310,105 +310,131 @@ int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
 			if (ex[i].last - ex[i].first + 1 >= LDM_PRIVATE_SECTORS &&
 			    (best == n || ex[i].last - ex[i].first > ex[best].last - ex[best].first))
 				best = i;
-		if (best == n) {
-			free(g.recs);
+		if (best == n)
 			return gm_fail(err, GM_E_NO_SPACE, "There is no room for the 1 MB dynamic "
 				       "disk database: no MSR and no free space.");
-		}
-		meta = ex[best].last - LDM_PRIVATE_SECTORS + 1;
+		*meta = ex[best].last - LDM_PRIVATE_SECTORS + 1;
 	}
-	if (d->nparts + 1 > d->max_parts) {
-		free(g.recs);
+	if (d->nparts + 1 > d->max_parts)
 		return gm_fail(err, GM_E_TABLE_FULL, NULL);
-	}
+	return 0;
+}
 
-	/* The records: the disk, and a simple volume per basic data partition. */
-	uint32_t id = next_id(&g), ndisk = 0, nvol = 0, vnum = 0;
-	for (size_t i = 0; i < g.n; i++) {
-		if (g.recs[i].type == LDM_REC_DISK)
-			ndisk++;
-		if (g.recs[i].type == LDM_REC_VOLUME) {
-			nvol++;
-			if (g.recs[i].u.vol.number > vnum)
-				vnum = g.recs[i].u.vol.number;
+/* Record numbering while the records of a new member are added. */
+struct numbering {
+	uint32_t id;    /* next record id */
+	uint32_t ndisk; /* disks in the group before this one */
+	uint32_t nvol;  /* volume names used */
+	uint32_t vnum;  /* highest volume number */
+	uint32_t ext_no;
+	uint32_t disk_id;
+};
+
+static void start_numbering(const struct gdb *g, struct numbering *nb)
+{
+	memset(nb, 0, sizeof(*nb));
+	nb->id = next_id(g);
+	nb->ext_no = 1;
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->recs[i].type == LDM_REC_DISK)
+			nb->ndisk++;
+		if (g->recs[i].type == LDM_REC_VOLUME) {
+			nb->nvol++;
+			if (g->recs[i].u.vol.number > nb->vnum)
+				nb->vnum = g->recs[i].u.vol.number;
 		}
 	}
-	struct member mb = {.slot = slot};
-	guid_text(&m->rng, mb.ph.disk_guid);
-	mb.ph.public_start = d->hdr.first_usable;
-	mb.ph.public_size = d->hdr.last_usable - d->hdr.first_usable + 1;
-	mb.ph.private_start = meta;
-	mb.ph.private_size = LDM_PRIVATE_SECTORS;
-	struct ldm_rec *dr = add_rec(&g);
+}
+
+/* Step 4: the disk record of the new member, whose PRIVHEAD is mb. */
+static int add_disk_rec(struct machine *m, struct gdb *g, const struct disk *d, uint64_t meta,
+			struct member *mb, struct numbering *nb, struct gm_err *err)
+{
+	guid_text(&m->rng, mb->ph.disk_guid);
+	mb->ph.public_start = d->hdr.first_usable;
+	mb->ph.public_size = d->hdr.last_usable - d->hdr.first_usable + 1;
+	mb->ph.private_start = meta;
+	mb->ph.private_size = LDM_PRIVATE_SECTORS;
+	struct ldm_rec *dr = add_rec(g);
 	if (!dr)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	dr->type = LDM_REC_DISK;
-	uint32_t disk_id = id++;
-	dr->id = disk_id;
-	snprintf(dr->name, sizeof(dr->name), "Disk%u", ndisk + 1);
-	snprintf(dr->u.disk.guid, sizeof(dr->u.disk.guid), "%s", mb.ph.disk_guid);
-	uint32_t ext_no = 1;
-	for (size_t i = 0; i < d->nparts; i++) {
-		struct part *p = &d->parts[i];
-		if (p->kind != PK_BASIC)
-			continue;
-		char key[64];
-		part_key(d, p, key, sizeof(key));
-		char l = machine_letter_of(m, key);
-		struct ldm_rec *vr = add_rec(&g), *cr, *pr;
-		if (!vr)
-			return gm_fail(err, GM_E_NOMEM, "out of memory");
-		vr->type = LDM_REC_VOLUME;
-		vr->id = id++;
-		snprintf(vr->name, sizeof(vr->name), "Volume%u", ++nvol);
-		snprintf(vr->u.vol.vtype, sizeof(vr->u.vol.vtype), "gen");
-		snprintf(vr->u.vol.state, sizeof(vr->u.vol.state), "ACTIVE");
-		vr->u.vol.read_policy = 3;
-		vr->u.vol.number = (uint8_t)(++vnum);
-		vr->u.vol.vflags = 0x11;
-		vr->u.vol.nchildren = 1;
-		vr->u.vol.size = p->last_lba - p->first_lba + 1;
-		vr->u.vol.part_type = part_type_of(d, p);
-		struct guid vg;
-		rng_guid(&m->rng, &vg);
-		memcpy(vr->u.vol.guid, vg.b, 16);
-		if (l)
-			snprintf(vr->u.vol.hint, sizeof(vr->u.vol.hint), "%c:", l);
-		uint32_t vid = vr->id;
-		char vname[64];
-		snprintf(vname, sizeof(vname), "%s", vr->name);
-		if (!(cr = add_rec(&g)))
-			return gm_fail(err, GM_E_NOMEM, "out of memory");
-		cr->type = LDM_REC_COMPONENT;
-		cr->id = id++;
-		namef(cr->name, sizeof(cr->name), "%s-01", vname);
-		snprintf(cr->u.comp.state, sizeof(cr->u.comp.state), "ACTIVE");
-		cr->u.comp.layout = LDM_CONCAT;
-		cr->u.comp.nparts = 1;
-		cr->u.comp.parent = vid;
-		uint32_t cid = cr->id;
-		if (!(pr = add_rec(&g)))
-			return gm_fail(err, GM_E_NOMEM, "out of memory");
-		pr->type = LDM_REC_PARTITION;
-		pr->id = id++;
-		snprintf(pr->name, sizeof(pr->name), "Disk%u-%02u", ndisk + 1, ext_no++);
-		pr->u.part.start = p->first_lba - mb.ph.public_start;
-		pr->u.part.size = p->last_lba - p->first_lba + 1;
-		pr->u.part.parent = cid;
-		pr->u.part.disk = disk_id;
-		/* The partition stays where it is: retyped, its data untouched. */
-		p->ent.type = GPT_TYPE_LDM_DATA;
-		p->kind = PK_LDM_DATA;
-		gpt_ent_set_name(&p->ent, "LDM data partition");
-	}
-	g.tx = (g.tx > id ? g.tx : id) + 1;
-	g.mem[g.nmem++] = mb;
+	nb->disk_id = nb->id++;
+	dr->id = nb->disk_id;
+	snprintf(dr->name, sizeof(dr->name), "Disk%u", nb->ndisk + 1);
+	snprintf(dr->u.disk.guid, sizeof(dr->u.disk.guid), "%s", mb->ph.disk_guid);
+	return 0;
+}
 
-	/* 1. The new member's private region (inside the MSR or free space:
-	 * nothing points at it yet). */
-	if ((rc = write_member(m, &g, &mb, err)) < 0)
-		goto out;
-	/* 2. The GPT that makes the disk dynamic, rewritten in offset order. */
+/* Step 5: basic data partition p becomes a simple volume in place: its
+ * volume, component and partition records, p retyped, its data and its
+ * drive letter (as the volume's hint) kept. */
+static int add_simple_volume(struct machine *m, struct gdb *g, struct disk *d,
+			     struct part *p, const struct member *mb, struct numbering *nb,
+			     struct gm_err *err)
+{
+	char key[64], vname[64];
+	struct ldm_rec *vr, *cr, *pr;
+	struct guid vg;
+
+	part_key(d, p, key, sizeof(key));
+	char l = machine_letter_of(m, key);
+	if (!(vr = add_rec(g)))
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	vr->type = LDM_REC_VOLUME;
+	vr->id = nb->id++;
+	snprintf(vr->name, sizeof(vr->name), "Volume%u", ++nb->nvol);
+	snprintf(vr->u.vol.vtype, sizeof(vr->u.vol.vtype), "gen");
+	snprintf(vr->u.vol.state, sizeof(vr->u.vol.state), "ACTIVE");
+	vr->u.vol.read_policy = 3;
+	vr->u.vol.number = (uint8_t)(++nb->vnum);
+	vr->u.vol.vflags = 0x11;
+	vr->u.vol.nchildren = 1;
+	vr->u.vol.size = p->last_lba - p->first_lba + 1;
+	vr->u.vol.part_type = part_type_of(d, p);
+	rng_guid(&m->rng, &vg);
+	memcpy(vr->u.vol.guid, vg.b, 16);
+	if (l)
+		snprintf(vr->u.vol.hint, sizeof(vr->u.vol.hint), "%c:", l);
+	uint32_t vid = vr->id;
+	snprintf(vname, sizeof(vname), "%s", vr->name);
+	if (!(cr = add_rec(g)))
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	cr->type = LDM_REC_COMPONENT;
+	cr->id = nb->id++;
+	namef(cr->name, sizeof(cr->name), "%s-01", vname);
+	snprintf(cr->u.comp.state, sizeof(cr->u.comp.state), "ACTIVE");
+	cr->u.comp.layout = LDM_CONCAT;
+	cr->u.comp.nparts = 1;
+	cr->u.comp.parent = vid;
+	uint32_t cid = cr->id;
+	if (!(pr = add_rec(g)))
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	pr->type = LDM_REC_PARTITION;
+	pr->id = nb->id++;
+	snprintf(pr->name, sizeof(pr->name), "Disk%u-%02u", nb->ndisk + 1, nb->ext_no++);
+	pr->u.part.start = p->first_lba - mb->ph.public_start;
+	pr->u.part.size = p->last_lba - p->first_lba + 1;
+	pr->u.part.parent = cid;
+	pr->u.part.disk = nb->disk_id;
+	/* The partition stays where it is: retyped, its data untouched. */
+	p->ent.type = GPT_TYPE_LDM_DATA;
+	p->kind = PK_LDM_DATA;
+	gpt_ent_set_name(&p->ent, "LDM data partition");
+	return 0;
+}
+
+/* Step 6, the writes, in an order a crash cannot hurt: the new member's
+ * private region first (inside the MSR or free space: nothing points at
+ * it yet), then the GPT that makes the disk dynamic, then the other
+ * members' copies. */
+static int commit_member(struct machine *m, struct gdb *g, struct disk *d, int slot,
+			 struct member *mb, struct part *msr, uint64_t meta, struct gm_err *err)
+{
+	int rc;
+
+	if ((rc = write_member(m, g, mb, err)) < 0)
+		return rc;
 	if (msr)
 		msr->first_lba += LDM_PRIVATE_SECTORS;
 	struct part meta_p = {0};
@@ -421,9 +447,41 @@ int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
 	d->parts[d->nparts++] = meta_p;
 	qsort(d->parts, d->nparts, sizeof(*d->parts), cmp_first);
 	if ((rc = disk_commit(d, err)) < 0)
+		return rc;
+	return write_all(m, g, slot, err);
+}
+
+int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
+			struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+	struct member mb = {.slot = slot};
+	struct numbering nb;
+	struct part *msr;
+	struct gdb g;
+	uint64_t meta;
+	int rc;
+
+	if (!d)
+		return gm_fail(err, GM_E_NO_DISK, "no disk %d", slot);
+	if ((rc = check_convertible(d, view, slot, err)) < 0)
+		return rc;
+	if ((rc = load_group(m, view, &g, err)) < 0)
+		return rc;
+	if (!g.guid[0] && (rc = found_group(m, &g, err)) < 0)
 		goto out;
-	/* 3. The other members learn of the new disk. */
-	rc = write_all(m, &g, slot, err);
+	if ((rc = place_database(d, &meta, &msr, err)) < 0)
+		goto out;
+	start_numbering(&g, &nb);
+	if ((rc = add_disk_rec(m, &g, d, meta, &mb, &nb, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < d->nparts; i++)
+		if (d->parts[i].kind == PK_BASIC &&
+		    (rc = add_simple_volume(m, &g, d, &d->parts[i], &mb, &nb, err)) < 0)
+			goto out;
+	g.tx = (g.tx > nb.id ? g.tx : nb.id) + 1;
+	g.mem[g.nmem++] = mb;
+	rc = commit_member(m, &g, d, slot, &mb, msr, meta, err);
 out:
 	free(g.recs);
 	return rc;
@@ -815,6 +873,50 @@ static long gpt_entry_of(struct disk *d, uint64_t abs_start, uint64_t size)
 	return -1;
 }
 
+/* break with keep: plex component cid of volume vid becomes a simple
+ * volume of its own, with no letter and a name no other volume has. */
+static int keep_as_simple(struct machine *m, struct gdb *g, uint32_t vid, uint32_t cid,
+			  char *new_vol, size_t cap, struct gm_err *err)
+{
+	uint32_t id = next_id(g), vnum = 0, nvol = 0;
+	struct guid vg;
+
+	for (size_t i = 0; i < g->n; i++)
+		if (g->recs[i].type == LDM_REC_VOLUME) {
+			nvol++;
+			if (g->recs[i].u.vol.number > vnum)
+				vnum = g->recs[i].u.vol.number;
+		}
+	struct ldm_rec *nv = add_rec(g);
+	if (!nv)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	*nv = *find_rec(g, LDM_REC_VOLUME, vid);
+	nv->id = id++;
+	nv->u.vol.nchildren = 1;
+	nv->u.vol.number = (uint8_t)(vnum + 1);
+	nv->u.vol.hint[0] = '\0';
+	rng_guid(&m->rng, &vg);
+	memcpy(nv->u.vol.guid, vg.b, 16);
+	for (uint32_t k = nvol + 1;; k++) {
+		namef(nv->name, sizeof(nv->name), "Volume%u", k);
+		bool used = false;
+		for (size_t i = 0; i + 1 < g->n; i++)
+			used |= g->recs[i].type == LDM_REC_VOLUME &&
+				strcmp(g->recs[i].name, nv->name) == 0;
+		if (!used)
+			break;
+	}
+	struct ldm_rec *cr = find_rec(g, LDM_REC_COMPONENT, cid);
+	if (!cr)
+		return gm_fail(err, GM_E_CORRUPT, "the plex record is gone");
+	cr->u.comp.parent = nv->id;
+	namef(cr->name, sizeof(cr->name), "%s-01", nv->name);
+	if (new_vol)
+		snprintf(new_vol, cap, "%s", nv->name);
+	g->tx = (g->tx > id ? g->tx : id) + 1;
+	return 0;
+}
+
 int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
 		     uint32_t disk_id, bool keep, char *new_vol, size_t cap,
 		     struct gm_err *err)
@@ -870,44 +972,10 @@ int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_
 			ndrop++;
 		}
 	if (keep) {
-		/* The plex becomes a simple volume of its own, with no letter. */
-		uint32_t id = next_id(&g), vnum = 0, nvol = 0;
-		for (size_t i = 0; i < g.n; i++)
-			if (g.recs[i].type == LDM_REC_VOLUME) {
-				nvol++;
-				if (g.recs[i].u.vol.number > vnum)
-					vnum = g.recs[i].u.vol.number;
-			}
-		struct ldm_rec *nv = add_rec(&g);
-		if (!nv) {
+		if ((rc = keep_as_simple(m, &g, vid, cid, new_vol, cap, err)) < 0) {
 			free(g.recs);
-			return gm_fail(err, GM_E_NOMEM, "out of memory");
+			return rc;
 		}
-		vr = find_rec(&g, LDM_REC_VOLUME, vid);
-		*nv = *vr;
-		nv->id = id++;
-		nv->u.vol.nchildren = 1;
-		nv->u.vol.number = (uint8_t)(vnum + 1);
-		nv->u.vol.hint[0] = '\0';
-		struct guid vg;
-		rng_guid(&m->rng, &vg);
-		memcpy(nv->u.vol.guid, vg.b, 16);
-		/* A name no other volume has. */
-		for (uint32_t k = nvol + 1;; k++) {
-			namef(nv->name, sizeof(nv->name), "Volume%u", k);
-			bool used = false;
-			for (size_t i = 0; i + 1 < g.n; i++)
-				used |= g.recs[i].type == LDM_REC_VOLUME &&
-					strcmp(g.recs[i].name, nv->name) == 0;
-			if (!used)
-				break;
-		}
-		struct ldm_rec *cr = find_rec(&g, LDM_REC_COMPONENT, cid);
-		cr->u.comp.parent = nv->id;
-		namef(cr->name, sizeof(cr->name), "%s-01", nv->name);
-		if (new_vol)
-			snprintf(new_vol, cap, "%s", nv->name);
-		g.tx = (g.tx > id ? g.tx : id) + 1;
 		ndrop = 0; /* its partitions stay */
 	} else {
 		for (size_t i = g.n; i-- > 0;)

@@ -1,5 +1,6 @@
 /* machine.c - machine directory, machine.conf, slots and letters. */
 #include "machine.h"
+#include "ldm.h"
 #include "nvram.h"
 
 #include <ctype.h>
@@ -344,6 +345,49 @@ static void open_slot(struct machine *m, int i)
 	free(p);
 }
 
+/* Every slot names a regular file inside the machine directory: no
+ * absolute path, no "..", no symbolic link, and no two slots the same file
+ * (by device and inode), so that no command can be aimed at a file
+ * outside the machine or at another slot's disk. */
+static int check_slots(struct machine *m, struct gm_err *err)
+{
+	struct stat seen[GM_MAX_SLOTS];
+	int nseen[GM_MAX_SLOTS], n = 0;
+
+	for (int i = 0; i < m->nslots; i++) {
+		const char *img = m->slots[i].image;
+		struct stat st;
+		if (!img)
+			continue;
+		bool dotdot = strcmp(img, "..") == 0 || strncmp(img, "../", 3) == 0 ||
+			      strstr(img, "/../") || (strlen(img) >= 3 &&
+						      strcmp(img + strlen(img) - 3, "/..") == 0);
+		if (img[0] == '/' || dotdot)
+			return gm_fail(err, GM_E_MACHINE, "%s/%s: disk%d = %s: a slot names a file "
+				       "inside the machine directory (no absolute path, no ..)",
+				       m->dir, GM_CONF, i, img);
+		char *p = path_in(m->dir, img);
+		if (!p)
+			return gm_fail(err, GM_E_NOMEM, "out of memory");
+		int rc = lstat(p, &st);
+		free(p);
+		if (rc < 0)
+			continue; /* not there: the slot cannot be opened, and says so */
+		if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode))
+			return gm_fail(err, GM_E_MACHINE, "%s/%s: disk%d = %s is %s, not a disk "
+				       "image file; gptmirror refuses it", m->dir, GM_CONF, i, img,
+				       S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		for (int k = 0; k < n; k++)
+			if (seen[k].st_dev == st.st_dev && seen[k].st_ino == st.st_ino)
+				return gm_fail(err, GM_E_MACHINE, "%s/%s: disk%d and disk%d name the "
+					       "same image file (%s); gptmirror refuses them",
+					       m->dir, GM_CONF, nseen[k], i, img);
+		seen[n] = st;
+		nseen[n++] = i;
+	}
+	return 0;
+}
+
 int machine_open(const char *dir, const struct gm_env *env, struct machine **out,
 		 struct gm_err *err)
 {
@@ -376,6 +420,8 @@ int machine_open(const char *dir, const struct gm_env *env, struct machine **out
 			     dir, GM_CONF);
 		goto fail;
 	}
+	if ((rc = check_slots(m, err)) < 0)
+		goto fail;
 	if (rng_init(&m->rng, env, counter) < 0) {
 		rc = gm_fail(err, GM_E_ARGS, "GPTMIRROR_SEED must be a number");
 		goto fail;
@@ -408,6 +454,7 @@ void machine_close(struct machine *m)
 	for (int i = 0; i < m->nextra; i++)
 		free(m->extra[i]);
 	free(m->extra);
+	ldm_view_free(m->ldm);
 	if (m->lockfd >= 0)
 		close(m->lockfd);
 	free(m->dir);
@@ -493,9 +540,29 @@ struct disk *machine_disk(struct machine *m, int n)
 	return m->slots[n].disk;
 }
 
+/* The LDM view is read again when next asked for. */
+static void machine_forget_ldm(struct machine *m)
+{
+	ldm_view_free(m->ldm);
+	m->ldm = NULL;
+	m->ldm_read = false;
+}
+
+struct ldm_view *machine_ldm(struct machine *m)
+{
+	if (!m->ldm_read) {
+		gm_err_clear(&m->ldm_err);
+		if (ldm_scan(m, &m->ldm, &m->ldm_err) < 0)
+			m->ldm = NULL;
+		m->ldm_read = true;
+	}
+	return m->ldm;
+}
+
 int machine_rescan(struct machine *m, struct gm_err *err)
 {
 	(void)err;
+	machine_forget_ldm(m);
 	for (int i = 0; i < m->nslots; i++) {
 		disk_close(m->slots[i].disk);
 		m->slots[i].disk = NULL;
@@ -549,6 +616,7 @@ int machine_pull_disk(struct machine *m, int n, char *kept, size_t cap, struct g
 	if (kept)
 		snprintf(kept, cap, "%s", name);
 	disk_close(s->disk);
+	machine_forget_ldm(m);
 	s->disk = NULL;
 	free(s->image);
 	s->image = NULL;
@@ -656,6 +724,7 @@ int machine_insert_disk(struct machine *m, int n, uint64_t size,
 	m->slots[n].image = strdup(name);
 	m->slots[n].ss = ss;
 	open_slot(m, n);
+	machine_forget_ldm(m);
 	m->conf_dirty = true;
 	return machine_save(m, err);
 }

@@ -44,6 +44,9 @@ struct machine {
 	int nextra;
 	int lockfd;
 	struct gm_env env;        /* the settings it was opened with */
+	struct ldm_view *ldm;     /* the dynamic disks (machine_ldm) */
+	bool ldm_read;
+	struct gm_err ldm_err;
 	struct blk_crash crash;   /* the tests' crash hook, over all its disks */
 };
 
@@ -77,8 +80,12 @@ struct disk *machine_disk(struct machine *m, int n);
 int machine_pull_disk(struct machine *m, int n, char *kept, size_t cap, struct gm_err *err);
 int machine_insert_disk(struct machine *m, int n, uint64_t size,
 			const char *image, uint32_t ss, struct gm_err *err);
-/* Re-reads every disk. */
+/* Re-reads every disk (and, when next asked for, the LDM view). */
 int machine_rescan(struct machine *m, struct gm_err *err);
+/* The machine's dynamic disks, read when first asked for and again after
+ * every change: NULL (why in m->ldm_err) when they cannot be read. */
+struct ldm_view;
+struct ldm_view *machine_ldm(struct machine *m);
 
 /* Letters: 0 if none. */
 char machine_letter_of(const struct machine *m, const char *key);

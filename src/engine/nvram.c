@@ -127,6 +127,8 @@ static int ovmf_commit(struct nvram *nv, struct gm_err *err)
 
 	if (!nv->dirty)
 		return 0;
+	if (nv->damaged[0])
+		return gm_fail(err, GM_E_CORRUPT, "%s. Nothing was written.", nv->damaged);
 	if ((rc = write_atomic(o->path, o->buf, o->len, err)) < 0)
 		return rc;
 	nv->dirty = false;
@@ -207,6 +209,11 @@ int nvram_open_ovmf(const char *path, struct nvram **out, struct gm_err *err)
 		return gm_fail(err, GM_E_UNREADABLE, "%s is not a variable store "
 			       "gptmirror can change: %s. Nothing was written.", path, why);
 	}
+	size_t bad = efi_vs_damaged_at(&o->vs);
+	if (bad)
+		snprintf(nv->damaged, sizeof(nv->damaged), "%s is damaged: the variable header "
+			 "at offset 0x%zx does not parse, and the store is read only as far as "
+			 "that", path, bad);
 	o->path = strdup(path);
 	nv->ops = &ovmf_ops;
 	nv->priv = o;

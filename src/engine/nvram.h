@@ -37,6 +37,8 @@ struct nvram {
 	const struct nvram_ops *ops;
 	void *priv;
 	bool dirty;
+	char damaged[192]; /* "" or why the store is damaged: it is read as far
+			    * as it parses, and never written */
 };
 
 /* Opens an OVMF varstore file; refuses one it does not understand. */

@@ -445,6 +445,16 @@ static size_t end_of_records(const struct efi_vs *vs)
 	return off;
 }
 
+size_t efi_vs_damaged_at(const struct efi_vs *vs)
+{
+	size_t end = end_of_records(vs);
+
+	for (size_t o = end; o < vs->vars_end; o++)
+		if (vs->buf[o] != 0xff)
+			return end;
+	return 0;
+}
+
 static bool same_var(const struct efi_var *v, const char *name, const struct guid *g)
 {
 	return strcmp(v->name, name) == 0 && guid_eq(&v->vendor, g);

@@ -99,6 +99,10 @@ struct efi_vs {
  * 0, or -1 with *why. Nothing is changed. */
 int efi_vs_open(uint8_t *buf, size_t len, struct efi_vs *vs, const char **why);
 typedef int (*efi_var_fn)(void *ctx, const struct efi_var *v);
+/* Where the records stop parsing while the area after them is not erased
+ * (a damaged variable header, or what follows it): its offset; 0 when the
+ * store parses to its end. */
+size_t efi_vs_damaged_at(const struct efi_vs *vs);
 /* Every record (any state), in store order; stops at the first non-record. */
 int efi_vs_walk(const struct efi_vs *vs, efi_var_fn fn, void *ctx);
 /* The live copy: state 0x3F, else one in deleted transition (0x3E). */

@@ -420,6 +420,57 @@ bool fat_long_name_valid(const char *s)
 	return utf8_to_utf16le(s, u, 255) >= 0;
 }
 
+/* Basis-name generation: upper case, invalid characters to '_', spaces
+ * and leading periods dropped, 8 + 3 from the last period. */
+static void basis_name(const char *s, uint8_t basis[11])
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p == '.')
+		p++;
+	const char *last = strrchr((const char *)p, '.');
+	int b = 0, e = 0;
+	for (const unsigned char *q = p; *q && (!last || q < (const unsigned char *)last);) {
+		unsigned char c = *q;
+		if (c >= 0x80) { /* one '_' per non-ASCII character */
+			q++;
+			while ((*q & 0xc0) == 0x80)
+				q++;
+			if (b < 8)
+				basis[b++] = '_';
+			continue;
+		}
+		q++;
+		if (c == ' ' || c == '.')
+			continue;
+		c = (unsigned char)toupper(c);
+		if (!short_ok(c))
+			c = '_';
+		if (b < 8)
+			basis[b++] = c;
+	}
+	if (last) {
+		for (const unsigned char *q = (const unsigned char *)last + 1; *q && e < 3;) {
+			unsigned char c = *q;
+			if (c >= 0x80) {
+				q++;
+				while ((*q & 0xc0) == 0x80)
+					q++;
+				basis[8 + e++] = '_';
+				continue;
+			}
+			q++;
+			if (c == ' ')
+				continue;
+			c = (unsigned char)toupper(c);
+			basis[8 + e++] = short_ok(c) ? c : '_';
+		}
+	}
+	if (b == 0)
+		basis[0] = '_';
+	if (basis[0] == 0xe5)
+		basis[0] = 0x05;
+}
+
 int fat_name_plan(const char *s, uint8_t basis[11], uint8_t *ntres,
 		  bool *need_lfn, bool *lossy)
 {
@@ -480,55 +531,10 @@ int fat_name_plan(const char *s, uint8_t basis[11], uint8_t *ntres,
 		return 0;
 	}
 
-	/* Basis-name generation: upper case, invalid characters to '_',
-	 * spaces and leading periods dropped, 8 + 3 from the last period. */
+	/* Not 8.3: a basis name, and a long name with a numeric tail. */
 	*need_lfn = true;
-	*lossy = true; /* a numeric tail is always added */
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p == '.')
-		p++;
-	const char *last = strrchr((const char *)p, '.');
-	int b = 0, e = 0;
-	for (const unsigned char *q = p; *q && (!last || q < (const unsigned char *)last);) {
-		unsigned char c = *q;
-		if (c >= 0x80) { /* one '_' per non-ASCII character */
-			q++;
-			while ((*q & 0xc0) == 0x80)
-				q++;
-			if (b < 8)
-				basis[b++] = '_';
-			continue;
-		}
-		q++;
-		if (c == ' ' || c == '.')
-			continue;
-		c = (unsigned char)toupper(c);
-		if (!short_ok(c))
-			c = '_';
-		if (b < 8)
-			basis[b++] = c;
-	}
-	if (last) {
-		for (const unsigned char *q = (const unsigned char *)last + 1; *q && e < 3;) {
-			unsigned char c = *q;
-			if (c >= 0x80) {
-				q++;
-				while ((*q & 0xc0) == 0x80)
-					q++;
-				basis[8 + e++] = '_';
-				continue;
-			}
-			q++;
-			if (c == ' ')
-				continue;
-			c = (unsigned char)toupper(c);
-			basis[8 + e++] = short_ok(c) ? c : '_';
-		}
-	}
-	if (b == 0)
-		basis[0] = '_';
-	if (basis[0] == 0xe5)
-		basis[0] = 0x05;
+	*lossy = true;
+	basis_name(s, basis);
 	return 0;
 }
 

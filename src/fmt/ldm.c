@@ -58,22 +58,22 @@ int ldm_privhead_decode(const uint8_t *s, size_t len, struct ldm_privhead *h,
 		*why = "no PRIVHEAD";
 		return -1;
 	}
-	h->checksum = get_be32(s + 0x08);
+	h->checksum = get_be32(s + PH_CHECKSUM);
 	h->checksum_ok = h->checksum == ldm_checksum(s);
-	h->ver_major = get_be16(s + 0x0c);
-	h->ver_minor = get_be16(s + 0x0e);
-	h->usn = get_be64(s + 0x18);
-	copy_str(h->disk_guid, sizeof(h->disk_guid), s + 0x30, 64);
-	copy_str(h->dg_guid, sizeof(h->dg_guid), s + 0xb0, 64);
-	copy_str(h->dg_name, sizeof(h->dg_name), s + 0xf0, 31);
-	h->public_start = get_be64(s + 0x11b);
-	h->public_size = get_be64(s + 0x123);
-	h->private_start = get_be64(s + 0x12b);
-	h->private_size = get_be64(s + 0x133);
-	h->toc1 = get_be64(s + 0x13b);
-	h->toc2 = get_be64(s + 0x143);
-	h->config_size = get_be64(s + 0x153);
-	h->log_size = get_be64(s + 0x15b);
+	h->ver_major = get_be16(s + PH_VER_MAJOR);
+	h->ver_minor = get_be16(s + PH_VER_MINOR);
+	h->usn = get_be64(s + PH_USN);
+	copy_str(h->disk_guid, sizeof(h->disk_guid), s + PH_DISK_GUID, 64);
+	copy_str(h->dg_guid, sizeof(h->dg_guid), s + PH_DG_GUID, 64);
+	copy_str(h->dg_name, sizeof(h->dg_name), s + PH_DG_NAME, 31);
+	h->public_start = get_be64(s + PH_PUBLIC_START);
+	h->public_size = get_be64(s + PH_PUBLIC_SIZE);
+	h->private_start = get_be64(s + PH_PRIVATE_START);
+	h->private_size = get_be64(s + PH_PRIVATE_SIZE);
+	h->toc1 = get_be64(s + PH_TOC1);
+	h->toc2 = get_be64(s + PH_TOC2);
+	h->config_size = get_be64(s + PH_CONFIG_SIZE);
+	h->log_size = get_be64(s + PH_LOG_SIZE);
 	if (!guid_text_ok(h->disk_guid) || !guid_text_ok(h->dg_guid)) {
 		*why = "PRIVHEAD GUIDs are not GUIDs";
 		return -1;
@@ -88,8 +88,8 @@ int ldm_privhead_decode(const uint8_t *s, size_t len, struct ldm_privhead *h,
 static void toc_region(const uint8_t *p, struct ldm_toc_region *r)
 {
 	copy_str(r->name, sizeof(r->name), p, 8);
-	r->start = get_be64(p + 0x0a);
-	r->size = get_be64(p + 0x12);
+	r->start = get_be64(p + TOCR_START);
+	r->size = get_be64(p + TOCR_SIZE);
 }
 
 int ldm_tocblock_decode(const uint8_t *s, size_t len, struct ldm_tocblock *t,
@@ -103,9 +103,9 @@ int ldm_tocblock_decode(const uint8_t *s, size_t len, struct ldm_tocblock *t,
 		return -1;
 	}
 	t->checksum_ok = get_be32(s + 8) == ldm_checksum(s);
-	t->usn = get_be64(s + 0x0c);
-	toc_region(s + 0x24, &a);
-	toc_region(s + 0x46, &b);
+	t->usn = get_be64(s + TOC_USN);
+	toc_region(s + TOC_REGION1, &a);
+	toc_region(s + TOC_REGION2, &b);
 	if (strcmp(a.name, "config") == 0) {
 		t->config = a;
 		t->log = b;
@@ -127,20 +127,20 @@ int ldm_vmdb_decode(const uint8_t *s, size_t len, struct ldm_vmdb *v,
 		*why = "no VMDB";
 		return -1;
 	}
-	v->last_seq = get_be32(s + 0x04);
-	v->vblk_size = get_be32(s + 0x08);
-	v->first_offset = get_be32(s + 0x0c);
-	v->status = get_be16(s + 0x10);
-	v->ver_major = get_be16(s + 0x12);
-	v->ver_minor = get_be16(s + 0x14);
-	copy_str(v->dg_name, sizeof(v->dg_name), s + 0x16, 31);
-	copy_str(v->dg_guid, sizeof(v->dg_guid), s + 0x35, 64);
-	v->committed_tx = get_be64(s + 0x75);
-	v->pending_tx = get_be64(s + 0x7d);
-	v->n_vol = get_be32(s + 0x85);
-	v->n_comp = get_be32(s + 0x89);
-	v->n_part = get_be32(s + 0x8d);
-	v->n_disk = get_be32(s + 0x91);
+	v->last_seq = get_be32(s + VMDB_LAST_SEQ);
+	v->vblk_size = get_be32(s + VMDB_VBLK_SIZE);
+	v->first_offset = get_be32(s + VMDB_FIRST_OFFSET);
+	v->status = get_be16(s + VMDB_STATUS);
+	v->ver_major = get_be16(s + VMDB_VER_MAJOR);
+	v->ver_minor = get_be16(s + VMDB_VER_MINOR);
+	copy_str(v->dg_name, sizeof(v->dg_name), s + VMDB_DG_NAME, 31);
+	copy_str(v->dg_guid, sizeof(v->dg_guid), s + VMDB_DG_GUID, 64);
+	v->committed_tx = get_be64(s + VMDB_COMMITTED_TX);
+	v->pending_tx = get_be64(s + VMDB_PENDING_TX);
+	v->n_vol = get_be32(s + VMDB_N_VOL);
+	v->n_comp = get_be32(s + VMDB_N_COMP);
+	v->n_part = get_be32(s + VMDB_N_PART);
+	v->n_disk = get_be32(s + VMDB_N_DISK);
 	if (v->vblk_size != 128 || v->first_offset != 512) {
 		*why = "VMDB VBLK geometry is not 128/512";
 		return -1;
@@ -150,16 +150,28 @@ int ldm_vmdb_decode(const uint8_t *s, size_t len, struct ldm_vmdb *v,
 
 int ldm_slot_decode(const uint8_t *p, size_t len, struct ldm_slot *s)
 {
-	if (len < 128)
+	if (len < LDM_SLOT_SIZE)
 		return -1;
 	if (memcmp(p, "VBLK", 4) != 0)
 		return 1;
-	s->seq = get_be32(p + 4);
-	s->group = get_be32(p + 8);
-	s->frag_index = get_be16(p + 12);
-	s->frag_count = get_be16(p + 14);
-	s->payload = p + 16;
+	s->seq = get_be32(p + VBLK_SEQ);
+	s->group = get_be32(p + VBLK_GROUP);
+	s->frag_index = get_be16(p + VBLK_FRAG_INDEX);
+	s->frag_count = get_be16(p + VBLK_FRAG_COUNT);
+	s->payload = p + VBLK_PAYLOAD;
 	return 0;
+}
+
+void ldm_slot_encode(const struct ldm_slot *s, uint8_t *p)
+{
+	memset(p, 0, LDM_SLOT_SIZE);
+	memcpy(p, "VBLK", 4);
+	put_be32(p + VBLK_SEQ, s->seq);
+	put_be32(p + VBLK_GROUP, s->group);
+	put_be16(p + VBLK_FRAG_INDEX, s->frag_index);
+	put_be16(p + VBLK_FRAG_COUNT, s->frag_count);
+	if (s->payload)
+		memcpy(p + VBLK_PAYLOAD, s->payload, LDM_SLOT_PAYLOAD);
 }
 
 /* --- record fields ------------------------------------------------------ */
@@ -227,6 +239,36 @@ static void skip(struct cur *c, size_t n)
 		c->off += n;
 }
 
+/* The fields of a volume record (revision 5) after its ID and name. */
+static void decode_volume(struct cur *c, struct ldm_rec *r)
+{
+	var_str(c, r->u.vol.vtype, sizeof(r->u.vol.vtype));
+	char tmp[64];
+	var_str(c, tmp, sizeof(tmp)); /* drive-letter assignment flag */
+	if (c->off + 14 <= c->len)
+		copy_str(r->u.vol.state, sizeof(r->u.vol.state), c->p + c->off, 14);
+	skip(c, 14);
+	r->u.vol.read_policy = (uint8_t)fixed(c, 1);
+	r->u.vol.number = (uint8_t)var_uint(c, 4);
+	r->u.vol.vflags = (uint32_t)fixed(c, 4);
+	r->u.vol.nchildren = (uint32_t)var_uint(c, 4);
+	skip(c, 16); /* commit + unknown transaction IDs */
+	r->u.vol.size = var_uint(c, 8);
+	skip(c, 4);
+	r->u.vol.part_type = (uint8_t)fixed(c, 1);
+	if (c->off + 16 <= c->len)
+		memcpy(r->u.vol.guid, c->p + c->off, 16);
+	skip(c, 16);
+	if (r->flags & 0x08)
+		var_str(c, tmp, sizeof(tmp));
+	if (r->flags & 0x20)
+		var_str(c, tmp, sizeof(tmp));
+	if (r->flags & 0x80)
+		var_uint(c, 8);
+	if (r->flags & 0x02)
+		var_str(c, r->u.vol.hint, sizeof(r->u.vol.hint));
+}
+
 int ldm_rec_decode(const uint8_t *rec, size_t len, struct ldm_rec *r,
 		   const char **why)
 {
@@ -271,38 +313,13 @@ int ldm_rec_decode(const uint8_t *rec, size_t len, struct ldm_rec *r,
 			return -1;
 		}
 		break;
-	case LDM_REC_VOLUME: {
+	case LDM_REC_VOLUME:
 		if (r->rev != 5) {
 			*why = "volume record revision";
 			return -1;
 		}
-		var_str(&c, r->u.vol.vtype, sizeof(r->u.vol.vtype));
-		char tmp[64];
-		var_str(&c, tmp, sizeof(tmp)); /* drive-letter assignment flag */
-		if (c.off + 14 <= c.len)
-			copy_str(r->u.vol.state, sizeof(r->u.vol.state), c.p + c.off, 14);
-		skip(&c, 14);
-		r->u.vol.read_policy = (uint8_t)fixed(&c, 1);
-		r->u.vol.number = (uint8_t)var_uint(&c, 4);
-		r->u.vol.vflags = (uint32_t)fixed(&c, 4);
-		r->u.vol.nchildren = (uint32_t)var_uint(&c, 4);
-		skip(&c, 16); /* commit + unknown transaction IDs */
-		r->u.vol.size = var_uint(&c, 8);
-		skip(&c, 4);
-		r->u.vol.part_type = (uint8_t)fixed(&c, 1);
-		if (c.off + 16 <= c.len)
-			memcpy(r->u.vol.guid, c.p + c.off, 16);
-		skip(&c, 16);
-		if (r->flags & 0x08)
-			var_str(&c, tmp, sizeof(tmp));
-		if (r->flags & 0x20)
-			var_str(&c, tmp, sizeof(tmp));
-		if (r->flags & 0x80)
-			var_uint(&c, 8);
-		if (r->flags & 0x02)
-			var_str(&c, r->u.vol.hint, sizeof(r->u.vol.hint));
+		decode_volume(&c, r);
 		break;
-	}
 	case LDM_REC_COMPONENT:
 		if (r->rev != 3) {
 			*why = "component record revision";
@@ -358,70 +375,70 @@ void ldm_privhead_encode(const struct ldm_privhead *h, uint8_t *s)
 {
 	memset(s, 0, 512);
 	memcpy(s, "PRIVHEAD", 8);
-	put_be16(s + 0x0c, h->ver_major);
-	put_be16(s + 0x0e, h->ver_minor);
-	put_be64(s + 0x18, h->usn);
-	put_be64(s + 0x20, LDM_PH1);
-	put_be64(s + 0x28, LDM_PH2);
-	put_str(s + 0x30, 64, h->disk_guid);
+	put_be16(s + PH_VER_MAJOR, h->ver_major);
+	put_be16(s + PH_VER_MINOR, h->ver_minor);
+	put_be64(s + PH_USN, h->usn);
+	put_be64(s + PH_PH1_LBA, LDM_PH1);
+	put_be64(s + PH_PH2_LBA, LDM_PH2);
+	put_str(s + PH_DISK_GUID, 64, h->disk_guid);
 	/* The host GUID every Windows install writes (a constant). */
-	put_str(s + 0x70, 64, "1b77da20-c717-11d0-a5be-00a0c91db73c");
-	put_str(s + 0xb0, 64, h->dg_guid);
-	put_str(s + 0xf0, 31, h->dg_name);
-	put_be32(s + 0x10f, 512);
-	put_be64(s + 0x11b, h->public_start);
-	put_be64(s + 0x123, h->public_size);
-	put_be64(s + 0x12b, h->private_start);
-	put_be64(s + 0x133, h->private_size);
-	put_be64(s + 0x13b, LDM_TOC1);
-	put_be64(s + 0x143, LDM_TOC2);
-	put_be32(s + 0x14b, 1);
-	put_be32(s + 0x14f, 1);
-	put_be64(s + 0x153, LDM_CONFIG_SECTORS);
-	put_be64(s + 0x15b, LDM_LOG_SECTORS);
-	put_be32(s + 0x163, h->checksum); /* group-wide "disk signature" */
-	put_be32(s + 0x08, ldm_checksum(s));
+	put_str(s + PH_HOST_GUID, 64, "1b77da20-c717-11d0-a5be-00a0c91db73c");
+	put_str(s + PH_DG_GUID, 64, h->dg_guid);
+	put_str(s + PH_DG_NAME, 31, h->dg_name);
+	put_be32(s + PH_SECTOR_SIZE, 512);
+	put_be64(s + PH_PUBLIC_START, h->public_start);
+	put_be64(s + PH_PUBLIC_SIZE, h->public_size);
+	put_be64(s + PH_PRIVATE_START, h->private_start);
+	put_be64(s + PH_PRIVATE_SIZE, h->private_size);
+	put_be64(s + PH_TOC1, LDM_TOC1);
+	put_be64(s + PH_TOC2, LDM_TOC2);
+	put_be32(s + PH_NUM_CONFIGS, 1);
+	put_be32(s + PH_NUM_LOGS, 1);
+	put_be64(s + PH_CONFIG_SIZE, LDM_CONFIG_SECTORS);
+	put_be64(s + PH_LOG_SIZE, LDM_LOG_SECTORS);
+	put_be32(s + PH_DISK_SIGNATURE, h->checksum); /* group-wide "disk signature" */
+	put_be32(s + PH_CHECKSUM, ldm_checksum(s));
 }
 
 static void toc_region_put(uint8_t *p, const char *name, uint64_t start, uint64_t size)
 {
 	put_str(p, 8, name);
-	put_be64(p + 0x0a, start);
-	put_be64(p + 0x12, size);
-	put_be16(p + 0x1a, 6);
-	put_be16(p + 0x1c, 1);
+	put_be64(p + TOCR_START, start);
+	put_be64(p + TOCR_SIZE, size);
+	put_be16(p + TOCR_FLAGS1, 6);
+	put_be16(p + TOCR_FLAGS2, 1);
 }
 
 void ldm_tocblock_encode(uint64_t usn, uint8_t *s)
 {
 	memset(s, 0, 512);
 	memcpy(s, "TOCBLOCK", 8);
-	put_be64(s + 0x0c, usn);
-	toc_region_put(s + 0x24, "config", LDM_CONFIG_START, LDM_CONFIG_SECTORS);
-	toc_region_put(s + 0x46, "log", LDM_LOG_START, LDM_LOG_SECTORS);
-	put_be32(s + 0x08, ldm_checksum(s));
+	put_be64(s + TOC_USN, usn);
+	toc_region_put(s + TOC_REGION1, "config", LDM_CONFIG_START, LDM_CONFIG_SECTORS);
+	toc_region_put(s + TOC_REGION2, "log", LDM_LOG_START, LDM_LOG_SECTORS);
+	put_be32(s + TOC_CHECKSUM, ldm_checksum(s));
 }
 
 void ldm_vmdb_encode(const struct ldm_vmdb *v, uint64_t ft, uint8_t *s)
 {
 	memset(s, 0, 512);
 	memcpy(s, "VMDB", 4);
-	put_be32(s + 0x04, LDM_CONFIG_SECTORS * 512 / 128);
-	put_be32(s + 0x08, 128);
-	put_be32(s + 0x0c, 512);
-	put_be16(s + 0x10, 1);
-	put_be16(s + 0x12, 4);
-	put_be16(s + 0x14, 10);
-	put_str(s + 0x16, 31, v->dg_name);
-	put_str(s + 0x35, 64, v->dg_guid);
-	put_be64(s + 0x75, v->committed_tx);
-	put_be64(s + 0x7d, v->committed_tx);
+	put_be32(s + VMDB_LAST_SEQ, LDM_CONFIG_SECTORS * 512 / 128);
+	put_be32(s + VMDB_VBLK_SIZE, 128);
+	put_be32(s + VMDB_FIRST_OFFSET, 512);
+	put_be16(s + VMDB_STATUS, 1);
+	put_be16(s + VMDB_VER_MAJOR, 4);
+	put_be16(s + VMDB_VER_MINOR, 10);
+	put_str(s + VMDB_DG_NAME, 31, v->dg_name);
+	put_str(s + VMDB_DG_GUID, 64, v->dg_guid);
+	put_be64(s + VMDB_COMMITTED_TX, v->committed_tx);
+	put_be64(s + VMDB_PENDING_TX, v->committed_tx);
 	uint32_t c[4] = {v->n_vol, v->n_comp, v->n_part, v->n_disk};
 	for (int i = 0; i < 4; i++) {
-		put_be32(s + 0x85 + 4 * i, c[i]);
-		put_be32(s + 0xa1 + 4 * i, c[i]);
+		put_be32(s + VMDB_N_VOL + 4 * i, c[i]);
+		put_be32(s + VMDB_N_VOL2 + 4 * i, c[i]);
 	}
-	put_be64(s + 0xbd, ft);
+	put_be64(s + VMDB_TIME, ft);
 }
 
 void ldm_klog_encode(uint64_t tx, uint8_t *p)
@@ -565,7 +582,7 @@ int ldm_rec_encode(const struct ldm_rec *r, uint64_t tx, uint8_t *out, size_t ca
 		return -1;
 	put_be16(out, 0);
 	out[2] = flags;
-	out[3] = (uint8_t)(((r->type == LDM_REC_VOLUME ? 5 : 3) << 4) | r->type);
+	out[3] = (uint8_t)((r->type == LDM_REC_VOLUME ? 0x50u : 0x30u) | (unsigned)r->type);
 	put_be32(out + 4, (uint32_t)(w.off - 8));
 	return (int)w.off;
 }

@@ -114,6 +114,75 @@ struct ldm_rec {
 	} u;
 };
 
+/* PRIVHEAD fields: byte offsets, shared by decoder and encoder. */
+enum {
+	PH_CHECKSUM = 0x008,
+	PH_VER_MAJOR = 0x00c,
+	PH_VER_MINOR = 0x00e,
+	PH_USN = 0x018,
+	PH_PH1_LBA = 0x020,
+	PH_PH2_LBA = 0x028,
+	PH_DISK_GUID = 0x030,
+	PH_HOST_GUID = 0x070,
+	PH_DG_GUID = 0x0b0,
+	PH_DG_NAME = 0x0f0,
+	PH_SECTOR_SIZE = 0x10f,
+	PH_PUBLIC_START = 0x11b,
+	PH_PUBLIC_SIZE = 0x123,
+	PH_PRIVATE_START = 0x12b,
+	PH_PRIVATE_SIZE = 0x133,
+	PH_TOC1 = 0x13b,
+	PH_TOC2 = 0x143,
+	PH_NUM_CONFIGS = 0x14b,
+	PH_NUM_LOGS = 0x14f,
+	PH_CONFIG_SIZE = 0x153,
+	PH_LOG_SIZE = 0x15b,
+	PH_DISK_SIGNATURE = 0x163,
+};
+/* TOCBLOCK fields: byte offsets, shared by decoder and encoder. */
+enum {
+	TOC_CHECKSUM = 0x008,
+	TOC_USN = 0x00c,
+	TOC_REGION1 = 0x024,
+	TOC_REGION2 = 0x046,
+};
+/* A TOCBLOCK region entry fields: byte offsets, shared by decoder and encoder. */
+enum {
+	TOCR_START = 0x00a,
+	TOCR_SIZE = 0x012,
+	TOCR_FLAGS1 = 0x01a,
+	TOCR_FLAGS2 = 0x01c,
+};
+/* VMDB fields: byte offsets, shared by decoder and encoder. */
+enum {
+	VMDB_LAST_SEQ = 0x004,
+	VMDB_VBLK_SIZE = 0x008,
+	VMDB_FIRST_OFFSET = 0x00c,
+	VMDB_STATUS = 0x010,
+	VMDB_VER_MAJOR = 0x012,
+	VMDB_VER_MINOR = 0x014,
+	VMDB_DG_NAME = 0x016,
+	VMDB_DG_GUID = 0x035,
+	VMDB_COMMITTED_TX = 0x075,
+	VMDB_PENDING_TX = 0x07d,
+	VMDB_N_VOL = 0x085,
+	VMDB_N_COMP = 0x089,
+	VMDB_N_PART = 0x08d,
+	VMDB_N_DISK = 0x091,
+	VMDB_N_VOL2 = 0x0a1,
+	VMDB_TIME = 0x0bd,
+};
+/* A VBLK slot: its framing, then a fragment of a record. */
+#define LDM_SLOT_SIZE 128
+#define LDM_SLOT_PAYLOAD 112
+enum {
+	VBLK_SEQ = 0x04,
+	VBLK_GROUP = 0x08,
+	VBLK_FRAG_INDEX = 0x0c,
+	VBLK_FRAG_COUNT = 0x0e,
+	VBLK_PAYLOAD = 0x10,
+};
+
 /* One VBLK slot's framing. */
 struct ldm_slot {
 	uint32_t seq;
@@ -123,6 +192,8 @@ struct ldm_slot {
 };
 /* 0 ok, 1 not a VBLK (end of the area), -1 malformed. */
 int ldm_slot_decode(const uint8_t *p, size_t len, struct ldm_slot *out);
+/* Writes slot s (payload NULL: an empty one) into p's LDM_SLOT_SIZE bytes. */
+void ldm_slot_encode(const struct ldm_slot *s, uint8_t *p);
 /* Decodes a whole (joined) record. 0 ok, 1 a type we skip (blank), -1 bad. */
 int ldm_rec_decode(const uint8_t *rec, size_t len, struct ldm_rec *out,
 		   const char **why);

@@ -1,0 +1,414 @@
+/* verbs.c - the changes front ends ask of a machine (see verbs.h). */
+#include "verbs.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ldm_dev.h"
+#include "machine.h"
+
+/* Every verb ends here: the view re-read, machine.conf saved. */
+static int settle(struct machine *m, int rc, struct gm_err *err)
+{
+	struct gm_err e2;
+
+	machine_rescan(m, &e2);
+	if (rc < 0)
+		return rc;
+	return machine_save(m, err);
+}
+
+size_t ldm_volume_count(const struct ldm_view *v)
+{
+	size_t n = 0;
+
+	for (size_t g = 0; v && g < v->ngroups; g++)
+		n += v->groups[g].nvols;
+	return n;
+}
+
+const struct ldm_volume *ldm_volume_at(const struct ldm_view *v, size_t i)
+{
+	for (size_t g = 0; v && g < v->ngroups; g++) {
+		if (i < v->groups[g].nvols)
+			return &v->groups[g].vols[i];
+		i -= v->groups[g].nvols;
+	}
+	return NULL;
+}
+
+char ldm_volume_letter(const struct ldm_volume *v)
+{
+	const char *h = v->rec->u.vol.hint;
+
+	return h[0] && h[1] == ':' ? (char)toupper((unsigned char)h[0]) : 0;
+}
+
+static bool is_dynamic(struct machine *m, int slot)
+{
+	const struct ldm_view *v = machine_ldm(m);
+
+	return v && slot >= 0 && slot < 16 && v->slot_group[slot] >= 0;
+}
+
+/* --- disks ---------------------------------------------------------------- */
+
+/* The letter keys of a disk's partitions, taken before a change that
+ * removes them all, and dropped once it succeeded. */
+struct keylist {
+	char (*k)[64];
+	size_t n;
+};
+
+static int keys_of_disk(const struct disk *d, struct keylist *kl, struct gm_err *err)
+{
+	kl->n = 0;
+	kl->k = d->nparts ? calloc(d->nparts, sizeof(*kl->k)) : NULL;
+	if (d->nparts && !kl->k)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < d->nparts; i++)
+		part_key(d, &d->parts[i], kl->k[kl->n++], sizeof(kl->k[0]));
+	return 0;
+}
+
+static void drop_keys(struct machine *m, struct keylist *kl, bool drop)
+{
+	for (size_t i = 0; drop && i < kl->n; i++)
+		machine_drop_letter_key(m, kl->k[i]);
+	free(kl->k);
+	kl->k = NULL;
+}
+
+static struct disk *disk_of(struct machine *m, int slot, struct gm_err *err)
+{
+	struct disk *d = machine_disk(m, slot);
+
+	if (!d)
+		gm_fail(err, GM_E_NO_DISK, "There is no disk in slot %d.", slot);
+	return d;
+}
+
+/* Server 2003 converts the disk of the running boot volume (C:) at the
+ * next boot. */
+static bool holds_boot_volume(struct machine *m, const struct disk *d)
+{
+	for (size_t i = 0; i < d->nparts; i++) {
+		char key[64];
+		part_key(d, &d->parts[i], key, sizeof(key));
+		if (machine_letter_of(m, key) == 'C')
+			return true;
+	}
+	return false;
+}
+
+int machine_convert(struct machine *m, int slot, enum convert_to to,
+		    struct convert_result *r, struct gm_err *err)
+{
+	struct disk *d = disk_of(m, slot, err);
+	struct keylist kl;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!d)
+		return -GM_E_NO_DISK;
+	switch (to) {
+	case CONVERT_BASIC:
+		if (!is_dynamic(m, slot))
+			return gm_fail(err, GM_E_ALREADY_BASIC, "The disk is already basic.");
+		return settle(m, ldm_convert_basic(m, machine_ldm(m), slot, err), err);
+	case CONVERT_DYNAMIC:
+		if (m->profile == PROFILE_2003 && d->style == DS_GPT && !is_dynamic(m, slot) &&
+		    holds_boot_volume(m, d)) {
+			r->deferred = true;
+			return settle(m, machine_add_pending(m, "convert-dynamic", slot, err), err);
+		}
+		return settle(m, ldm_convert_dynamic(m, machine_ldm(m), slot, err), err);
+	case CONVERT_GPT:
+	case CONVERT_MBR:
+		break;
+	}
+	if ((rc = keys_of_disk(d, &kl, err)) < 0)
+		return rc;
+	if (to == CONVERT_GPT)
+		rc = disk_convert_gpt(d, &m->rng, m->profile, err);
+	else
+		rc = disk_convert_mbr(d, &m->rng, err);
+	drop_keys(m, &kl, rc == 0);
+	return settle(m, rc, err);
+}
+
+int machine_clean(struct machine *m, int slot, struct gm_err *err)
+{
+	struct disk *d = disk_of(m, slot, err);
+	struct keylist kl;
+	int rc;
+
+	if (!d)
+		return -GM_E_NO_DISK;
+	if ((rc = keys_of_disk(d, &kl, err)) < 0)
+		return rc;
+	rc = disk_clean(d, err);
+	drop_keys(m, &kl, rc == 0);
+	return settle(m, rc, err);
+}
+
+int machine_create_part(struct machine *m, int slot, const struct create_req *req,
+			size_t *pos, struct gm_err *err)
+{
+	struct disk *d = disk_of(m, slot, err);
+
+	if (!d)
+		return -GM_E_NO_DISK;
+	return settle(m, disk_create_part(d, &m->rng, m->profile, req, pos, err), err);
+}
+
+int machine_delete_part(struct machine *m, int slot, size_t pos, bool override,
+			struct gm_err *err)
+{
+	struct disk *d = disk_of(m, slot, err);
+	char key[64];
+	int rc;
+
+	if (!d)
+		return -GM_E_NO_DISK;
+	if (pos >= d->nparts)
+		return gm_fail(err, GM_E_NO_PART, "There is no partition %zu.", pos + 1);
+	part_key(d, &d->parts[pos], key, sizeof(key));
+	if ((rc = disk_delete_part(d, pos, override, err)) == 0)
+		machine_drop_letter_key(m, key);
+	return settle(m, rc, err);
+}
+
+int machine_assign(struct machine *m, int slot, size_t pos, char letter, char *given,
+		   struct gm_err *err)
+{
+	struct disk *d = disk_of(m, slot, err);
+	char key[64];
+
+	if (!d)
+		return -GM_E_NO_DISK;
+	if (pos >= d->nparts)
+		return gm_fail(err, GM_E_NO_PART, "There is no partition %zu.", pos + 1);
+	const struct part *p = &d->parts[pos];
+	if (!(p->kind == PK_BASIC || p->kind == PK_ESP || p->kind == PK_MBR_PRIMARY ||
+	      p->kind == PK_RECOVERY))
+		return gm_fail(err, GM_E_NOT_SUPPORTED, "The operation is not supported on %s "
+			       "partitions.", p->kind == PK_MSR ? "MSR" : "these");
+	for (char c = 'C'; c <= 'Z' && !letter; c++)
+		if (!machine_letter_key(m, c))
+			letter = c;
+	if (!letter)
+		return gm_fail(err, GM_E_NO_LETTER, "There are no drive letters left to assign.");
+	part_key(d, p, key, sizeof(key));
+	int rc = machine_set_letter(m, letter, key, err);
+	if (rc == 0 && given)
+		*given = letter;
+	return settle(m, rc, err);
+}
+
+int machine_unassign(struct machine *m, int slot, size_t pos, char letter,
+		     struct gm_err *err)
+{
+	struct disk *d = disk_of(m, slot, err);
+	char key[64];
+
+	if (!d)
+		return -GM_E_NO_DISK;
+	if (pos >= d->nparts)
+		return gm_fail(err, GM_E_NO_PART, "There is no partition %zu.", pos + 1);
+	part_key(d, &d->parts[pos], key, sizeof(key));
+	char have = machine_letter_of(m, key);
+	if (!have || (letter && letter != have))
+		return gm_fail(err, GM_E_NO_LETTER, "The drive letter or mount point is not "
+			       "assigned to the selected volume.");
+	machine_drop_letter_key(m, key);
+	return settle(m, 0, err);
+}
+
+/* --- volumes -------------------------------------------------------------- */
+
+static int open_target(struct machine *m, const struct vol_target *t, struct vol_handle *h,
+		       struct gm_err *err)
+{
+	struct disk *d;
+	int rc;
+
+	switch (t->kind) {
+	case VOLT_LETTER:
+		return vol_open_letter(m, t->letter, h, err);
+	case VOLT_DYNAMIC: {
+		const struct ldm_volume *lv = ldm_volume_at(machine_ldm(m), t->index);
+		if (!lv)
+			return gm_fail(err, GM_E_NO_VOLUME, "There is no dynamic volume %zu.",
+				       t->index);
+		return vol_open_ldm(m, lv, h, err);
+	}
+	case VOLT_PART:
+		break;
+	}
+	memset(h, 0, sizeof(*h));
+	if (!(d = disk_of(m, t->slot, err)))
+		return -GM_E_NO_DISK;
+	if (t->pos >= d->nparts)
+		return gm_fail(err, GM_E_NO_PART, "There is no partition %zu.", t->pos + 1);
+	if ((rc = machine_open_part(m, t->slot, t->pos, &h->dev, err)) < 0)
+		return rc;
+	h->ss = d->ss;
+	h->hidden = d->parts[t->pos].first_lba;
+	return 0;
+}
+
+int volume_check(struct machine *m, const struct vol_target *t, struct gm_err *err)
+{
+	struct vol_handle h;
+	int rc = open_target(m, t, &h, err);
+
+	if (rc == 0)
+		rc = vol_close(m, &h, NULL, 0, err);
+	return rc;
+}
+
+int volume_format(struct machine *m, const struct vol_target *t, const struct format_req *req,
+		  struct format_result *res, struct gm_err *err)
+{
+	struct vol_handle h;
+	uint8_t sec[4096];
+	struct fs_probe old;
+	struct gm_err e2;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = open_target(m, t, &h, err)) < 0)
+		return rc;
+	if ((rc = fat_format_plan(h.dev->size, h.ss, req->kind, req->unit, (uint32_t)h.hidden,
+				  &res->plan, err)) < 0)
+		goto out;
+	res->planned = true;
+	res->vol_bytes = h.dev->size;
+	if (h.ss <= sizeof(sec) && blk_read(h.dev, 0, sec, h.ss) == 0)
+		fs_probe(sec, h.ss, &old);
+	else
+		memset(&old, 0, sizeof(old));
+	res->old_kind = old.kind;
+	res->serial = rng_u32(&m->rng);
+	rc = fat_format(h.dev, &res->plan, req->label ? req->label : "", res->serial,
+			(int64_t)rng_time(&m->rng), req->quick, req->progress, req->pctx, err);
+out:
+	if (vol_close(m, &h, res->failed_vol, sizeof(res->failed_vol), rc < 0 ? &e2 : err) < 0 &&
+	    rc == 0)
+		rc = -(int)err->code;
+	return settle(m, rc, err);
+}
+
+int volume_add_mirror(struct machine *m, size_t index, int target, ldm_progress_fn progress,
+		      void *pctx, struct mirror_result *r, struct gm_err *err)
+{
+	struct ldm_view *view = machine_ldm(m);
+	struct ldm_volume *v = (struct ldm_volume *)ldm_volume_at(view, index);
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!v)
+		return gm_fail(err, GM_E_NO_VOLUME, "There is no dynamic volume %zu.", index);
+	r->boot_volume = ldm_volume_letter(v) == 'C';
+	rc = ldm_add_mirror(m, view, v, target, &r->plex, progress, pctx, err);
+	machine_rescan(m, NULL);
+	/* The boot volume's new plex gets its boot entry, as Windows adds
+	 * "Boot Mirror C: - secondary plex". */
+	if (rc == 0 && r->boot_volume) {
+		struct gm_err e2;
+		r->boot_entry_failed = boot_add_plex_entry(m, target, &r->plex, &e2) < 0;
+	}
+	return settle(m, rc, err);
+}
+
+uint32_t ldm_disk_id_of_slot(const struct ldm_view *v, int slot)
+{
+	if (!v || slot < 0 || slot >= 16 || v->slot_group[slot] < 0)
+		return 0;
+	const struct ldm_group *g = &v->groups[v->slot_group[slot]];
+	for (size_t i = 0; i < g->ndisks; i++)
+		if (g->disks[i].slot == slot)
+			return g->disks[i].rec->id;
+	return 0;
+}
+
+const struct ldm_gdisk *ldm_missing_disk(const struct ldm_view *v, int k)
+{
+	for (size_t g = 0; v && g < v->ngroups; g++)
+		for (size_t i = 0; i < v->groups[g].ndisks; i++)
+			if (v->groups[g].disks[i].slot < 0 && k-- == 0)
+				return &v->groups[g].disks[i];
+	return NULL;
+}
+
+int volume_break(struct machine *m, size_t index, uint32_t disk_id, bool keep,
+		 struct break_result *r, struct gm_err *err)
+{
+	struct ldm_view *view = machine_ldm(m);
+	const struct ldm_volume *v = ldm_volume_at(view, index);
+	char newv[64] = "";
+	int rc;
+
+	r->new_index = -1;
+	r->boot_volume = false;
+	if (!v)
+		return gm_fail(err, GM_E_NO_VOLUME, "There is no dynamic volume %zu.", index);
+	r->boot_volume = ldm_volume_letter(v) == 'C';
+	rc = settle(m, ldm_break_mirror(m, view, v, disk_id, keep, newv, sizeof(newv), err), err);
+	if (rc == 0 && keep) {
+		view = machine_ldm(m);
+		for (size_t i = 0; i < ldm_volume_count(view); i++)
+			if (strcmp(ldm_volume_at(view, i)->rec->name, newv) == 0)
+				r->new_index = (long)i;
+	}
+	return rc;
+}
+
+int machine_delete_missing(struct machine *m, uint32_t disk_id, bool override,
+			   struct gm_err *err)
+{
+	return settle(m, ldm_delete_missing_disk(m, machine_ldm(m), disk_id, override, err), err);
+}
+
+/* --- the machine as a whole ---------------------------------------------- */
+
+int machine_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
+		   struct reboot_result *r, struct gm_err *err)
+{
+	int healed[GM_MAX_SLOTS];
+	int n = ldm_heal(m, healed, err);
+
+	if (n < 0)
+		return settle(m, n, err);
+	for (int i = 0; i < n && r->nhealed < 16; i++)
+		r->healed[r->nhealed++] = healed[i];
+	machine_rescan(m, NULL);
+	n = ldm_resync(m, progress, pctx, err);
+	if (n > 0)
+		r->resynced = n;
+	return settle(m, n < 0 ? n : 0, err);
+}
+
+int machine_reboot(struct machine *m, ldm_progress_fn progress, void *pctx,
+		   struct reboot_result *r, struct gm_err *err)
+{
+	int slot, rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	while (machine_take_pending(m, "convert-dynamic", &slot) == 1) {
+		machine_rescan(m, NULL);
+		if ((rc = ldm_convert_dynamic(m, machine_ldm(m), slot, err)) < 0 ||
+		    (rc = machine_save(m, err)) < 0)
+			return settle(m, rc, err);
+		if (r->nconverted < 16)
+			r->converted[r->nconverted++] = slot;
+		machine_rescan(m, NULL);
+	}
+	if ((rc = machine_resync(m, progress, pctx, r, err)) < 0)
+		return rc;
+	r->boot_tried = true;
+	return boot_emulate(m, -1, &r->boot, err);
+}

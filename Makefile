@@ -4,6 +4,7 @@
 #   make check        tests under AddressSanitizer + UBSan; ends "N passed, N failed"
 #   make bench        benchmarks, each against a peer tool in the same run
 #   make fuzz         libFuzzer targets (clang)
+#   make fuzz-long    each target for FUZZ_SECONDS (default 60)
 #   make demo         the KB procedure (as far as it exists) on a fresh machine
 #   make golden-update  rewrite the golden transcripts from the current build
 #   make install PREFIX=/usr/local
@@ -35,7 +36,7 @@ HDRS       := $(wildcard src/*/*.h)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check bench fuzz install clean deps demo golden-update clang-warnings
+.PHONY: all check bench fuzz fuzz-long install clean deps demo golden-update clang-warnings
 .SECONDARY:
 
 all: bin/gptmirror bin/diskpart bin/bootcfg bin/gptmirror-loader.efi
@@ -123,6 +124,18 @@ demo: all
 
 # --- fuzzing (clang + libFuzzer) ---------------------------------------------
 fuzz: $(foreach f,$(FUZZ_NAMES),build/fuzz/fuzz_$(f))
+
+# Every target for FUZZ_SECONDS each, from its committed corpus (new inputs
+# go to build/fuzz/corpus-NAME); prints executions and stops on a crash.
+FUZZ_SECONDS ?= 60
+fuzz-long: fuzz
+	@for f in $(FUZZ_NAMES); do \
+		mkdir -p build/fuzz/corpus-$$f; \
+		build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus-$$f tests/fuzz/corpus-$$f >build/fuzz/$$f.log 2>&1 || \
+			{ echo "fuzz_$$f: CRASH, see build/fuzz/$$f.log"; exit 1; }; \
+		echo "fuzz_$$f: $$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$$f.log) executions in $(FUZZ_SECONDS) s, 0 crashes"; \
+	done
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(HDRS) | deps
 	@mkdir -p $(dir $@)

@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (efi_vs_open(s, sizeof(s), &vs, &why) != 0)
 		__builtin_trap(); /* the headers are ours: it must open */
 	efi_vs_walk(&vs, count, &n);
+	(void)efi_vs_damaged_at(&vs);
 	efi_vs_get(&vs, "BootOrder", &EFI_GLOBAL_GUID, &v);
 	uint8_t val[8] = {1, 0, 2, 0, 3, 0, 4, 0};
 	if (efi_vs_set(&vs, "FuzzVar", &EFI_GLOBAL_GUID, 7, val, 8, &why) == 0) {

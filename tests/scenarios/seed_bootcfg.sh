@@ -167,7 +167,9 @@ python3 - "$M/nvram.fd" "$off" <<'PY'
 import sys, struct
 f = open(sys.argv[1], 'r+b'); o = int(sys.argv[2])
 name = 'Boot0099'.encode('utf-16-le') + b'\0\0'
-hdr = struct.pack('<HBBI', 0x55aa, 0x7f, 0, 7) + b'\0' * 24 + struct.pack('<II', len(name), 40)
+# StartId, State 0x7F (header valid only), Attributes, MonotonicCount,
+# TimeStamp, PubKeyIndex, NameSize, DataSize, then the vendor GUID.
+hdr = struct.pack('<HBBI', 0x55aa, 0x7f, 0, 7) + b'\0' * 24 + struct.pack('<III', 0, len(name), 40)
 hdr += bytes.fromhex('61dfe48bca93d211aa0d00e098032b8c')
 f.seek(o); f.write(hdr + name + b'\x5a' * 40)
 PY

@@ -45,18 +45,7 @@ static int usage(void)
 /* The partition with this unique GUID on a present GPT disk. */
 static bool find_part(struct machine *m, const struct guid *g, int *slot, size_t *pos)
 {
-	for (int s = 0; s < m->nslots; s++) {
-		struct disk *d = machine_disk(m, s);
-		if (!d || d->style != DS_GPT)
-			continue;
-		for (size_t p = 0; p < d->nparts; p++)
-			if (guid_eq(&d->parts[p].ent.uniq, g)) {
-				*slot = s;
-				*pos = p;
-				return true;
-			}
-	}
-	return false;
+	return boot_find_gpt_part(m, g, slot, pos);
 }
 
 /* An LDM data partition holding an extent of a dynamic volume is named by

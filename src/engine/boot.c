@@ -214,8 +214,7 @@ int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,
 	return rc;
 }
 
-/* The GPT partition whose unique GUID is g, on a present disk. */
-static bool find_gpt_part(struct machine *m, const struct guid *g, int *slot, size_t *pos)
+bool boot_find_gpt_part(struct machine *m, const struct guid *g, int *slot, size_t *pos)
 {
 	for (int s = 0; s < m->nslots; s++) {
 		struct disk *d = machine_disk(m, s);
@@ -279,7 +278,7 @@ int boot_clone_entries(struct machine *m, struct nvram *nv, const struct boot_en
 	size_t pos;
 
 	r->n = 0;
-	if (!find_gpt_part(m, tg, &slot, &pos))
+	if (!boot_find_gpt_part(m, tg, &slot, &pos))
 		return gm_fail(err, GM_E_NO_PART, "No partition with the target GUID was found.");
 	const struct disk *d = machine_disk(m, slot);
 	if (d->parts[pos].kind != PK_ESP)

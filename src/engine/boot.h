@@ -50,6 +50,8 @@ int boot_running_disk(struct machine *m);
 int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,
 			struct gm_err *err);
 
+/* The GPT partition whose unique GUID is g, on a present disk. */
+bool boot_find_gpt_part(struct machine *m, const struct guid *g, int *slot, size_t *pos);
 /* bootcfg /clone: every entry of e[0..n) (the boot menu, in order; only
  * position `only` when it is >= 0) whose HD() names partition sg gets a
  * copy in nv whose HD() names the EFI system partition tg instead, its

@@ -90,6 +90,17 @@ static struct disk *disk_of(struct machine *m, int slot, struct gm_err *err)
 	return d;
 }
 
+/* The disk in slot, which has a partition pos. */
+static int part_of(struct machine *m, int slot, size_t pos, struct disk **d,
+		   struct gm_err *err)
+{
+	if (!(*d = disk_of(m, slot, err)))
+		return -GM_E_NO_DISK;
+	if (pos >= (*d)->nparts)
+		return gm_fail(err, GM_E_NO_PART, "There is no partition %zu.", pos + 1);
+	return 0;
+}
+
 /* Server 2003 converts the disk of the running boot volume (C:) at the
  * next boot. */
 static bool holds_boot_volume(struct machine *m, const struct disk *d)
@@ -167,14 +178,12 @@ int machine_create_part(struct machine *m, int slot, const struct create_req *re
 int machine_delete_part(struct machine *m, int slot, size_t pos, bool override,
 			struct gm_err *err)
 {
-	struct disk *d = disk_of(m, slot, err);
+	struct disk *d;
 	char key[64];
-	int rc;
+	int rc = part_of(m, slot, pos, &d, err);
 
-	if (!d)
-		return -GM_E_NO_DISK;
-	if (pos >= d->nparts)
-		return gm_fail(err, GM_E_NO_PART, "There is no partition %zu.", pos + 1);
+	if (rc < 0)
+		return rc;
 	part_key(d, &d->parts[pos], key, sizeof(key));
 	if ((rc = disk_delete_part(d, pos, override, err)) == 0)
 		machine_drop_letter_key(m, key);
@@ -184,13 +193,12 @@ int machine_delete_part(struct machine *m, int slot, size_t pos, bool override,
 int machine_assign(struct machine *m, int slot, size_t pos, char letter, char *given,
 		   struct gm_err *err)
 {
-	struct disk *d = disk_of(m, slot, err);
+	struct disk *d;
 	char key[64];
+	int prc = part_of(m, slot, pos, &d, err);
 
-	if (!d)
-		return -GM_E_NO_DISK;
-	if (pos >= d->nparts)
-		return gm_fail(err, GM_E_NO_PART, "There is no partition %zu.", pos + 1);
+	if (prc < 0)
+		return prc;
 	const struct part *p = &d->parts[pos];
 	if (!(p->kind == PK_BASIC || p->kind == PK_ESP || p->kind == PK_MBR_PRIMARY ||
 	      p->kind == PK_RECOVERY))
@@ -211,13 +219,12 @@ int machine_assign(struct machine *m, int slot, size_t pos, char letter, char *g
 int machine_unassign(struct machine *m, int slot, size_t pos, char letter,
 		     struct gm_err *err)
 {
-	struct disk *d = disk_of(m, slot, err);
+	struct disk *d;
 	char key[64];
+	int prc = part_of(m, slot, pos, &d, err);
 
-	if (!d)
-		return -GM_E_NO_DISK;
-	if (pos >= d->nparts)
-		return gm_fail(err, GM_E_NO_PART, "There is no partition %zu.", pos + 1);
+	if (prc < 0)
+		return prc;
 	part_key(d, &d->parts[pos], key, sizeof(key));
 	char have = machine_letter_of(m, key);
 	if (!have || (letter && letter != have))

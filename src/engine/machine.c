@@ -227,9 +227,15 @@ static int read_conf(struct machine *m, uint64_t *counter, struct gm_err *err)
 	}
 	*counter = 0;
 	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq, *k, *v;
+		char *s, *eq, *k, *v;
 		int n;
 		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = gm_fail(err, GM_E_MACHINE, "%s line %d is longer than %zu characters",
+				     path, lineno, sizeof(line) - 2);
+			break;
+		}
+		s = trim(line);
 		if (*s == '\0' || *s == '#')
 			continue;
 		eq = strchr(s, '=');

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "bytes.h"
@@ -403,6 +404,22 @@ static bool short_ok(int c)
 	       (c && strchr("$%'-_@~`!(){}^#&", c));
 }
 
+/* Windows' reserved device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9),
+ * in any case and with any extension: "aux.c" and "LPT1.txt" too. */
+static bool reserved_device(const char *s)
+{
+	static const char *const dev[] = {"CON", "PRN", "AUX", "NUL"};
+	size_t b = strcspn(s, ".");
+
+	while (b > 0 && s[b - 1] == ' ')
+		b--;
+	for (size_t i = 0; b == 3 && i < 4; i++)
+		if (strncasecmp(s, dev[i], 3) == 0)
+			return true;
+	return b == 4 && (strncasecmp(s, "COM", 3) == 0 || strncasecmp(s, "LPT", 3) == 0) &&
+	       s[3] >= '1' && s[3] <= '9';
+}
+
 bool fat_long_name_valid(const char *s)
 {
 	uint8_t u[2 * 260];
@@ -415,7 +432,7 @@ bool fat_long_name_valid(const char *s)
 		if (c < 0x20 || strchr("\"*/:<>?\\|", c))
 			return false;
 	}
-	if (s[n - 1] == ' ' || s[n - 1] == '.')
+	if (s[n - 1] == ' ' || s[n - 1] == '.' || reserved_device(s))
 		return false;
 	return utf8_to_utf16le(s, u, 255) >= 0;
 }

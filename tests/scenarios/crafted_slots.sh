@@ -8,9 +8,10 @@
 need sgdisk
 export GPTMIRROR_SEED=7
 M=$T/m
-(cd "$T" && "$GM" machine create m --disk 64M --disk 64M) >/dev/null
+(cd "$T" && "$GM" machine create m --disk 256M --disk 256M) >/dev/null
 dp "select disk 0" "convert gpt" "select disk 1" "convert gpt"
-truncate -s 64M "$T/outside.img"
+[ "$RC" = 0 ] || fail setup "$(cat "$T/out")"
+truncate -s 256M "$T/outside.img"
 printf 'precious' | dd of="$T/outside.img" conv=notrunc status=none
 cp "$M/machine.conf" "$T/good.conf"
 hashes() { (cd "$T" && "$IMGTOOL" hash m/disk*.img outside.img); }
@@ -49,3 +50,32 @@ case_slot directory adir
 # The good configuration still works, and the same checks pass it.
 cp "$T/good.conf" "$M/machine.conf"
 ok good-config-still-opens "$GM" -m "$M" machine status
+
+# A machine.conf line longer than gptmirror reads is refused, not split.
+{ cat "$T/good.conf"; printf 'note = %01100d\n' 0; } >"$M/machine.conf"
+before=$(hashes)
+"$GM" -m "$M" machine status >"$T/st" 2>&1
+rc=$?
+if [ "$rc" != 0 ] && grep -q "is longer than" "$T/st" && [ "$(hashes)" = "$before" ]; then
+	pass "overlong-conf-line-refused"
+else
+	fail "overlong-conf-line-refused" "rc $rc" "$(cat "$T/st")"
+fi
+cp "$T/good.conf" "$M/machine.conf"
+
+# Windows' reserved device names are not FAT names: xcopy refuses them.
+dp "select disk 1" "create partition primary size=32" "assign letter=F"
+[ "$RC" = 0 ] || fail reserved-setup "$(cat "$T/out")"
+"$GM" -m "$M" format f: /fs:fat /q /y >/dev/null
+for n in CON nul COM1 AUX.c LPT1.txt; do
+	rm -rf "$T/src"
+	mkdir -p "$T/src"
+	echo x >"$T/src/$n"
+	"$GM" -m "$M" xcopy "$T/src" 'f:\' /y >"$T/x" 2>&1
+	rc=$?
+	if [ "$rc" != 0 ] && grep -q "not a valid file name" "$T/x" && ! "$GM" -m "$M" dir 'f:\' | grep -qi "$n"; then
+		pass "reserved-name-$n-refused"
+	else
+		fail "reserved-name-$n-refused" "rc $rc" "$(cat "$T/x")"
+	fi
+done

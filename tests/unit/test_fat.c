@@ -36,6 +36,15 @@ static void name_plans(void)
 	CHECK(fat_name_plan("..", b, &nt, &lfn, &lossy) < 0);
 	CHECK(fat_name_plan("trailing.", b, &nt, &lfn, &lossy) < 0);
 	CHECK(fat_name_plan("", b, &nt, &lfn, &lossy) < 0);
+	/* Windows' reserved device names, with any case or extension. */
+	CHECK(fat_name_plan("CON", b, &nt, &lfn, &lossy) < 0);
+	CHECK(fat_name_plan("nul", b, &nt, &lfn, &lossy) < 0);
+	CHECK(fat_name_plan("COM1", b, &nt, &lfn, &lossy) < 0);
+	CHECK(fat_name_plan("AUX.c", b, &nt, &lfn, &lossy) < 0);
+	CHECK(fat_name_plan("LPT1.txt", b, &nt, &lfn, &lossy) < 0);
+	CHECK(fat_name_plan("CONFIG.SYS", b, &nt, &lfn, &lossy) == 0);
+	CHECK(fat_name_plan("COM10", b, &nt, &lfn, &lossy) == 0);
+	CHECK(fat_name_plan("console", b, &nt, &lfn, &lossy) == 0);
 	char longname[300];
 	memset(longname, 'x', 256);
 	longname[256] = '\0';

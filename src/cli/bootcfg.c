@@ -239,6 +239,11 @@ static int list_disk(struct machine *m, int slot)
 		printf("ERROR: Disk %d does not exist.\n", slot);
 		return 1;
 	}
+	if (d->style == DS_UNREADABLE || d->style == DS_INVALID) {
+		/* Both GPT copies damaged (or no disk at all): not "not GPT". */
+		printf("ERROR: The partition table of disk %d cannot be read: %s.\n", slot, d->why);
+		return 1;
+	}
 	if (d->style != DS_GPT) {
 		printf("ERROR: Disk %d is not a GPT disk.\n", slot);
 		return 1;

@@ -79,3 +79,18 @@ for n in CON nul COM1 AUX.c LPT1.txt; do
 		fail "reserved-name-$n-refused" "rc $rc" "$(cat "$T/x")"
 	fi
 done
+
+# bootcfg /list of a disk whose two GPT copies are both damaged says so
+# (not "is not a GPT disk") and writes nothing.
+sz=$(stat -c %s "$M/disk0.img")
+dd if=/dev/zero of="$M/disk0.img" bs=512 seek=1 count=1 conv=notrunc status=none
+dd if=/dev/zero of="$M/disk0.img" bs=512 seek=$((sz / 512 - 1)) count=1 conv=notrunc status=none
+before=$(hashes)
+"$GM" -m "$M" bootcfg /list 0 >"$T/l" 2>&1
+rc=$?
+if [ "$rc" != 0 ] && grep -q "cannot be read: both copies of its GPT are damaged" "$T/l" &&
+	! grep -q "not a GPT disk" "$T/l" && [ "$(hashes)" = "$before" ]; then
+	pass "list-of-unreadable-gpt-says-damaged"
+else
+	fail "list-of-unreadable-gpt-says-damaged" "rc $rc" "$(cat "$T/l")"
+fi

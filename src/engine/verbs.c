@@ -165,14 +165,28 @@ int machine_clean(struct machine *m, int slot, struct gm_err *err)
 	return settle(m, rc, err);
 }
 
+/* What create partition clears at the start of a new partition, as
+ * Windows does, so that an old file system's boot sectors (FAT's backup at
+ * sector 6 included) do not make it look formatted. */
+#define NEW_PART_CLEAR (64u << 10)
+
 int machine_create_part(struct machine *m, int slot, const struct create_req *req,
 			size_t *pos, struct gm_err *err)
 {
 	struct disk *d = disk_of(m, slot, err);
+	int rc;
 
 	if (!d)
 		return -GM_E_NO_DISK;
-	return settle(m, disk_create_part(d, &m->rng, m->profile, req, pos, err), err);
+	if ((rc = disk_create_part(d, &m->rng, m->profile, req, pos, err)) < 0)
+		return settle(m, rc, err);
+	/* The table is written first: a crash before the clear leaves a
+	 * partition that still shows the old bytes, as before the change. */
+	const struct part *p = &d->parts[*pos];
+	uint64_t len = part_bytes(d, p) < NEW_PART_CLEAR ? part_bytes(d, p) : NEW_PART_CLEAR;
+	if (blk_zero(d->dev, part_offset(d, p), len) < 0 || blk_flush(d->dev) < 0)
+		rc = gm_fail(err, GM_E_IO, "cannot clear the start of the new partition");
+	return settle(m, rc, err);
 }
 
 int machine_delete_part(struct machine *m, int slot, size_t pos, bool override,

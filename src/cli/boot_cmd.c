@@ -392,13 +392,11 @@ int cli_boot(struct machine *m, int entry)
 	return cli_boot_result(&r);
 }
 
-int cli_boot_result(const struct boot_result *rp)
+int cli_boot_result(const struct boot_result *r)
 {
-	const struct boot_result r = *rp;
-
 	/* The firmware's messages, as the KB shows them. */
-	for (int i = 0; i < r.ntries; i++) {
-		const struct boot_attempt *a = &r.tries[i];
+	for (int i = 0; i < r->ntries; i++) {
+		const struct boot_attempt *a = &r->tries[i];
 		if (a->removable_disk >= 0) {
 			printf("LOADING.: the removable-media path of disk %d\n", a->removable_disk);
 			continue;
@@ -407,20 +405,20 @@ int cli_boot_result(const struct boot_result *rp)
 		if (!a->loaded)
 			printf("Load of %s failed: Not Found\n", a->desc);
 	}
-	if (r.paused)
+	if (r->paused)
 		printf("Paused - press any key to continue.\n");
-	if (r.booted) {
+	if (r->booted) {
 		char g[GUID_STR_LEN + 1];
-		guid_to_str(&r.part_guid, g);
-		if (r.removable)
-			printf("Booted %s from disk %d partition %zu {%s}: %s\n", r.desc, r.slot,
-			       r.part, g, r.file);
+		guid_to_str(&r->part_guid, g);
+		if (r->removable)
+			printf("Booted %s from disk %d partition %zu {%s}: %s\n", r->desc, r->slot,
+			       r->part, g, r->file);
 		else
-			printf("Booted Boot%04X \"%s\" from disk %d partition %zu {%s}: %s\n", r.entry,
-			       r.desc, r.slot, r.part, g, r.file);
+			printf("Booted Boot%04X \"%s\" from disk %d partition %zu {%s}: %s\n", r->entry,
+			       r->desc, r->slot, r->part, g, r->file);
 		return 0;
 	}
-	if (!r.paused)
+	if (!r->paused)
 		printf("No bootable option or device was found.\n");
 	return 1;
 }

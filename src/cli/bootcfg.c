@@ -43,10 +43,6 @@ static int usage(void)
 }
 
 /* The partition with this unique GUID on a present GPT disk. */
-static bool find_part(struct machine *m, const struct guid *g, int *slot, size_t *pos)
-{
-	return boot_find_gpt_part(m, g, slot, pos);
-}
 
 /* An LDM data partition holding an extent of a dynamic volume is named by
  * that volume: \Device\HarddiskDmVolumes\PhysicalDmVolumes\BlockVolumeN. */
@@ -111,7 +107,7 @@ static void nt_path(struct machine *m, const uint8_t *dp, size_t len, char *out,
 	size_t pos;
 
 	if (!dp || !efi_dp_get_hd(dp, len, &hd) || hd.sig_type != 2 ||
-	    !find_part(m, &hd.sig, &slot, &pos) || !nt_volume(m, slot, pos, vol, sizeof(vol))) {
+	    !boot_find_gpt_part(m, &hd.sig, &slot, &pos) || !nt_volume(m, slot, pos, vol, sizeof(vol))) {
 		snprintf(out, cap, "(null)");
 		return;
 	}
@@ -302,7 +298,7 @@ static int do_mirror_add(struct listing *L, const struct guid *g, const char *de
 	size_t pos;
 	struct gm_err err;
 
-	if (!find_part(L->m, g, &slot, &pos)) {
+	if (!boot_find_gpt_part(L->m, g, &slot, &pos)) {
 		printf("ERROR: No partition with that GUID was found.\n");
 		return 1;
 	}

@@ -132,7 +132,7 @@ void cli_say_resync(const struct reboot_result *r)
 	for (int i = 0; i < r->nhealed; i++)
 		printf("Disk %d: its copy of the dynamic disk database was damaged or out of "
 		       "date; it was rewritten.\n", r->healed[i]);
-	if (r->resynced > 0 && r->boot_tried)
+	if (r->resynced > 0)
 		printf("%d mirror plex%s resynchronised.\n", r->resynced,
 		       r->resynced == 1 ? "" : "es");
 }
@@ -154,9 +154,8 @@ int volume_main(const char *mdir, int argc, char **argv)
 		cli_say_resync(&r);
 		if (rc < 0)
 			cli_print_err("volume", &err);
-		else
-			printf("%d mirror plex%s resynchronised.\n", r.resynced,
-			       r.resynced == 1 ? "" : "es");
+		else if (r.resynced == 0)
+			printf("0 mirror plexes resynchronised.\n");
 		machine_close(m);
 		return rc < 0 ? 1 : 0;
 	}

@@ -430,6 +430,5 @@ int machine_reboot(struct machine *m, ldm_progress_fn progress, void *pctx,
 	}
 	if ((rc = machine_resync(m, progress, pctx, r, err)) < 0)
 		return rc;
-	r->boot_tried = true;
 	return boot_emulate(m, -1, &r->boot, err);
 }

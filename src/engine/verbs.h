@@ -137,7 +137,6 @@ struct reboot_result {
 	int healed[16];       /* disks whose database copy was rewritten */
 	int nhealed;
 	int resynced;         /* mirror plexes completed */
-	bool boot_tried;      /* the boot below ran (all work before it done) */
 	struct boot_result boot;
 };
 /* machine reboot: the work Windows does at boot (pending conversions,

@@ -239,3 +239,37 @@ golden_images() {
 fixed_times() { find "$@" -exec touch -h -d @1048852800 {} +; }
 # det_bytes N [SEED]: N pseudo-random bytes, the same in every run.
 det_bytes() { python3 -c 'import random, sys; r = random.Random(int(sys.argv[2])); sys.stdout.buffer.write(r.randbytes(int(sys.argv[1])))' "$1" "${2:-1}"; }
+
+# plexes_agree VOLUME: every plex of mirror VOLUME of machine $M, read off
+# the images where ldmtool (not gptmirror) puts it (the disk's data-start
+# plus the partition's start), holds the same bytes. Says which differ.
+plexes_agree() {
+	python3 - "$1" "$M"/disk*.img <<'PY'
+import json, subprocess, sys
+vol, imgs = sys.argv[1], sys.argv[2:]
+def ldm(*a):
+    out = subprocess.run(['ldmtool'] + [x for i in imgs for x in ('-d', i)] + list(a),
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+g = json.loads(subprocess.run(['ldmtool', '-d', '/dev/null', 'scan'] + imgs,
+                              capture_output=True, text=True).stdout)[0]
+v = ldm('show', 'volume', g, vol)
+if v['type'] != 'mirrored':
+    sys.exit('%s is %s, not mirrored' % (vol, v['type']))
+plexes = []
+for p in v['partitions']:
+    pr = ldm('show', 'partition', g, p)
+    d = ldm('show', 'disk', g, pr['disk'])
+    plexes.append((p, d['device'], (d['data-start'] + pr['start']) * 512, pr['size'] * 512))
+fs = [open(dev, 'rb') for _, dev, _, _ in plexes]
+size = plexes[0][3]
+for off in range(0, size, 1 << 20):
+    n = min(1 << 20, size - off)
+    blocks = []
+    for f, (_, _, start, _) in zip(fs, plexes):
+        f.seek(start + off)
+        blocks.append(f.read(n))
+    if any(b != blocks[0] for b in blocks[1:]):
+        sys.exit('%s: plexes %s differ at byte %d' % (vol, ', '.join(p[0] for p in plexes), off))
+PY
+}

@@ -170,10 +170,7 @@ static void ldm_row(struct dp *dp, const struct ldm_volume *v, int num, bool sta
 	snprintf(name, sizeof(name), "Volume %d", num);
 	snprintf(ltr, sizeof(ltr), " %c ", l ? l : ' ');
 	dsize(dp, v->sectors * 512, sz, sizeof(sz));
-	const char *status = ldm_health_str(v->health);
-	for (size_t p = 0; p < v->nplex && v->health == LH_HEALTHY; p++)
-		if (v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p]))
-			status = "Rebuild";
+	const char *status = ldm_status_str(v);
 	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s", star ? '*' : ' ', name,
 	    ltr, fs.label, fs_kind_str(fs.kind), ldm_kind_str(v->kind), sz, status,
 	    l == 'C' ? "Boot" : "");

@@ -11,6 +11,7 @@
 #include "../engine/env.h"
 #include "../engine/err.h"
 #include "../engine/machine.h"
+#include "../engine/verbs.h"
 #include "../io/blkio.h"
 #include "cli.h"
 
@@ -51,7 +52,22 @@ const struct gm_env *cli_env = &env;
 
 int cli_machine_open(const char *mdir, struct machine **m, struct gm_err *err)
 {
-	return machine_open(machine_dir_default(mdir, cli_env), cli_env, m, err);
+	char names[256];
+	struct gm_err e;
+	int rc = machine_open(machine_dir_default(mdir, cli_env), cli_env, m, err);
+
+	if (rc < 0)
+		return rc;
+	/* A mirror a crash cut off in a write is made whole before anything
+	 * reads or writes it, as Windows resynchronises after an unclean
+	 * shutdown; one that cannot be stays Resynching, and the command goes on. */
+	int n = machine_recover(*m, names, sizeof(names), &e);
+	if (n > 0)
+		fprintf(stderr, "gptmirror: %s: cut off in a write; resynchronised from "
+			"the first healthy plex\n", names);
+	else if (n < 0)
+		fprintf(stderr, "gptmirror: warning: %s\n", e.detail);
+	return 0;
 }
 
 static void print_iostats(void)

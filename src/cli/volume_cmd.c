@@ -50,7 +50,7 @@ static void list(struct ldm_view *v)
 			char sz[16];
 			fmt_size(V->sectors * 512, sz, sizeof(sz));
 			printf("  %-10s %-8s %7s  %-9s", V->rec->name, ldm_kind_str(V->kind), sz,
-			       ldm_health_str(V->health));
+			       ldm_status_str(V));
 			for (size_t p = 0; p < V->nplex; p++)
 				for (size_t e = 0; e < V->plex[p].n; e++)
 					printf(" %s%s", V->plex[p].ext[e].rec->name,
@@ -123,7 +123,7 @@ static int export(struct machine *m, const struct ldm_volume *V, const char *fil
 	char sz[32];
 	fmt_commas(V->sectors * 512, sz, sizeof(sz));
 	printf("%s (%s, %s): %s bytes written to %s\n", V->rec->name, ldm_kind_str(V->kind),
-	       ldm_health_str(V->health), sz, file);
+	       ldm_status_str(V), sz, file);
 	return 0;
 }
 

@@ -390,6 +390,107 @@ void ldm_failed_key(const struct ldm_rec *part, char *buf, size_t cap)
 	snprintf(buf, cap, "failed.%s", part->name);
 }
 
+/* --- dirty regions -------------------------------------------------------- */
+
+static void dirty_key(const struct ldm_volume *v, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "dirty.%s", v->rec->name);
+}
+
+void ldm_dirty_init(const struct ldm_volume *v, struct ldm_dirty *d)
+{
+	uint64_t r = (v->sectors + LDM_DIRTY_REGIONS - 1) / LDM_DIRTY_REGIONS;
+
+	memset(d, 0, sizeof(*d));
+	d->region = (r + 2047) / 2048 * 2048; /* whole MiB */
+	if (d->region == 0)
+		d->region = 2048;
+}
+
+bool ldm_dirty_add(struct ldm_dirty *d, uint64_t lba, uint64_t n)
+{
+	bool added = false;
+
+	if (n == 0)
+		return false;
+	for (uint64_t r = lba / d->region; r <= (lba + n - 1) / d->region; r++) {
+		uint64_t k = r < LDM_DIRTY_REGIONS ? r : LDM_DIRTY_REGIONS - 1;
+		uint8_t bit = (uint8_t)(1u << (k & 7));
+		if (!(d->map[k / 8] & bit)) {
+			d->map[k / 8] |= bit;
+			added = true;
+		}
+	}
+	return added;
+}
+
+bool ldm_dirty_any(const struct ldm_dirty *d)
+{
+	for (size_t i = 0; i < sizeof(d->map); i++)
+		if (d->map[i])
+			return true;
+	return false;
+}
+
+int ldm_dirty_get(struct machine *m, const struct ldm_volume *v, struct ldm_dirty *d)
+{
+	char k[96];
+	const char *val;
+
+	ldm_dirty_init(v, d);
+	dirty_key(v, k, sizeof(k));
+	if (!(val = machine_extra_get(m, k)))
+		return 0;
+	/* "<sectors per region>:<hex>"; anything unreadable means all of it. */
+	char *end;
+	unsigned long long r = strtoull(val, &end, 10);
+	size_t n = 0;
+	if (r >= 2048 && *end == ':') {
+		d->region = r;
+		for (const char *h = end + 1; h[0] && h[1] && n < sizeof(d->map); h += 2) {
+			unsigned x;
+			if (sscanf(h, "%2x", &x) != 1)
+				goto all;
+			d->map[n++] = (uint8_t)x;
+		}
+		if (ldm_dirty_any(d))
+			return 1;
+	}
+all:
+	ldm_dirty_init(v, d);
+	memset(d->map, 0xff, sizeof(d->map));
+	return 1;
+}
+
+int ldm_dirty_set(struct machine *m, const struct ldm_volume *v, const struct ldm_dirty *d,
+		  struct gm_err *err)
+{
+	char k[96], val[32 + 2 * LDM_DIRTY_REGIONS / 8];
+	size_t n = sizeof(d->map), o;
+
+	dirty_key(v, k, sizeof(k));
+	if (!d || !ldm_dirty_any(d))
+		return machine_extra_set(m, k, NULL, err);
+	while (n > 0 && !d->map[n - 1])
+		n--;
+	o = (size_t)snprintf(val, sizeof(val), "%" PRIu64 ":", d->region);
+	for (size_t i = 0; i < n && o + 3 <= sizeof(val); i++)
+		o += (size_t)snprintf(val + o, sizeof(val) - o, "%02x", d->map[i]);
+	return machine_extra_set(m, k, val, err);
+}
+
+const char *ldm_status_str(const struct ldm_volume *v)
+{
+	if (v->health != LH_HEALTHY)
+		return ldm_health_str(v->health);
+	if (v->dirty)
+		return "Resynching";
+	for (size_t p = 0; p < v->nplex; p++)
+		if (v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p]))
+			return "Rebuild";
+	return "Healthy";
+}
+
 /* Plexes that failed an I/O, as machine.conf remembers them. */
 static void mark_failed_plexes(struct machine *m, struct ldm_group *g)
 {
@@ -408,6 +509,9 @@ static void mark_failed_plexes(struct machine *m, struct ldm_group *g)
 		}
 		if (v->kind == LK_MIRROR && v->health == LH_HEALTHY && ok < v->nplex)
 			v->health = ok ? LH_FAILED_RD : LH_FAILED;
+		char k[96];
+		dirty_key(v, k, sizeof(k));
+		v->dirty = machine_extra_get(m, k) != NULL;
 	}
 }
 

@@ -41,6 +41,9 @@ struct ldm_volume {
 	struct ldm_plex *plex;
 	size_t nplex;
 	uint64_t sectors;
+	bool dirty; /* a write was under way ("dirty.<volume>" in machine.conf):
+		     * its plexes may differ until ldm_heal_dirty copies the
+		     * dirty regions from the first healthy plex */
 };
 
 struct ldm_gdisk {
@@ -92,6 +95,33 @@ int ldm_config_parse(const uint8_t *cfg, size_t clen, struct ldm_vmdb *vmdb,
 		     struct ldm_rec **recs, size_t *nrecs, char *why, size_t cap);
 /* The machine.conf key that marks an extent's plex failed. */
 void ldm_failed_key(const struct ldm_rec *part, char *buf, size_t cap);
+/*
+ * The dirty regions of a mirror: before the first write to a region of a
+ * volume that more than one plex takes writes for, the region is recorded
+ * in machine.conf ("dirty.<volume> = <sectors per region>:<hex map>",
+ * replaced whole and flushed); the record goes once every plex has the data
+ * and is flushed. machine.conf rather than the LDM database: the database
+ * is shared with Windows, which keeps no such record and would reject an
+ * unknown one, and machine.conf is already written atomically under the
+ * machine lock.
+ */
+#define LDM_DIRTY_REGIONS 512
+struct ldm_dirty {
+	uint64_t region; /* sectors per region */
+	uint8_t map[LDM_DIRTY_REGIONS / 8];
+};
+/* An empty map for v (regions of at least 1 MiB, at most 512 of them). */
+void ldm_dirty_init(const struct ldm_volume *v, struct ldm_dirty *d);
+/* v's recorded map: 1 when v is marked dirty, 0 when not. */
+int ldm_dirty_get(struct machine *m, const struct ldm_volume *v, struct ldm_dirty *d);
+/* Records d (NULL: removes the record). */
+int ldm_dirty_set(struct machine *m, const struct ldm_volume *v, const struct ldm_dirty *d,
+		  struct gm_err *err);
+/* Marks the regions of sectors [lba, lba + n); true when one was new. */
+bool ldm_dirty_add(struct ldm_dirty *d, uint64_t lba, uint64_t n);
+bool ldm_dirty_any(const struct ldm_dirty *d);
+/* diskpart's Status of v: Healthy, Rebuild, Resynching, Failed Rd, Failed. */
+const char *ldm_status_str(const struct ldm_volume *v);
 /* Reads sectors [lba, lba + n) of a volume into buf. */
 int ldm_vol_read(struct machine *m, const struct ldm_volume *v, uint64_t lba,
 		 uint32_t n, uint8_t *buf, struct gm_err *err);

@@ -26,6 +26,9 @@ struct vdev {
 	struct machine *m;
 	const struct ldm_volume *v;
 	uint32_t failed; /* plexes that failed a read or a write, by bit */
+	int writers;     /* plexes that take writes when it is opened */
+	struct ldm_dirty dirty; /* regions written since the last flush, as
+				 * recorded in machine.conf */
 };
 
 /* Applies fn to the byte range [off, off + len) of plex p, extent by extent. */
@@ -81,12 +84,31 @@ static int vdev_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
 	return rc;
 }
 
+/* Before a write that more than one plex takes: its regions are recorded
+ * dirty, durably, unless they already are. */
+static int mark_dirty(struct vdev *vd, uint64_t off, uint64_t len)
+{
+	struct ldm_dirty was = vd->dirty;
+	struct gm_err e;
+
+	if (vd->writers < 2 || !ldm_dirty_add(&vd->dirty, off / SEC, (len + SEC - 1) / SEC))
+		return 0;
+	if (ldm_dirty_set(vd->m, vd->v, &vd->dirty, &e) < 0) {
+		vd->dirty = was;
+		return -EIO;
+	}
+	return 0;
+}
+
 static int vdev_write_op(struct blkdev *d, uint64_t off, const void *buf, size_t len,
 			 int op)
 {
 	struct vdev *vd = d->priv;
 	int ok = 0, rc = -EIO;
 
+	if ((rc = mark_dirty(vd, off, len)) < 0)
+		return rc;
+	rc = -EIO;
 	for (size_t p = 0; p < vd->v->nplex && p < 32; p++) {
 		if (!usable(vd, p))
 			continue;
@@ -129,11 +151,24 @@ static int vdev_flush(struct blkdev *d)
 			if (blk_flush(k->dev) < 0)
 				rc = -EIO;
 		}
+	/* Every plex has the data: the regions are clean again. */
+	if (rc == 0 && ldm_dirty_any(&vd->dirty)) {
+		struct gm_err e;
+		if (ldm_dirty_set(vd->m, vd->v, NULL, &e) < 0)
+			return -EIO;
+		ldm_dirty_init(vd->v, &vd->dirty);
+	}
 	return rc;
 }
 
 static void vdev_close(struct blkdev *d)
 {
+	struct vdev *vd = d->priv;
+
+	/* Closed without a flush: flushed now (a failure leaves the record,
+	 * and the next command copies the regions). */
+	if (ldm_dirty_any(&vd->dirty))
+		vdev_flush(d);
 	free(d->priv);
 }
 
@@ -173,14 +208,25 @@ int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkde
 	vd->m = m;
 	vd->v = v;
 	/* Plexes whose disk is gone, or marked failed, take no I/O. */
-	for (size_t p = 0; p < v->nplex; p++)
+	for (size_t p = 0; p < v->nplex; p++) {
+		bool present = v->plex[p].complete;
+		for (size_t e = 0; e < v->plex[p].n; e++)
+			present &= v->plex[p].ext[e].slot >= 0 &&
+				    machine_disk(m, v->plex[p].ext[e].slot) != NULL;
 		if (v->plex[p].failed)
 			vd->failed |= 1u << p;
+		else if (present)
+			vd->writers++;
+	}
+	ldm_dirty_init(v, &vd->dirty);
 	vd->dev.ops = &vdev_ops;
 	vd->dev.priv = vd;
 	vd->dev.size = v->sectors * SEC;
 	vd->dev.sector_size = SEC;
-	vd->dev.writable = writable;
+	vd->dev.stacked = 1;
+	/* A volume still marked dirty takes no write until its plexes agree
+	 * again (ldm_heal_dirty); reads come from the plex it copies from. */
+	vd->dev.writable = writable && !v->dirty;
 	*out = &vd->dev;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "ldm_write.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -845,6 +846,160 @@ int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 out:
 	ldm_view_free(view);
 	return rc;
+}
+
+/* --- mirrors cut off in a write -------------------------------------------- */
+
+static bool plex_present(struct machine *m, const struct ldm_plex *p)
+{
+	for (size_t e = 0; e < p->n; e++)
+		if (p->ext[e].slot < 0 || !machine_disk(m, p->ext[e].slot))
+			return false;
+	return p->complete;
+}
+
+/* Writes sectors [s, s + n) of the volume, from buf, to plex p. */
+static int plex_write(struct machine *m, const struct ldm_plex *p, uint64_t s, uint64_t n,
+		      const uint8_t *buf)
+{
+	while (n > 0) {
+		struct blkdev *dev;
+		uint64_t abs, avail;
+		if (plex_map(m, p, s, &dev, &abs, &avail) < 0)
+			return -EIO;
+		uint64_t k = avail < n ? avail : n;
+		int rc = zero(buf, (size_t)k * SEC) ? blk_zero(dev, abs * SEC, k * SEC)
+						    : blk_write(dev, abs * SEC, buf, (size_t)k * SEC);
+		if (rc < 0)
+			return rc;
+		s += k;
+		n -= k;
+		buf += k * SEC;
+	}
+	return 0;
+}
+
+/* Makes the plexes of dirty volume v agree again: the regions of its map
+ * copied from the first healthy plex to every other one. */
+static int heal_volume(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		       ldm_progress_fn progress, void *pctx, struct gm_err *err)
+{
+	const uint32_t chunk = 16384; /* 8 MiB */
+	struct ldm_dirty d;
+	size_t src = v->nplex;
+	uint32_t targets = 0, gone = 0;
+	int rc = 0;
+
+	ldm_dirty_get(m, v, &d);
+	for (size_t p = 0; p < v->nplex && p < 32; p++) {
+		const struct ldm_plex *pl = &v->plex[p];
+		if (!pl->complete || pl->failed)
+			continue;
+		if (!plex_present(m, pl))
+			gone |= 1u << p;
+		else if (src == v->nplex && !ldm_plex_rebuilding(pl))
+			src = p;
+		else
+			targets |= 1u << p;
+	}
+	if (src == v->nplex)
+		return gm_fail(err, GM_E_UNREADABLE, "%s was cut off in a write and has no "
+			       "healthy plex to copy from", v->rec->name);
+	for (size_t p = 0; p < v->nplex && p < 32; p++)
+		for (size_t e = 0; (targets & (1u << p)) && e < v->plex[p].n; e++)
+			if (!machine_disk(m, v->plex[p].ext[e].slot)->dev->writable)
+				return gm_fail(err, GM_E_IO, "%s was cut off in a write, and disk %d, "
+					       "which holds one of its plexes, is read-only: its "
+					       "plexes still differ", v->rec->name,
+					       v->plex[p].ext[e].slot);
+	uint8_t *buf = malloc((size_t)chunk * SEC);
+	if (!buf)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	struct ldm_volume one = *v;
+	one.nplex = 1;
+	uint64_t total = 0, done = 0;
+	for (size_t r = 0; r < LDM_DIRTY_REGIONS; r++)
+		if (d.map[r / 8] & (1u << (r & 7)))
+			total++;
+	for (size_t r = 0; r < LDM_DIRTY_REGIONS && rc == 0 && targets; r++) {
+		if (!(d.map[r / 8] & (1u << (r & 7))))
+			continue;
+		uint64_t s = r * d.region;
+		uint64_t end = r == LDM_DIRTY_REGIONS - 1 ? v->sectors : s + d.region;
+		if (end > v->sectors)
+			end = v->sectors;
+		while (s < end && rc == 0) {
+			uint32_t n = end - s < chunk ? (uint32_t)(end - s) : chunk;
+			/* A source that fails the read is failed (it is copied
+			 * whole later), and the next plex is the source from
+			 * here on: the plexes left agree. */
+			one.plex = &v->plex[src];
+			while (ldm_vol_read(m, &one, s, n, buf, err) < 0) {
+				gone |= 1u << src;
+				size_t next = v->nplex;
+				for (size_t p = 0; p < v->nplex && p < 32 && next == v->nplex; p++)
+					if ((targets & (1u << p)) && !ldm_plex_rebuilding(&v->plex[p]))
+						next = p;
+				if (next == v->nplex) {
+					rc = gm_fail(err, GM_E_IO, "%s was cut off in a write, and no "
+						     "plex can be read to make the others agree",
+						     v->rec->name);
+					break;
+				}
+				src = next;
+				targets &= ~(1u << src);
+				one.plex = &v->plex[src];
+			}
+			for (size_t p = 0; p < v->nplex && p < 32 && rc == 0; p++)
+				if ((targets & (1u << p)) && plex_write(m, &v->plex[p], s, n, buf) < 0)
+					rc = gm_fail(err, GM_E_IO, "resynchronising %s: writing its "
+						     "plex on disk %d failed", v->rec->name,
+						     v->plex[p].ext[0].slot);
+			s += n;
+		}
+		if (progress)
+			progress(pctx, ++done, total);
+	}
+	free(buf);
+	if (rc < 0)
+		return rc;
+	for (size_t p = 0; p < v->nplex && p < 32; p++)
+		for (size_t e = 0; (targets & (1u << p)) && e < v->plex[p].n; e++)
+			if (blk_flush(machine_disk(m, v->plex[p].ext[e].slot)->dev) < 0)
+				return gm_fail(err, GM_E_IO, "flush failed");
+	/* A plex whose disk is gone missed the write (and one that failed
+	 * a read cannot be trusted): it is copied whole when the disk is
+	 * back, as after any write it missed. */
+	if (gone && (rc = ldm_mark_failed(m, view, v, gone, err)) < 0)
+		return rc;
+	return ldm_dirty_set(m, v, NULL, err);
+}
+
+int ldm_heal_dirty(struct machine *m, ldm_progress_fn progress, void *pctx, char *names,
+		   size_t cap, struct gm_err *err)
+{
+	struct ldm_view *view;
+	int healed = 0, rc = 0;
+	size_t o = 0;
+
+	if (names && cap)
+		names[0] = '\0';
+	if (ldm_scan(m, &view, err) < 0)
+		return -1;
+	for (size_t gi = 0; gi < view->ngroups && rc == 0; gi++)
+		for (size_t i = 0; i < view->groups[gi].nvols && rc == 0; i++) {
+			const struct ldm_volume *v = &view->groups[gi].vols[i];
+			if (!v->dirty)
+				continue;
+			if ((rc = heal_volume(m, view, v, progress, pctx, err)) < 0)
+				break;
+			healed++;
+			if (names && o < cap)
+				o += (size_t)snprintf(names + o, cap - o, "%s%s", o ? ", " : "",
+						      v->rec->name);
+		}
+	ldm_view_free(view);
+	return rc < 0 ? rc : healed;
 }
 
 /* --- break, delete disk, convert basic ------------------------------------ */

@@ -26,6 +26,13 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 	       struct gm_err *err);
 
+/* Copies the dirty regions of every mirror marked dirty (a write was cut
+ * off) from its first healthy plex onto the others, flushes them and drops
+ * the mark; a plex whose disk is missing is marked failed instead. Returns
+ * how many volumes it made whole (their names, comma-separated, in names),
+ * or < 0 (the marks that could not be cleared stay). */
+int ldm_heal_dirty(struct machine *m, ldm_progress_fn progress, void *pctx, char *names,
+		   size_t cap, struct gm_err *err);
 /* Rewrites every member's copy of the database from the group's newest
  * sound copy when some copy is damaged or out of date. Returns how many
  * copies it rewrote (their slots in healed_slots, GM_MAX_SLOTS long), or < 0. */

@@ -119,18 +119,13 @@ static int make_sparse(const char *path, uint64_t size, struct gm_err *err)
 static int write_conf(struct machine *m, struct gm_err *err)
 {
 	char *path = path_in(m->dir, GM_CONF);
-	char *tmp = path_in(m->dir, GM_CONF ".tmp");
+	char *text = NULL;
+	size_t len = 0;
 	FILE *f = NULL;
 	int rc = 0;
 
-	if (!path || !tmp) {
+	if (!path || !(f = open_memstream(&text, &len))) {
 		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
-		goto out;
-	}
-	f = fopen(tmp, "w");
-	if (!f) {
-		rc = gm_fail(err, GM_E_MACHINE, "cannot write %s: %s", tmp,
-			     strerror(errno));
 		goto out;
 	}
 	fprintf(f, "# gptmirror machine: disk slots, drive letters of basic "
@@ -154,30 +149,24 @@ static int write_conf(struct machine *m, struct gm_err *err)
 		fprintf(f, "seed.counter = %" PRIu64 "\n", m->rng.counter);
 	for (int i = 0; i < m->nextra; i++)
 		fprintf(f, "%s\n", m->extra[i]);
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-		rc = gm_fail(err, GM_E_MACHINE, "cannot write %s: %s", tmp,
-			     strerror(errno));
-		fclose(f);
-		unlink(tmp);
+	if (fclose(f) != 0) {
+		f = NULL;
+		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
 		goto out;
 	}
-	fclose(f);
-	if (rename(tmp, path) < 0) {
-		rc = gm_fail(err, GM_E_MACHINE, "cannot replace %s: %s", path,
-			     strerror(errno));
-		unlink(tmp);
+	f = NULL;
+	/* Replaced whole: a crash leaves the old file or the new one. */
+	if ((rc = file_replace(path, text, len)) < 0) {
+		rc = gm_fail(err, GM_E_MACHINE, "cannot replace %s: %s", path, strerror(-rc));
 		goto out;
-	}
-	int dfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
 	}
 	m->conf_dirty = false;
 	m->saved_counter = m->rng.counter;
 out:
+	if (f)
+		fclose(f);
+	free(text);
 	free(path);
-	free(tmp);
 	return rc;
 }
 
@@ -406,6 +395,7 @@ int machine_open(const char *dir, const struct gm_env *env, struct machine **out
 	m->lockfd = -1;
 	m->env = *env;
 	m->crash.after = env->crash_after_writes;
+	file_replace_crash_hook(&m->crash);
 	m->dir = strdup(dir);
 	if (!m->dir) {
 		free(m);
@@ -461,6 +451,7 @@ void machine_close(struct machine *m)
 		free(m->extra[i]);
 	free(m->extra);
 	ldm_view_free(m->ldm);
+	file_replace_crash_hook(NULL);
 	if (m->lockfd >= 0)
 		close(m->lockfd);
 	free(m->dir);

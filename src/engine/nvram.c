@@ -89,34 +89,15 @@ static int ovmf_list(struct nvram *nv, nvram_var_fn fn, void *ctx)
 	return efi_vs_walk(&o->vs, list_one, &c);
 }
 
-/* The whole file goes to a temporary name, then replaces the old one: a
- * crash leaves the old store or the new one, never a mix. */
+/* The whole file is replaced (file_replace): a crash leaves the old store
+ * or the new one, never a mix. */
 static int write_atomic(const char *path, const uint8_t *buf, size_t len,
 			struct gm_err *err)
 {
-	char tmp[4200];
-	int fd;
+	int rc = file_replace(path, buf, len);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return gm_fail(err, GM_E_IO, "cannot write %s: %s", tmp, strerror(errno));
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			unlink(tmp);
-			return gm_fail(err, GM_E_IO, "cannot write %s", tmp);
-		}
-		done += (size_t)n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return gm_fail(err, GM_E_IO, "cannot replace %s: %s", path, strerror(errno));
-	}
+	if (rc < 0)
+		return gm_fail(err, GM_E_IO, "cannot replace %s: %s", path, strerror(-rc));
 	return 0;
 }
 

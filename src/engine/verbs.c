@@ -396,6 +396,20 @@ int machine_delete_missing(struct machine *m, uint32_t disk_id, bool override,
 
 /* --- the machine as a whole ---------------------------------------------- */
 
+int machine_recover(struct machine *m, char *names, size_t cap, struct gm_err *err)
+{
+	bool dirty = false;
+
+	/* Cheap when nothing was cut off: machine.conf says so. */
+	for (int i = 0; i < m->nextra && !dirty; i++)
+		dirty = strncmp(m->extra[i], "dirty.", 6) == 0;
+	if (!dirty)
+		return 0;
+	int n = ldm_heal_dirty(m, NULL, NULL, names, cap, err);
+	machine_rescan(m, NULL);
+	return n;
+}
+
 int machine_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 		   struct reboot_result *r, struct gm_err *err)
 {

@@ -21,6 +21,12 @@ void blkio_stats_reset(void)
 	stats = (struct blkio_stats){0};
 }
 
+void blkio_stats_count_write(uint64_t len)
+{
+	stats.bytes_written += len;
+	stats.writes++;
+}
+
 static int check_range(struct blkdev *d, uint64_t off, size_t len)
 {
 	if (off > d->size || len > d->size - off)
@@ -35,7 +41,7 @@ int blk_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
 	if (rc < 0)
 		return rc;
 	rc = d->ops->read(d, off, buf, len);
-	if (rc == 0) {
+	if (rc == 0 && !d->stacked) {
 		stats.bytes_read += len;
 		stats.reads++;
 	}
@@ -51,7 +57,7 @@ int blk_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
 	if (!d->writable)
 		return -EROFS;
 	rc = d->ops->write(d, off, buf, len);
-	if (rc == 0) {
+	if (rc == 0 && !d->stacked) {
 		stats.bytes_written += len;
 		stats.writes++;
 	}
@@ -73,8 +79,8 @@ int blk_zero(struct blkdev *d, uint64_t off, uint64_t len)
 	if (!d->writable)
 		return -EROFS;
 	if (d->ops->zero && d->ops->zero(d, off, len) == 0) {
-		stats.bytes_written += len;
-		stats.writes++;
+		if (!d->stacked)
+			blkio_stats_count_write(len);
 		return 0;
 	}
 	while (len > 0) {
@@ -97,8 +103,8 @@ int blk_import(struct blkdev *d, uint64_t off, int fd, uint64_t len)
 	if (!d->writable)
 		return -EROFS;
 	if (d->ops->import && d->ops->import(d, off, fd, len) == 0) {
-		stats.bytes_written += len;
-		stats.writes++;
+		if (!d->stacked)
+			blkio_stats_count_write(len);
 		return 0;
 	}
 	while (len > 0) {
@@ -127,10 +133,12 @@ int blk_copy(struct blkdev *dst, uint64_t doff, struct blkdev *src, uint64_t sof
 	if (!dst->writable)
 		return -EROFS;
 	if (dst->ops->copy && dst->ops->copy(dst, doff, src, soff, len) == 0) {
-		stats.bytes_read += len;
-		stats.bytes_written += len;
-		stats.reads++;
-		stats.writes++;
+		if (!dst->stacked) {
+			stats.bytes_read += len;
+			stats.bytes_written += len;
+			stats.reads++;
+			stats.writes++;
+		}
 		return 0;
 	}
 	while (len > 0) {

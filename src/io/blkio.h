@@ -39,6 +39,8 @@ struct blkdev {
 	uint64_t size;        /* bytes */
 	uint32_t sector_size; /* 512 or 4096 */
 	int writable;
+	int stacked; /* a view of other devices (a slice, a volume): its I/O
+		      * is counted in blkio_stats where it lands, not here */
 };
 
 struct blkio_stats {
@@ -107,5 +109,21 @@ int blk_run(struct blkdev *d, uint64_t off, uint64_t *len);
 /* Totals over every device since start (or the last reset). */
 void blkio_stats_get(struct blkio_stats *out);
 void blkio_stats_reset(void);
+/* Counts one write of len bytes that did not go through a device (a file
+ * replaced whole). */
+void blkio_stats_count_write(uint64_t len);
+
+/*
+ * Replaces the small file path whole and atomically (replace.c): NAME.tmp
+ * written and flushed, renamed over NAME, the directory flushed. A crash
+ * leaves the old file or the new one. 0, or -errno with path unchanged.
+ * Counts as one write (blkio_stats, the crash hook below).
+ */
+int file_replace(const char *path, const void *buf, size_t len);
+/* The crash hook file_replace counts towards (NULL: none). */
+void file_replace_crash_hook(struct blk_crash *crash);
+/* Counts one write towards crash and ends the process when it is the
+ * last one allowed (faultio.c). */
+void blk_crash_tick(struct blk_crash *crash);
 
 #endif

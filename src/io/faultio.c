@@ -35,11 +35,17 @@ static int before_write(struct fault_priv *p)
 	return p->fail_at && p->nwrites >= p->fail_at ? -EIO : 0;
 }
 
+void blk_crash_tick(struct blk_crash *crash)
+{
+	if (crash->after && ++crash->writes >= crash->after)
+		_exit(BLK_CRASH_STATUS);
+}
+
 /* After a write that succeeded: the crash hook. */
 static int after_write(struct fault_priv *p, int rc)
 {
-	if (rc == 0 && p->crash && p->crash->after && ++p->crash->writes >= p->crash->after)
-		_exit(BLK_CRASH_STATUS);
+	if (rc == 0 && p->crash)
+		blk_crash_tick(p->crash);
 	return rc;
 }
 

@@ -8,6 +8,7 @@ int machine_main(const char *mdir, int argc, char **argv);
 int format_main(const char *mdir, int argc, char **argv);
 int xcopy_main(const char *mdir, int argc, char **argv);
 int dir_main(const char *mdir, int argc, char **argv);
+int chkdsk_main(const char *mdir, int argc, char **argv);
 int nvram_main(const char *mdir, int argc, char **argv);
 int volume_main(const char *mdir, int argc, char **argv);
 int machine_boot_main(const char *mdir, int argc, char **argv);

@@ -269,11 +269,30 @@ static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
 	return v->fs;
 }
 
+/* What the check before the first write of a volume found dirty did. */
+static void say_autochk(char l, const struct fat_check *k)
+{
+	char b[32];
+
+	fmt_commas((uint64_t)k->lost_clusters, b, sizeof(b));
+	fprintf(stderr, "gptmirror: %c: was not closed cleanly; checked before writing "
+		"(as autochk does): %s lost allocation units freed%s%s", l, b,
+		k->fats_differ ? ", the FAT copies made the same" : "",
+		k->free_wrong ? ", the free space count corrected" : "");
+	if (k->bad)
+		fprintf(stderr, "; %" PRIu32 " entries left as they are (run chkdsk %c:): %s", k->bad,
+			l, k->bad_first);
+	fputc('\n', stderr);
+}
+
 static int close_vols(struct ctx *c, struct gm_err *err)
 {
 	int rc = 0;
 
 	for (int i = 0; i < c->nvols; i++) {
+		const struct fat_check *k = fatfs_autochecked(c->vols[i].fs);
+		if (k)
+			say_autochk(c->vols[i].letter, k);
 		if (fatfs_sync(c->vols[i].fs, err) < 0)
 			rc = -1;
 		fatfs_close(c->vols[i].fs);
@@ -949,4 +968,117 @@ int dir_main(const char *mdir, int argc, char **argv)
 	close_vols(&c, &err);
 	machine_close(c.m);
 	return rc;
+}
+
+/* --- chkdsk ---------------------------------------------------------------- */
+
+static void chk_line(uint64_t n, const char *what)
+{
+	char b[32];
+
+	fmt_commas(n, b, sizeof(b));
+	printf("%15s %s\n", b, what);
+}
+
+int chkdsk_main(const char *mdir, int argc, char **argv)
+{
+	struct ctx c = {0};
+	struct gm_err err = {0};
+	struct fat_check k;
+	bool fix = false;
+	char l = 0, b[64];
+
+	for (int i = 0; i < argc; i++) {
+		if (strcasecmp(argv[i], "/f") == 0)
+			fix = true;
+		else if (!l && parse_drive(argv[i], &l) == 0 && !argv[i][2])
+			continue;
+		else
+			l = 0, i = argc;
+	}
+	if (!l) {
+		fprintf(stderr, "usage: gptmirror chkdsk X: [/f]\n");
+		return 2;
+	}
+	if (cli_machine_open(mdir, &c.m, &err) < 0) {
+		cli_print_err("chkdsk", &err);
+		return 3;
+	}
+	struct fatfs *fs = open_vol(&c, l, &err);
+	if (!fs) {
+		printf("%s\n", err.code == GM_E_NO_LETTER
+				       ? "The system cannot find the drive specified."
+				       : err.detail);
+		machine_close(c.m);
+		return 3;
+	}
+	const struct fat_bpb *bpb = fatfs_bpb(fs);
+	printf("The type of the file system is %s.\n",
+	       bpb->type == FAT32 ? "FAT32" : bpb->type == FAT16 ? "FAT" : "FAT");
+	printf("Volume Serial Number is %04X-%04X\n", bpb->serial >> 16, bpb->serial & 0xffff);
+	printf("Windows is verifying files and folders...\n");
+	int rc = fatfs_check(fs, fix, &k, &err);
+	if (rc < 0) {
+		printf("%s\n", err.detail);
+		close_vols(&c, &err);
+		machine_close(c.m);
+		return 3;
+	}
+	bool problems = k.was_dirty || k.fats_differ || k.free_wrong || k.lost_clusters || k.bad;
+	if (k.was_dirty)
+		printf("The volume was not closed cleanly (its dirty flag is set).\n");
+	if (k.fats_differ)
+		printf("The copies of the file allocation table (FAT) differ.%s\n",
+		       fix ? " The first one was copied over the others." : "");
+	if (k.lost_clusters) {
+		fmt_commas((uint64_t)k.lost_clusters * bpb->clus_bytes, b, sizeof(b));
+		printf("%" PRIu32 " lost allocation units found in %" PRIu32 " chains.\n",
+		       k.lost_clusters, k.lost_chains);
+		printf("%s bytes of disk space %s.\n", b, fix ? "freed" : "would be freed");
+	}
+	if (k.free_wrong)
+		printf("The free space count is wrong (it says %" PRIu32 " allocation units)."
+		       "%s\n", k.free_recorded, fix ? " Corrected." : "");
+	if (k.bad)
+		printf("%" PRIu32 " directory entries have errors chkdsk does not fix (the "
+		       "first: %s).\n", k.bad, k.bad_first);
+	printf("File and folder verification is complete.\n");
+	if (!problems)
+		printf("Windows has checked the file system and found no problems.\n");
+	else if (!fix)
+		printf("Windows found errors on the disk, but will not fix them\n"
+		       "because disk checking was run without the /F (fix) parameter.\n");
+	else if (k.bad)
+		printf("Windows made corrections to the file system, but some errors remain.\n");
+	else
+		printf("Windows has made corrections to the file system.\n");
+	uint64_t cb = bpb->clus_bytes;
+	putchar('\n');
+	chk_line((uint64_t)bpb->clusters * cb, "bytes total disk space.");
+	if (k.hidden) {
+		snprintf(b, sizeof(b), "bytes in %" PRIu64 " hidden files.", k.hidden);
+		chk_line(k.hidden_clus * cb, b);
+	}
+	if (k.dirs) {
+		snprintf(b, sizeof(b), "bytes in %" PRIu64 " folders.", k.dirs);
+		chk_line(k.dir_clus * cb, b);
+	}
+	if (k.files) {
+		snprintf(b, sizeof(b), "bytes in %" PRIu64 " files.", k.files);
+		chk_line(k.file_clus * cb, b);
+	}
+	chk_line((uint64_t)k.free_clusters * cb, "bytes available on disk.");
+	putchar('\n');
+	chk_line(cb, "bytes in each allocation unit.");
+	chk_line(bpb->clusters, "total allocation units on disk.");
+	chk_line(k.free_clusters, "allocation units available on disk.");
+	struct gm_err e2;
+	int crc = close_vols(&c, &e2);
+	machine_close(c.m);
+	if (crc < 0) {
+		fprintf(stderr, "chkdsk: %s\n", e2.detail);
+		return 3;
+	}
+	/* As Windows' chkdsk: 0 clean, 1 errors fixed, 3 errors left. */
+	return !problems ? 0 : fix && !k.bad ? 1 : 3;
 }

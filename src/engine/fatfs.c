@@ -51,9 +51,15 @@ struct fatfs {
 	struct dirbuf dc;
 	uint8_t *io;
 	bool fsinfo_unknown; /* FSInfo on disk says "unknown" until sync */
+	bool changing;       /* the dirty flag is set on disk (a change is open) */
+	bool found_dirty;    /* it was set when the volume was opened */
+	bool autochecked;
+	struct fat_check autochk;
 	fat_copy_progress_fn progress;
 	void *pctx;
 };
+
+static int begin_change(struct fatfs *fs, struct gm_err *err);
 
 void fatfs_set_progress(struct fatfs *fs, fat_copy_progress_fn fn, void *ctx)
 {
@@ -342,6 +348,12 @@ io:
 
 /* --- open / sync -------------------------------------------------------- */
 
+/* FAT[1]'s clean-shutdown bit (FAT16, FAT32). */
+static uint32_t clean_bit(const struct fatfs *fs)
+{
+	return fs->b.type == FAT16 ? 0x8000u : fs->b.type == FAT32 ? 0x08000000u : 0;
+}
+
 int fatfs_open(struct blkdev *dev, struct fatfs **out, struct gm_err *err)
 {
 	uint8_t sec[4096];
@@ -389,6 +401,8 @@ int fatfs_open(struct blkdev *dev, struct fatfs **out, struct gm_err *err)
 		}
 	if (!fs->next_free)
 		fs->next_free = 2;
+	fs->found_dirty = fs->b.type == FAT12 ? (sec[0x25] & 1) != 0
+					      : !(fat_get(fs->fat, fs->b.type, 1) & clean_bit(fs));
 	*out = fs;
 	return 0;
 }
@@ -476,6 +490,37 @@ static int write_fsinfo(struct fatfs *fs, uint32_t free_count,
 
 static int dir_flush(struct fatfs *fs, struct gm_err *err);
 
+/* Sets or clears the dirty flag on disk, and flushes. */
+static int set_dirty(struct fatfs *fs, bool on, struct gm_err *err)
+{
+	uint32_t bps = fs->b.bytes_per_sec;
+	uint8_t *sec = malloc(bps);
+	int rc = 0;
+
+	if (!sec)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (fs->b.type == FAT12) {
+		if ((rc = blk_read(fs->dev, 0, sec, bps)) == 0) {
+			sec[0x25] = (uint8_t)(on ? sec[0x25] | 1 : sec[0x25] & ~1);
+			rc = blk_write(fs->dev, 0, sec, bps);
+		}
+	} else {
+		uint32_t v = fat_get(fs->fat, fs->b.type, 1);
+		v = on ? v & ~clean_bit(fs) : v | clean_bit(fs);
+		if (fs->b.type == FAT32) /* the top four bits are kept as they are */
+			put_le32(fs->fat + 4, (get_le32(fs->fat + 4) & 0xf0000000u) | v);
+		else
+			fat_set(fs->fat, fs->b.type, 1, v);
+		for (uint32_t i = 0; i < fs->b.nfats && rc == 0; i++)
+			rc = blk_write(fs->dev, ((uint64_t)fs->b.first_fat + (uint64_t)i * fs->b.fat_secs) * bps,
+				       fs->fat, bps);
+	}
+	free(sec);
+	if (rc == 0)
+		rc = blk_flush(fs->dev);
+	return rc < 0 ? io_fail(err, rc, on ? "marking the volume dirty" : "marking the volume clean") : 0;
+}
+
 int fatfs_sync(struct fatfs *fs, struct gm_err *err)
 {
 	int rc = dir_flush(fs, err);
@@ -492,6 +537,12 @@ int fatfs_sync(struct fatfs *fs, struct gm_err *err)
 	}
 	if ((rc = blk_flush(fs->dev)) < 0)
 		return io_fail(err, rc, "flush");
+	/* Everything is on disk: the volume is clean again. */
+	if (fs->changing) {
+		if ((rc = set_dirty(fs, false, err)) < 0)
+			return rc;
+		fs->changing = false;
+	}
 	return 0;
 }
 
@@ -1160,6 +1211,8 @@ int fatfs_mkdir(struct fatfs *fs, uint32_t dir, const char *name, int64_t t,
 
 	if (rc < 0)
 		return rc;
+	if (rc == 0 && (rc = begin_change(fs, err)) < 0)
+		return rc;
 	if (rc == 1) {
 		if (fat_entry_is_dir(&ex)) {
 			if (out)
@@ -1203,6 +1256,8 @@ int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err
 
 	if (fat_entry_is_dir(e))
 		return gm_fail(err, GM_E_ARGS, "%s is a directory", e->name);
+	if ((rc = begin_change(fs, err)) < 0)
+		return rc;
 	if ((rc = dir_load(fs, e->dir, err)) < 0)
 		return rc;
 	size_t first = e->slot + 1 - e->nslots;
@@ -1255,6 +1310,8 @@ static int write_file(struct fatfs *fs, uint32_t dir, const char *name,
 	if (!fat_long_name_valid(name))
 		return gm_fail(err, GM_E_ARGS, "\"%s\" is not a valid file name "
 			       "on a FAT volume.", name);
+	if ((rc = begin_change(fs, err)) < 0)
+		return rc;
 	rc = fatfs_find(fs, dir, name, &ex, err);
 	if (rc < 0)
 		return rc;
@@ -1421,5 +1478,253 @@ int fatfs_descend_ok(const struct fatfs *fs, const uint32_t *anc, size_t n, uint
 	if (cycle)
 		return gm_fail(err, GM_E_CORRUPT, "The directory structure is corrupt: %s "
 			       "points back at a directory that contains it. Run chkdsk.", name);
+	return 0;
+}
+
+/* --- check and repair (chkdsk, autochk) ---------------------------------- */
+
+struct walk {
+	struct fatfs *fs;
+	uint8_t *used; /* per cluster: reached from an entry */
+	struct fat_check *c;
+	uint32_t anc[FATFS_MAX_DEPTH + 1];
+	size_t nanc;
+};
+
+static void bad_entry(struct walk *w, const char *name, const char *what)
+{
+	size_t cap = sizeof(w->c->bad_first);
+
+	/* The name is cut to what fits; the reason is kept whole. */
+	if (!w->c->bad++) {
+		int keep = (int)(cap - 3 - strnlen(what, cap - 4)) - 1;
+		snprintf(w->c->bad_first, cap, "%.*s: %s", keep > 0 ? keep : 0, name, what);
+	}
+}
+
+/* Marks the chain from first as used: how many clusters it has. */
+static uint64_t mark_chain(struct walk *w, const char *name, uint32_t first)
+{
+	struct fatfs *fs = w->fs;
+	uint64_t n = 0;
+
+	for (uint32_t c = first; c;) {
+		if (!valid_clus(fs, c)) {
+			bad_entry(w, name, "its chain points outside the volume");
+			break;
+		}
+		if (w->used[c]) {
+			bad_entry(w, name, "its chain crosses another one");
+			break;
+		}
+		w->used[c] = 1;
+		n++;
+		uint32_t v = fat_get(fs->fat, fs->b.type, c);
+		if (fat_is_eoc(fs->b.type, v))
+			break;
+		if (!valid_clus(fs, v)) {
+			bad_entry(w, name, "its chain is broken");
+			break;
+		}
+		c = v;
+	}
+	return n;
+}
+
+struct collected {
+	struct fat_entry *v;
+	size_t n, cap;
+};
+
+static int collect(void *ctx, const struct fat_entry *e)
+{
+	struct collected *k = ctx;
+
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		struct fat_entry *nv = realloc(k->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		k->v = nv;
+		k->cap = cap;
+	}
+	k->v[k->n++] = *e;
+	return 0;
+}
+
+static int walk_dir(struct walk *w, uint32_t dir, struct gm_err *err)
+{
+	struct fatfs *fs = w->fs;
+	struct collected k = {0};
+	uint32_t cb = fs->b.clus_bytes;
+	int rc = fatfs_list(fs, dir, collect, &k, err);
+
+	if (rc < 0 || (k.n && !k.v)) {
+		free(k.v);
+		return rc < 0 ? rc : gm_fail(err, GM_E_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < k.n && rc == 0; i++) {
+		const struct fat_entry *e = &k.v[i];
+		uint32_t first = e->d.first_clus;
+		if (fat_entry_is_dir(e)) {
+			struct gm_err e2;
+			if (!first) {
+				bad_entry(w, e->name, "a directory with no cluster");
+				continue;
+			}
+			if (fatfs_descend_ok(fs, w->anc, w->nanc, dir, first, e->name, &e2) < 0) {
+				bad_entry(w, e->name, e2.detail);
+				continue;
+			}
+			if (w->used[first < fs->b.clusters + 2 ? first : 0]) {
+				bad_entry(w, e->name, "its chain crosses another one");
+				continue;
+			}
+			w->c->dirs++;
+			w->c->dir_clus += mark_chain(w, e->name, first);
+			w->anc[w->nanc++] = dir;
+			rc = walk_dir(w, first, err);
+			w->nanc--;
+			continue;
+		}
+		uint64_t n = first ? mark_chain(w, e->name, first) : 0;
+		if (n != (e->d.size + (uint64_t)cb - 1) / cb)
+			bad_entry(w, e->name, "its size and its chain disagree");
+		if (e->d.attr & FAT_ATTR_HIDDEN) {
+			w->c->hidden++;
+			w->c->hidden_clus += n;
+		} else {
+			w->c->files++;
+			w->c->file_clus += n;
+		}
+	}
+	free(k.v);
+	return rc;
+}
+
+int fatfs_check(struct fatfs *fs, bool fix, struct fat_check *c, struct gm_err *err)
+{
+	uint32_t bps = fs->b.bytes_per_sec, top = fs->b.clusters + 2;
+	struct walk w = {fs, calloc(top, 1), c, {0}, 0};
+	int rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->was_dirty = fs->found_dirty;
+	if (!w.used)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (fs->b.type == FAT32)
+		c->dir_clus += mark_chain(&w, "the root directory", fs->b.root_clus);
+	if ((rc = walk_dir(&w, fatfs_root(fs), err)) < 0)
+		goto out;
+	/* Lost chains: clusters in use that no entry reaches. */
+	uint8_t *pointed = calloc(top, 1);
+	if (!pointed) {
+		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	uint32_t bad_mark = fat_eoc(fs->b.type) - 8; /* 0xff7, 0xfff7, 0x0ffffff7 */
+	for (uint32_t k = 2; k < top; k++) {
+		uint32_t v = fat_get(fs->fat, fs->b.type, k);
+		if (v && v != bad_mark && !w.used[k]) {
+			c->lost_clusters++;
+			if (valid_clus(fs, v))
+				pointed[v] = 1;
+		}
+	}
+	for (uint32_t k = 2; k < top; k++) {
+		uint32_t v = fat_get(fs->fat, fs->b.type, k);
+		if (v && v != bad_mark && !w.used[k] && !pointed[k])
+			c->lost_chains++;
+	}
+	free(pointed);
+	/* The other copies of the FAT. */
+	uint8_t *copy = malloc(fs->fat_len);
+	if (!copy) {
+		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (uint32_t i = 1; i < fs->b.nfats && !c->fats_differ; i++) {
+		uint64_t base = ((uint64_t)fs->b.first_fat + (uint64_t)i * fs->b.fat_secs) * bps;
+		if ((rc = blk_read(fs->dev, base, copy, fs->fat_len)) < 0) {
+			free(copy);
+			rc = io_fail(err, rc, "reading the FAT");
+			goto out;
+		}
+		c->fats_differ = memcmp(copy, fs->fat, fs->fat_len) != 0;
+	}
+	free(copy);
+	/* FSInfo's free count, where there is one. */
+	c->free_clusters = fs->free_count + c->lost_clusters;
+	if (fs->b.type == FAT32 && fs->b.fsinfo_sec && fs->b.fsinfo_sec != 0xffff) {
+		uint8_t *sec = malloc(bps);
+		struct fat_fsinfo fi;
+		if (!sec) {
+			rc = gm_fail(err, GM_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (blk_read(fs->dev, (uint64_t)fs->b.fsinfo_sec * bps, sec, bps) == 0 &&
+		    fat_fsinfo_decode(sec, bps, &fi) == 0 && fi.free_count != 0xffffffffu &&
+		    fi.free_count != c->free_clusters) {
+			c->free_wrong = true;
+			c->free_recorded = fi.free_count;
+		}
+		free(sec);
+	}
+	if (!fix)
+		goto out;
+	/* The repair: lost clusters freed, every copy of the FAT made the
+	 * first, the free count and then the clean flag written. */
+	for (uint32_t k = 2; k < top; k++) {
+		uint32_t v = fat_get(fs->fat, fs->b.type, k);
+		if (v && v != bad_mark && !w.used[k]) {
+			fat_set(fs->fat, fs->b.type, k, 0);
+			mark(fs, k);
+			fs->free_count++;
+		}
+	}
+	if (c->fats_differ) {
+		fs->dirty_lo = 0;
+		fs->dirty_hi = fs->fat_len;
+	}
+	fs->fsinfo_unknown = true; /* the true count is written below */
+	if ((rc = fat_flush(fs, err)) < 0 || (rc = write_fsinfo(fs, fs->free_count, err)) < 0)
+		goto out;
+	fs->fsinfo_unknown = false;
+	if ((rc = blk_flush(fs->dev)) < 0) {
+		rc = io_fail(err, rc, "flush");
+		goto out;
+	}
+	if ((rc = set_dirty(fs, false, err)) < 0)
+		goto out;
+	fs->found_dirty = false;
+	c->fixed = true;
+out:
+	free(w.used);
+	return rc;
+}
+
+const struct fat_check *fatfs_autochecked(const struct fatfs *fs)
+{
+	return fs->autochecked ? &fs->autochk : NULL;
+}
+
+/* Before the first write of a change: a volume found dirty is repaired
+ * first, then the dirty flag is set on disk. */
+static int begin_change(struct fatfs *fs, struct gm_err *err)
+{
+	int rc;
+
+	if (fs->changing)
+		return 0;
+	if (!fs->dev->writable)
+		return gm_fail(err, GM_E_IO, "the volume is read-only");
+	if (fs->found_dirty && !fs->autochecked) {
+		fs->autochecked = true;
+		if ((rc = fatfs_check(fs, true, &fs->autochk, err)) < 0)
+			return rc;
+	}
+	if ((rc = set_dirty(fs, true, err)) < 0)
+		return rc;
+	fs->changing = true;
 	return 0;
 }

@@ -99,6 +99,39 @@ int fatfs_read_file(struct fatfs *fs, const struct fat_entry *e,
 /* Deletes a file (not a directory). */
 int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err);
 
+/*
+ * Consistency. Every change runs under the volume's dirty flag (FAT[1]'s
+ * clean-shutdown bit on FAT16 and FAT32, the boot sector's dirty bit at
+ * 0x25 on FAT12): set and flushed before the first write of a change,
+ * cleared by fatfs_sync once everything is on disk. Writes go in an order
+ * in which a crash leaves at worst clusters no entry uses, FAT copies that
+ * differ (the first is the newer) or a stale free count; a volume found
+ * dirty is checked and repaired (fatfs_check with fix) before its first
+ * change, as Windows' autochk does at boot.
+ */
+struct fat_check {
+	bool was_dirty;          /* the dirty flag was set */
+	bool fats_differ;        /* a copy of the FAT differs from the first */
+	bool free_wrong;         /* FSInfo's free count is wrong */
+	uint32_t free_recorded;  /* ... what it says */
+	uint32_t lost_clusters;  /* in use in the FAT, used by no entry */
+	uint32_t lost_chains;
+	uint32_t bad;            /* entries it cannot repair (a chain that is
+				  * broken, crosses another or disagrees with
+				  * the size), left as they are */
+	char bad_first[160];     /* the first of them */
+	uint64_t files, dirs, hidden;            /* counts */
+	uint64_t file_clus, dir_clus, hidden_clus; /* their allocation units */
+	uint32_t free_clusters;  /* once repaired (or as it would be) */
+	bool fixed;              /* fix was asked and done */
+};
+/* Checks the whole volume; with fix, repairs what it can: lost clusters
+ * freed, every FAT copy made the first, the free count rewritten, the
+ * dirty flag cleared. */
+int fatfs_check(struct fatfs *fs, bool fix, struct fat_check *out, struct gm_err *err);
+/* The check done before the first change of a volume found dirty, or NULL. */
+const struct fat_check *fatfs_autochecked(const struct fatfs *fs);
+
 /* Directory walks (xcopy /s, dir) go at most this deep. */
 #define FATFS_MAX_DEPTH 64
 /* May a walk go down from directory dir (below its ancestors anc[0..n),

@@ -39,7 +39,8 @@ struct blkdev {
 	uint64_t size;        /* bytes */
 	uint32_t sector_size; /* 512 or 4096 */
 	int writable;
-	int stacked; /* a view of other devices (a slice, a volume): its I/O
+	int stacked; /* a view of other devices through blk_* (a volume's
+		      * plexes): its I/O
 		      * is counted in blkio_stats where it lands, not here */
 };
 

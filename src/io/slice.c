@@ -96,7 +96,6 @@ int blk_open_slice(struct blkdev *parent, uint64_t off, uint64_t size,
 	d->size = size;
 	d->sector_size = parent->sector_size;
 	d->writable = parent->writable;
-	d->stacked = 1;
 	*out = d;
 	return 0;
 }

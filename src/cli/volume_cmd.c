@@ -56,6 +56,8 @@ static void list(struct ldm_view *v)
 					printf(" %s%s", V->plex[p].ext[e].rec->name,
 					       V->plex[p].ext[e].slot < 0 ? "(missing)" : "");
 			printf("\n");
+			if (V->bad[0])
+				printf("  %-10s refused: its %s\n", "", V->bad);
 		}
 	}
 	if (v->ngroups == 0)

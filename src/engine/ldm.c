@@ -491,6 +491,61 @@ const char *ldm_status_str(const struct ldm_volume *v)
 	return "Healthy";
 }
 
+/* Every extent of a present disk lies inside that disk's LDM data area
+ * (an LDM data partition of its table, off the private region, inside the
+ * public region the PRIVHEAD gives) and inside its volume; a volume with
+ * one that does not is Failed and takes no I/O, so that no record can aim
+ * a write at metadata, an ESP or another volume. Byte offsets: LDM counts
+ * 512-byte sectors, the table the disk's own. */
+static void check_extents(struct machine *m, struct ldm_group *g)
+{
+	for (size_t i = 0; i < g->nvols; i++) {
+		struct ldm_volume *v = &g->vols[i];
+		bool striped = v->kind == LK_STRIPE || v->kind == LK_RAID5;
+		for (size_t p = 0; p < v->nplex && !v->bad[0]; p++)
+			for (size_t e = 0; e < v->plex[p].n && !v->bad[0]; e++) {
+				const struct ldm_extent *x = &v->plex[p].ext[e];
+				struct disk *d = x->slot >= 0 ? machine_disk(m, x->slot) : NULL;
+				const struct ldm_privhead *ph = NULL;
+				for (size_t k = 0; k < g->ndisks; k++)
+					if (g->disks[k].slot == x->slot && x->slot >= 0)
+						ph = &g->disks[k].ph;
+				if (!d || !ph)
+					continue;
+				uint64_t start = x->abs_start, n = x->rec->u.part.size;
+				uint64_t a = start * SEC, b = (start + n) * SEC;
+				const char *what = NULL;
+				bool inside = false;
+				for (size_t k = 0; k < d->nparts; k++)
+					if (d->parts[k].kind == PK_LDM_DATA &&
+					    a >= d->parts[k].first_lba * d->ss &&
+					    b <= (d->parts[k].last_lba + 1) * d->ss)
+						inside = true;
+				if (n == 0)
+					what = "is empty";
+				else if (start + n < start || b > d->lbas * d->ss)
+					what = "reaches past the end of its disk";
+				else if (start < ph->public_start ||
+					 start + n > ph->public_start + ph->public_size)
+					what = "lies outside its disk's public region";
+				else if (start < ph->private_start + ph->private_size &&
+					 start + n > ph->private_start)
+					what = "overlaps its disk's LDM database";
+				else if (!inside)
+					what = "lies outside its disk's LDM data partition";
+				else if (!striped && (x->rec->u.part.vol_offset + n < n ||
+						      x->rec->u.part.vol_offset + n > v->sectors))
+					what = "reaches past the end of its volume";
+				if (what)
+					snprintf(v->bad, sizeof(v->bad), "extent %.40s (sectors %" PRIu64
+						 "-%" PRIu64 " of disk %d) %s", x->rec->name, start,
+						 start + n - 1, x->slot, what);
+			}
+		if (v->bad[0])
+			v->health = LH_FAILED;
+	}
+}
+
 /* Plexes that failed an I/O, as machine.conf remembers them. */
 static void mark_failed_plexes(struct machine *m, struct ldm_group *g)
 {
@@ -629,6 +684,7 @@ int ldm_scan(struct machine *m, struct ldm_view **out, struct gm_err *err)
 			free(tmp.recs);
 		}
 		place(g);
+		check_extents(m, g);
 		mark_failed_plexes(m, g);
 	}
 	*out = v;
@@ -696,6 +752,8 @@ static int concat_read(struct machine *m, const struct ldm_plex *p, uint64_t lba
 int ldm_vol_read(struct machine *m, const struct ldm_volume *v, uint64_t lba,
 		 uint32_t n, uint8_t *buf, struct gm_err *err)
 {
+	if (v->bad[0])
+		return gm_fail(err, GM_E_CORRUPT, "%s is refused: its %s", v->rec->name, v->bad);
 	if (lba > v->sectors || n > v->sectors - lba)
 		return gm_fail(err, GM_E_ARGS, "read past the end of %s", v->rec->name);
 	if (v->kind == LK_SIMPLE || v->kind == LK_SPANNED || v->kind == LK_MIRROR) {

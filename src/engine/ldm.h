@@ -41,6 +41,9 @@ struct ldm_volume {
 	struct ldm_plex *plex;
 	size_t nplex;
 	uint64_t sectors;
+	char bad[160]; /* an extent that reaches outside its disk's LDM data
+			* area (a damaged or crafted record): the volume is
+			* Failed, and takes no I/O */
 	bool dirty; /* a write was under way ("dirty.<volume>" in machine.conf):
 		     * its plexes may differ until ldm_heal_dirty copies the
 		     * dirty regions from the first healthy plex */

@@ -189,6 +189,8 @@ int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkde
 			       v->kind == LK_STRIPE ? "striped" : "RAID-5");
 	if (v->nplex > 32)
 		return gm_fail(err, GM_E_NOT_SUPPORTED, "too many plexes");
+	if (v->bad[0])
+		return gm_fail(err, GM_E_CORRUPT, "%s is refused: its %s", v->rec->name, v->bad);
 	bool any = false, writable = true;
 	for (size_t p = 0; p < v->nplex; p++) {
 		if (v->plex[p].complete && !(v->nplex > 1 && ldm_plex_rebuilding(&v->plex[p])))

@@ -721,6 +721,8 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 
 	if (v->kind != LK_SIMPLE)
 		return gm_fail(err, GM_E_NOT_SUPPORTED, "Only a simple volume can be mirrored.");
+	if (v->bad[0])
+		return gm_fail(err, GM_E_CORRUPT, "%s is refused: its %s", v->rec->name, v->bad);
 	if (!d || target >= 16 || view->slot_group[target] != 0)
 		return gm_fail(err, GM_E_NOT_CONVERTIBLE, "The disk must be a dynamic disk of "
 			       "this machine's disk group.");
@@ -825,6 +827,11 @@ int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 		struct ldm_group *G = &view->groups[gi];
 		for (size_t i = 0; i < G->nvols; i++) {
 			struct ldm_volume *v = &G->vols[i];
+			if (v->bad[0]) {
+				rc = gm_fail(err, GM_E_CORRUPT, "%s is refused: its %s", v->rec->name,
+					     v->bad);
+				goto out;
+			}
 			for (size_t p = 0; p < v->nplex; p++) {
 				if (!v->plex[p].complete || !ldm_plex_rebuilding(&v->plex[p]))
 					continue;
@@ -890,6 +897,8 @@ static int heal_volume(struct machine *m, struct ldm_view *view, const struct ld
 	uint32_t targets = 0, gone = 0;
 	int rc = 0;
 
+	if (v->bad[0])
+		return gm_fail(err, GM_E_CORRUPT, "%s is refused: its %s", v->rec->name, v->bad);
 	ldm_dirty_get(m, v, &d);
 	for (size_t p = 0; p < v->nplex && p < 32; p++) {
 		const struct ldm_plex *pl = &v->plex[p];

@@ -547,13 +547,19 @@ static int commit_gpt(struct disk *d, struct gm_err *err)
 		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
 		goto out;
 	}
-	/* Entries are written packed in table order, as Windows rewrites the
-	 * whole layout; the model's indices follow. */
+	/* Each partition keeps its entry slot, as Windows keeps them: a
+	 * deleted partition leaves an empty entry, and HD(N,GPT,...) device
+	 * paths of the others still name them. */
 	for (size_t i = 0; i < d->nparts; i++) {
-		d->parts[i].index = (uint32_t)i;
+		if (d->parts[i].index >= h.num_entries) {
+			rc = gm_fail(err, GM_E_TABLE_FULL, "partition entry %" PRIu32 " is past the "
+				     "table's %" PRIu32 " entries", d->parts[i].index + 1,
+				     h.num_entries);
+			goto out;
+		}
 		d->parts[i].ent.first_lba = d->parts[i].first_lba;
 		d->parts[i].ent.last_lba = d->parts[i].last_lba;
-		gpt_ent_encode(&d->parts[i].ent, ents + i * h.entry_size);
+		gpt_ent_encode(&d->parts[i].ent, ents + (size_t)d->parts[i].index * h.entry_size);
 	}
 	h.entries_crc = gm_crc32(ents, gpt_entries_bytes(&h));
 	h.revision = GPT_REVISION;
@@ -698,13 +704,34 @@ static const struct guid *gpt_type_for(enum part_kind k)
 	}
 }
 
-/* Inserts p into the model at the end of the table; -1 if full. */
+uint32_t disk_free_slot(const struct disk *d)
+{
+	for (uint32_t idx = 0; idx < d->max_parts; idx++) {
+		bool used = false;
+		for (size_t i = 0; i < d->nparts && !used; i++)
+			used = d->parts[i].index == idx;
+		if (!used)
+			return idx;
+	}
+	return d->max_parts;
+}
+
+void disk_renumber(struct disk *d)
+{
+	for (size_t i = 0; i < d->nparts; i++)
+		d->parts[i].index = (uint32_t)i;
+}
+
+/* Adds p to the model at the end, in the first free entry slot (as
+ * Windows fills the table); -1 if full. */
 static int add_part(struct disk *d, const struct part *p, size_t *pos)
 {
-	if (d->nparts >= d->max_parts)
+	uint32_t idx = disk_free_slot(d);
+
+	if (d->nparts >= d->max_parts || idx >= d->max_parts)
 		return -1;
 	d->parts[d->nparts] = *p;
-	d->parts[d->nparts].index = (uint32_t)d->nparts;
+	d->parts[d->nparts].index = idx;
 	*pos = d->nparts++;
 	return 0;
 }

@@ -132,6 +132,12 @@ struct create_req {
 int disk_create_part(struct disk *d, struct rng *rng, enum profile prof,
 		     const struct create_req *req, size_t *pos,
 		     struct gm_err *err);
+/* The lowest GPT entry slot no partition uses (max_parts: none). A
+ * partition keeps its slot until it is deleted. */
+uint32_t disk_free_slot(const struct disk *d);
+/* Entry slots packed in the model's order, for the conversions that write
+ * a whole new layout, as Windows does. */
+void disk_renumber(struct disk *d);
 int disk_delete_part(struct disk *d, size_t pos, bool override,
 		     struct gm_err *err);
 int disk_convert_gpt(struct disk *d, struct rng *rng, enum profile prof,

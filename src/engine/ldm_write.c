@@ -447,6 +447,7 @@ static int commit_member(struct machine *m, struct gdb *g, struct disk *d, int s
 	gpt_ent_set_name(&meta_p.ent, "LDM metadata partition");
 	d->parts[d->nparts++] = meta_p;
 	qsort(d->parts, d->nparts, sizeof(*d->parts), cmp_first);
+	disk_renumber(d); /* a whole new layout, in disk order */
 	if ((rc = disk_commit(d, err)) < 0)
 		return rc;
 	return write_all(m, g, slot, err);
@@ -804,6 +805,14 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 	gpt_ent_set_name(&np.ent, "LDM data partition");
 	if (plex_guid)
 		*plex_guid = np.ent.uniq;
+	/* The first free entry slot: the others keep theirs, so boot entries
+	 * naming them (HD(N,GPT,...)) stay true. */
+	np.index = disk_free_slot(d);
+	if (np.index >= d->max_parts) {
+		free(g.recs);
+		return gm_fail(err, GM_E_TABLE_FULL, "disk %d has no free partition table entry",
+			       target);
+	}
 	d->parts[d->nparts++] = np;
 	qsort(d->parts, d->nparts, sizeof(*d->parts), cmp_first);
 	if ((rc = disk_commit(d, err)) < 0 || (rc = write_all(m, &g, -1, err)) < 0) {
@@ -1287,6 +1296,7 @@ int ldm_convert_basic(struct machine *m, struct ldm_view *view, int slot,
 		d->parts[w++] = *p;
 	}
 	d->nparts = w;
+	disk_renumber(d); /* a whole new layout, in disk order */
 	for (size_t i = 0; had_meta && i < d->nparts; i++)
 		if (d->parts[i].kind == PK_MSR && d->parts[i].first_lba == meta_last + 1)
 			d->parts[i].first_lba = meta_first;

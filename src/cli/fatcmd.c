@@ -538,6 +538,9 @@ static int list_src(struct ctx *c, struct src *s, struct items *it,
 {
 	memset(it, 0, sizeof(*it));
 	it->hidden = c->hidden;
+	/* Two entries of one name would land on one host file, counted twice. */
+	if (s->fs && fatfs_names_unique(s->fs, s->dir, err) < 0)
+		return -1;
 	if (s->fs)
 		return fatfs_list(s->fs, s->dir, fat_item, it, err);
 	DIR *d = opendir(s->host);
@@ -1048,6 +1051,8 @@ int chkdsk_main(const char *mdir, int argc, char **argv)
 	else if (!fix)
 		printf("Windows found errors on the disk, but will not fix them\n"
 		       "because disk checking was run without the /F (fix) parameter.\n");
+	else if (k.bad && !(k.was_dirty || k.fats_differ || k.free_wrong || k.lost_clusters))
+		printf("Windows found errors on the disk that it does not fix.\n");
 	else if (k.bad)
 		printf("Windows made corrections to the file system, but some errors remain.\n");
 	else

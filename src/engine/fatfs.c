@@ -1483,6 +1483,29 @@ int fatfs_descend_ok(const struct fatfs *fs, const uint32_t *anc, size_t n, uint
 
 /* --- check and repair (chkdsk, autochk) ---------------------------------- */
 
+static int cmp_case(const void *a, const void *b)
+{
+	return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first name two of the n entries share (any case), or NULL. */
+static const char *duplicate_name(const struct fat_entry *v, size_t n)
+{
+	const char **names = malloc((n ? n : 1) * sizeof(*names));
+	const char *dup = NULL;
+
+	if (!names)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		names[i] = v[i].name;
+	qsort(names, n, sizeof(*names), cmp_case);
+	for (size_t i = 1; i < n && !dup; i++)
+		if (strcasecmp(names[i - 1], names[i]) == 0)
+			dup = names[i];
+	free(names);
+	return dup;
+}
+
 struct walk {
 	struct fatfs *fs;
 	uint8_t *used; /* per cluster: reached from an entry */
@@ -1563,6 +1586,9 @@ static int walk_dir(struct walk *w, uint32_t dir, struct gm_err *err)
 		free(k.v);
 		return rc < 0 ? rc : gm_fail(err, GM_E_NOMEM, "out of memory");
 	}
+	const char *dup = duplicate_name(k.v, k.n);
+	if (dup)
+		bad_entry(w, dup, "two entries of its directory have this name");
 	for (size_t i = 0; i < k.n && rc == 0; i++) {
 		const struct fat_entry *e = &k.v[i];
 		uint32_t first = e->d.first_clus;
@@ -1727,4 +1753,21 @@ static int begin_change(struct fatfs *fs, struct gm_err *err)
 		return rc;
 	fs->changing = true;
 	return 0;
+}
+
+int fatfs_names_unique(struct fatfs *fs, uint32_t dir, struct gm_err *err)
+{
+	struct collected k = {0};
+	int rc = fatfs_list(fs, dir, collect, &k, err);
+
+	if (rc < 0) {
+		free(k.v);
+		return rc;
+	}
+	const char *dup = duplicate_name(k.v, k.n);
+	if (dup)
+		rc = gm_fail(err, GM_E_CORRUPT, "two entries of the directory have the name "
+			     "%.200s: the volume is damaged (chkdsk reports it)", dup);
+	free(k.v);
+	return rc;
 }

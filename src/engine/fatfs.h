@@ -132,6 +132,10 @@ int fatfs_check(struct fatfs *fs, bool fix, struct fat_check *out, struct gm_err
 /* The check done before the first change of a volume found dirty, or NULL. */
 const struct fat_check *fatfs_autochecked(const struct fatfs *fs);
 
+/* GM_E_CORRUPT when two entries of directory dir have the same name (any
+ * case): a damaged or crafted directory, which a copy out would merge. */
+int fatfs_names_unique(struct fatfs *fs, uint32_t dir, struct gm_err *err);
+
 /* Directory walks (xcopy /s, dir) go at most this deep. */
 #define FATFS_MAX_DEPTH 64
 /* May a walk go down from directory dir (below its ancestors anc[0..n),

@@ -1,4 +1,5 @@
 /* machine_cmd.c - gptmirror machine create|status|pull-disk|insert-disk. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <limits.h>
@@ -93,14 +94,45 @@ static int cmd_create(int argc, char **argv)
 			"[--sector-size 512|4096]\n");
 		return 2;
 	}
-	if (machine_create(dir, &spec, cli_env, &err) < 0) {
-		cli_print_err("gptmirror", &err);
-		return 1;
+	struct install_spec is = {.loader = loader ? loader : install_default_loader(cli_env)};
+	char pending[32];
+	install_pending_key(0, pending, sizeof(pending));
+	if (install) {
+		/* Refused before anything is made. */
+		uint64_t need = install_min_mb(spec.profile, &is);
+		if ((spec.sizes[0] >> 20) < need) {
+			fprintf(stderr, "gptmirror: --install: disk 0 is too small for Windows "
+				"(%llu MB; Setup needs %llu MB); nothing was created\n",
+				(unsigned long long)(spec.sizes[0] >> 20), (unsigned long long)need);
+			return 1;
+		}
+		if (access(loader ? loader : is.loader, R_OK) < 0) {
+			fprintf(stderr, "gptmirror: --install: cannot read the EFI loader %s: %s; "
+				"nothing was created\n", is.loader, strerror(errno));
+			return 1;
+		}
+		spec.pending = pending;
 	}
-	printf("Created machine %s (profile %s) with %d disk%s:\n", dir,
-	       profile_str(spec.profile), spec.ndisks,
-	       spec.ndisks == 1 ? "" : "s");
-	for (int i = 0; i < spec.ndisks; i++) {
+	bool resume = false;
+	if (machine_create(dir, &spec, cli_env, &err) < 0) {
+		/* A machine whose install a crash cut off: the same command
+		 * takes it up again. */
+		struct machine *m;
+		struct gm_err e2;
+		if (install && machine_open(dir, cli_env, &m, &e2) == 0) {
+			resume = machine_extra_get(m, pending) != NULL;
+			machine_close(m);
+		}
+		if (!resume) {
+			cli_print_err("gptmirror", &err);
+			return 1;
+		}
+		printf("Resuming the install an interrupted run left on disk 0 of %s.\n", dir);
+	}
+	if (!resume)
+		printf("Created machine %s (profile %s) with %d disk%s:\n", dir,
+		       profile_str(spec.profile), spec.ndisks, spec.ndisks == 1 ? "" : "s");
+	for (int i = 0; i < spec.ndisks && !resume; i++) {
 		char sz[32], by[32];
 		fmt_size(spec.sizes[i], sz, sizeof(sz));
 		fmt_commas(spec.sizes[i], by, sizeof(by));
@@ -109,9 +141,8 @@ static int cmd_create(int argc, char **argv)
 	}
 	if (install) {
 		struct machine *m;
-		struct install_spec is = {.loader = loader ? loader : install_default_loader(cli_env)};
 		struct install_result r;
-		if (machine_open(dir, cli_env, &m, &err) < 0) {
+		if (cli_machine_open(dir, &m, &err) < 0) {
 			cli_print_err("gptmirror", &err);
 			return 1;
 		}

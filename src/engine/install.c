@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../fmt/efi.h"
+#include "../fmt/gpt.h"
 #include "fatfs.h"
 #include "ldm.h"
 #include "machine.h"
@@ -241,6 +243,64 @@ static int add_boot_entries(struct machine *m, struct disk *d, size_t esp, size_
 	return rc;
 }
 
+uint64_t install_min_mb(enum profile prof, const struct install_spec *s)
+{
+	bool y2003 = prof == PROFILE_2003;
+	uint64_t esp_mb = s->esp_mb ? s->esp_mb : y2003 ? (s->setup ? 102 : 204) : 100;
+
+	/* ESP, MSR, a 64 MB C: and the GPT's own 2 MB. */
+	return esp_mb + (y2003 ? 32 : 16) + 64 + 2 + (s->os_mb ? s->os_mb - 64 : 0);
+}
+
+void install_pending_key(int slot, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "install.disk%d", slot);
+}
+
+/* A retry of an install a crash cut off: what it left on the disk goes,
+ * with the letters of its partitions and the boot entries that name them. */
+static int undo_partial(struct machine *m, struct disk *d, struct gm_err *err)
+{
+	struct guid gone[GPT_MAX_ENTRIES];
+	size_t ngone = 0;
+	int rc;
+
+	for (size_t i = 0; i < d->nparts && ngone < GPT_MAX_ENTRIES; i++) {
+		char key[64];
+		part_key(d, &d->parts[i], key, sizeof(key));
+		machine_drop_letter_key(m, key);
+		if (d->style == DS_GPT)
+			gone[ngone++] = d->parts[i].ent.uniq;
+	}
+	struct nvram *nv;
+	if (ngone && machine_nvram_open(m, &nv, NULL) == 0) {
+		struct boot_entry *v;
+		size_t n;
+		bool changed = false;
+		if (nvram_boot_entries(nv, &v, &n) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				struct efi_hd hd;
+				if (!v[i].valid || !efi_dp_get_hd(v[i].lo.dp, v[i].lo.dp_len, &hd))
+					continue;
+				for (size_t k = 0; k < ngone; k++)
+					if (guid_eq(&hd.sig, &gone[k]) &&
+					    nvram_delete_boot(nv, v[i].num, NULL) == 0)
+						changed = true;
+			}
+			nvram_boot_entries_free(v, n);
+		}
+		if (changed && (rc = nvram_commit(nv, err)) < 0) {
+			nvram_close(nv);
+			return rc;
+		}
+		nvram_close(nv);
+	}
+	m->conf_dirty = true;
+	if (d->style == DS_GPT)
+		return disk_clean(d, err);
+	return 0;
+}
+
 int install_windows(struct machine *m, int slot, const struct install_spec *s,
 		    struct install_result *r, struct gm_err *err)
 {
@@ -255,11 +315,31 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 		return gm_fail(err, GM_E_NO_DISK, "there is no disk %d", slot);
 	if ((rc = disk_check_writable(d, err)) < 0)
 		return rc;
-	if (!(d->style == DS_RAW && !d->raw_has_data) && !(d->style == DS_GPT && d->nparts == 0))
+	char pending[32];
+	install_pending_key(slot, pending, sizeof(pending));
+	bool retry = machine_extra_get(m, pending) != NULL;
+	if (!retry && !(d->style == DS_RAW && !d->raw_has_data) &&
+	    !(d->style == DS_GPT && d->nparts == 0))
 		return gm_fail(err, GM_E_NOT_EMPTY, "Setup installs on an empty disk; disk %d "
 			       "holds partitions or data (clean it first)", slot);
+	/* Everything that can refuse does so before the first write. */
+	uint64_t need = install_min_mb(m->profile, s);
+	if ((d->dev->size >> 20) < need)
+		return gm_fail(err, GM_E_NO_SPACE, "disk %d is too small for Windows (%llu MB; "
+			       "Setup needs %llu MB)", slot,
+			       (unsigned long long)(d->dev->size >> 20), (unsigned long long)need);
 	if ((rc = read_host_file(s->loader, &loader, &loader_len, err)) < 0)
 		return rc;
+	/* Recorded before the first write, dropped after the last: a crash
+	 * in between leaves a disk the next run of the same command takes
+	 * over again. */
+	if ((rc = machine_extra_set(m, pending, "1", err)) < 0)
+		goto out;
+	if (retry && (rc = undo_partial(m, d, err)) < 0)
+		goto out;
+	/* A machine create --install cut off before its NVRAM was made. */
+	if (retry && (rc = machine_nvram_ensure(m, err)) < 0)
+		goto out;
 
 	/* The partitions. Convert makes an MSR; Setup lays the disk out itself. */
 	if (d->style == DS_RAW) {
@@ -325,7 +405,14 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 	if ((rc = close_fs(dev, fs, rc, err)) < 0)
 		goto out;
 	if (!letter_c_taken(m)) {
-		char key[64];
+		char key[64], stale[64];
+		/* A C: whose partition is on no disk of the machine now (a
+		 * pulled disk's) is free: the new system takes it. */
+		const char *owner = machine_letter_key(m, 'C');
+		if (owner) {
+			snprintf(stale, sizeof(stale), "%s", owner);
+			machine_drop_letter_key(m, stale);
+		}
 		part_key(d, &d->parts[os], key, sizeof(key));
 		if ((rc = machine_set_letter(m, 'C', key, err)) < 0)
 			goto out;
@@ -340,6 +427,8 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 		/* The installed system is the one running now. */
 		rc = machine_set_bootcurrent(m, r->entry, err);
 	}
+	if (rc == 0)
+		rc = machine_extra_set(m, pending, NULL, err);
 out:
 	free(loader);
 	return rc;

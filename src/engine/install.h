@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk.h"
 #include "env.h"
 #include "err.h"
 
@@ -28,7 +29,14 @@ struct install_result {
 	bool letter_c;    /* the new C: got the letter (it was free) */
 };
 
-/* Installs on disk slot, which must be empty (no partitions, no data). */
+/* The smallest disk (MB) an install with s fits on. */
+uint64_t install_min_mb(enum profile prof, const struct install_spec *s);
+/* The machine.conf key that says an install on slot is under way
+ * ("install.disk<N>"): a rerun takes the disk over again. */
+void install_pending_key(int slot, char *buf, size_t cap);
+/* Installs on disk slot, which must be empty (no partitions, no data), or
+ * hold what an install a crash cut off left there (it is redone). Refuses
+ * before any write when the disk is too small or the loader unreadable. */
 int install_windows(struct machine *m, int slot, const struct install_spec *s,
 		    struct install_result *r, struct gm_err *err);
 /* GPTMIRROR_LOADER, else gptmirror-loader.efi beside the program (or in

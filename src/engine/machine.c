@@ -316,6 +316,11 @@ static int take_lock(struct machine *m, struct gm_err *err)
 	return 0;
 }
 
+/* The tests' crash hook (GPTMIRROR_CRASH_AFTER_WRITES): one count for the
+ * whole process, over every disk and every file replaced, whichever
+ * machine handle made the write, as GPTMIRROR_IOSTATS counts them. */
+static struct blk_crash crash_hook;
+
 static void open_slot(struct machine *m, int i)
 {
 	struct slot *s = &m->slots[i];
@@ -333,7 +338,7 @@ static void open_slot(struct machine *m, int i)
 	if (e->crash_after_writes || (e->fault_read && e->fault_slot == i))
 		disk_open_faulty(p, i, s->ss ? s->ss : 512,
 				 e->fault_read && e->fault_slot == i ? e->fault_start : 0,
-				 e->fault_read && e->fault_slot == i ? e->fault_end : 0, &m->crash,
+				 e->fault_read && e->fault_slot == i ? e->fault_end : 0, &crash_hook,
 				 &s->disk, &s->open_err);
 	else
 		disk_open(p, i, s->ss ? s->ss : 512, &s->disk, &s->open_err);
@@ -394,8 +399,8 @@ int machine_open(const char *dir, const struct gm_env *env, struct machine **out
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	m->lockfd = -1;
 	m->env = *env;
-	m->crash.after = env->crash_after_writes;
-	file_replace_crash_hook(&m->crash);
+	crash_hook.after = env->crash_after_writes;
+	file_replace_crash_hook(&crash_hook);
 	m->dir = strdup(dir);
 	if (!m->dir) {
 		free(m);
@@ -451,7 +456,6 @@ void machine_close(struct machine *m)
 		free(m->extra[i]);
 	free(m->extra);
 	ldm_view_free(m->ldm);
-	file_replace_crash_hook(NULL);
 	if (m->lockfd >= 0)
 		close(m->lockfd);
 	free(m->dir);
@@ -502,6 +506,8 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	crash_hook.after = env->crash_after_writes;
+	file_replace_crash_hook(&crash_hook);
 	m->lockfd = -1;
 	m->env = *env;
 	m->dir = strdup(dir);
@@ -513,8 +519,13 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 		m->slots[i].image = strdup(name);
 		m->slots[i].ss = spec->ss;
 	}
+	char line[128];
+	if (spec->pending)
+		snprintf(line, sizeof(line), "%s = 1", spec->pending);
 	if (rng_init(&m->rng, env, 0) < 0)
 		rc = gm_fail(err, GM_E_ARGS, "GPTMIRROR_SEED must be a number");
+	else if (spec->pending && add_extra(m, line) < 0)
+		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
 	else
 		rc = write_conf(m, err);
 	/* The NVRAM: a copy of the firmware's empty variable store. */
@@ -870,6 +881,19 @@ int machine_open_part(struct machine *m, int slot, size_t pos,
 	if (rc < 0)
 		return gm_fail(err, GM_E_IO, "cannot open the partition");
 	return 0;
+}
+
+int machine_nvram_ensure(struct machine *m, struct gm_err *err)
+{
+	char *p = path_in(m->dir, GM_NVRAM);
+	int rc = 0;
+
+	if (!p)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (access(p, F_OK) != 0 && access(nvram_default_template(&m->env), R_OK) == 0)
+		rc = nvram_create_ovmf(p, nvram_default_template(&m->env), err);
+	free(p);
+	return rc;
 }
 
 int machine_nvram_open(struct machine *m, struct nvram **out, struct gm_err *err)

@@ -47,7 +47,6 @@ struct machine {
 	struct ldm_view *ldm;     /* the dynamic disks (machine_ldm) */
 	bool ldm_read;
 	struct gm_err ldm_err;
-	struct blk_crash crash;   /* the tests' crash hook, over all its disks */
 };
 
 struct machine_spec {
@@ -55,6 +54,8 @@ struct machine_spec {
 	int ndisks;
 	enum profile profile;
 	uint32_t ss;
+	const char *pending; /* a machine.conf key the new machine gets, set to
+			      * 1 (the work it stands for is under way) */
 };
 
 int parse_size(const char *s, uint64_t *out);   /* "10G", "512M", "4096" */
@@ -129,6 +130,9 @@ int machine_take_pending(struct machine *m, const char *what, int *slot);
 struct nvram;
 /* The machine's NVRAM (nvram.fd, an OVMF variable store). */
 int machine_nvram_open(struct machine *m, struct nvram **out, struct gm_err *err);
+/* Makes nvram.fd from the firmware's template when it is missing (a
+ * machine create cut off before it). */
+int machine_nvram_ensure(struct machine *m, struct gm_err *err);
 /* Partition pos of disk slot as a device of its own (a slice). */
 int machine_open_part(struct machine *m, int slot, size_t pos,
 		      struct blkdev **out, struct gm_err *err);

@@ -28,35 +28,75 @@ work=$(mktemp -d /tmp/gptmirror-run.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 log=$work/log
 : >"$log"
-san=$work/sanitizer
-mkdir -p "$san"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}:log_path=$san/asan
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$san/ubsan
+# Items run TEST_JOBS at a time (default: one per CPU), each with its own
+# output and sanitizer directory; each item's output is shown and logged
+# whole when it ends.
+jobs_max=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+ASAN_BASE=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+UBSAN_BASE=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# item NAME CMD...: runs one test item, its output shown and logged.
-item() {
-	local name=$1 out=$work/item rc why=
+# Every process an item starts writes its AddressSanitizer and UBSan
+# reports under the item's own directory.
+run_item() { # DIR CMD...
+	local dir=$1
 	shift
-	rm -f "$san"/*
-	"$@" </dev/null 2>&1 | tee "$out" | tee -a "$log"
-	rc=${PIPESTATUS[0]}
-	# An item that failed a check of its own and exits non-zero has said
-	# so already; one that exits non-zero without a FAIL line, is killed,
-	# or passes nothing gets a FAIL of its own.
+	mkdir -p "$dir/san"
+	ASAN_OPTIONS=$ASAN_BASE:log_path=$dir/san/asan UBSAN_OPTIONS=$UBSAN_BASE:log_path=$dir/san/ubsan \
+		"$@" </dev/null >"$dir/out" 2>&1
+	echo $? >"$dir/rc"
+}
+
+# An item that failed a check of its own and exits non-zero has said so
+# already; one that exits non-zero without a FAIL line, is killed, or
+# passes nothing gets a FAIL of its own.
+finish_item() { # NAME DIR
+	local name=$1 dir=$2 rc why=
+	rc=$(cat "$dir/rc" 2>/dev/null || echo 255)
+	tee -a "$log" <"$dir/out"
 	if [ "$rc" -gt 128 ]; then
 		why="killed by signal $((rc - 128))"
-	elif grep -q '^FAIL: ' "$out"; then
+	elif grep -q '^FAIL: ' "$dir/out"; then
 		:
 	elif [ "$rc" -ne 0 ]; then
 		why="exited with status $rc"
-	elif ! grep -q '^PASS: ' "$out"; then
+	elif ! grep -q '^PASS: ' "$dir/out"; then
 		why="printed no PASS"
 	fi
-	if compgen -G "$san/*" >/dev/null; then
+	if compgen -G "$dir/san/*" >/dev/null; then
 		why="${why:+$why; }left a sanitizer report"
-		head -30 "$san"/* | sed 's/^/    /'
+		head -30 "$dir"/san/* | sed 's/^/    /'
 	fi
 	[ -z "$why" ] || echo "FAIL: $name ($why)" | tee -a "$log"
+	rm -rf "$dir"
+}
+
+declare -A running=() # pid -> item number
+names=()
+reap() { # waits for one item to end and reports it
+	local pid
+	wait -n -p pid
+	finish_item "${names[${running[$pid]}]}" "$work/item${running[$pid]}"
+	unset "running[$pid]"
+}
+# item NAME CMD...: starts one test item (waiting for a free slot first).
+item() {
+	local name=$1 k=${#names[@]}
+	shift
+	while [ "${#running[@]}" -ge "$jobs_max" ]; do reap; done
+	names+=("$name")
+	run_item "$work/item$k" "$@" &
+	running[$!]=$k
+}
+
+replay() {
+	local out
+	if out=$("$2" "tests/fuzz/corpus-$1" 2>&1); then
+		echo "PASS: fuzz/replay-$1 ($out)"
+	else
+		echo "FAIL: fuzz/replay-$1"
+		echo "$out" | tail -20
+		return 1
+	fi
 }
 
 if [ -n "${UNIT_TESTS:-}" ] && [ -z "${TESTS:-}" ]; then
@@ -64,18 +104,7 @@ if [ -n "${UNIT_TESTS:-}" ] && [ -z "${TESTS:-}" ]; then
 fi
 if [ -z "${TESTS:-}" ]; then
 	for fr in ${FUZZ_REPLAYS:-}; do
-		name=${fr%%:*} bin=${fr#*:}
-		replay() {
-			local out
-			if out=$("$2" "tests/fuzz/corpus-$1" 2>&1); then
-				echo "PASS: fuzz/replay-$1 ($out)"
-			else
-				echo "FAIL: fuzz/replay-$1"
-				echo "$out" | tail -20
-				return 1
-			fi
-		}
-		item "fuzz/replay-$name" replay "$name" "$bin"
+		item "fuzz/replay-${fr%%:*}" replay "${fr%%:*}" "${fr#*:}"
 	done
 fi
 for t in tests/meta/*.sh tests/scenarios/*.sh tests/interop/*.sh; do
@@ -84,6 +113,7 @@ for t in tests/meta/*.sh tests/scenarios/*.sh tests/interop/*.sh; do
 	n=${t#tests/}
 	item "${n%.sh}" bash "$t"
 done
+while [ "${#running[@]}" -gt 0 ]; do reap; done
 passed=$(grep -c '^PASS: ' "$log")
 failed=$(grep -c '^FAIL: ' "$log")
 if [ "$failed" -gt 0 ]; then

@@ -53,20 +53,23 @@ const struct gm_env *cli_env = &env;
 
 int cli_machine_open(const char *mdir, struct machine **m, struct gm_err *err)
 {
-	char names[256];
+	struct recover_result r;
 	struct gm_err e;
 	int rc = machine_open(machine_dir_default(mdir, cli_env), cli_env, m, err);
 
 	if (rc < 0)
 		return rc;
-	/* A mirror a crash cut off in a write is made whole before anything
-	 * reads or writes it, as Windows resynchronises after an unclean
-	 * shutdown; one that cannot be stays Resynching, and the command goes on. */
-	int n = machine_recover(*m, names, sizeof(names), &e);
-	if (n > 0)
+	/* What a crash cut off is finished before anything reads or writes
+	 * it, as Windows resynchronises a mirror after an unclean shutdown;
+	 * what cannot be is said, and the command goes on. */
+	rc = machine_recover(*m, &r, &e);
+	for (int i = 0; i < r.ntables; i++)
+		fprintf(stderr, "gptmirror: disk %d: its partition table write was cut off; "
+			"written whole again\n", r.tables[i]);
+	if (r.mirrors[0])
 		fprintf(stderr, "gptmirror: %s: cut off in a write; resynchronised from "
-			"the first healthy plex\n", names);
-	else if (n < 0)
+			"the first healthy plex\n", r.mirrors);
+	if (rc < 0)
 		fprintf(stderr, "gptmirror: warning: %s\n", e.detail);
 	return 0;
 }

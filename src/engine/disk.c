@@ -657,14 +657,22 @@ static int commit_mbr(struct disk *d, struct gm_err *err)
 	return rc;
 }
 
+static int hook(struct disk *d, bool begin, struct gm_err *err)
+{
+	return d->table_hook ? d->table_hook(d->hook_ctx, d->slot, begin, err) : 0;
+}
+
 int disk_commit(struct disk *d, struct gm_err *err)
 {
 	int rc = disk_check_writable(d, err);
 
 	if (rc < 0)
 		return rc;
-	if (d->style == DS_GPT)
-		return commit_gpt(d, err);
+	if (d->style == DS_GPT) {
+		if ((rc = hook(d, true, err)) < 0 || (rc = commit_gpt(d, err)) < 0)
+			return rc;
+		return hook(d, false, err);
+	}
 	if (d->style == DS_MBR)
 		return commit_mbr(d, err);
 	return 0;
@@ -1046,6 +1054,10 @@ int disk_clean(struct disk *d, struct gm_err *err)
 	zero = calloc(1, span);
 	if (!zero)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if ((rc = hook(d, true, err)) < 0) {
+		free(zero);
+		return rc;
+	}
 	/* Backup area first, then the primary one. */
 	rc = blk_write(d->dev, bytes - span, zero, span);
 	if (rc == 0)
@@ -1059,5 +1071,5 @@ int disk_clean(struct disk *d, struct gm_err *err)
 	if (rc < 0)
 		return gm_fail(err, GM_E_IO, "clean of disk %d failed: %s",
 			       d->slot, strerror(-rc));
-	return 0;
+	return hook(d, false, err);
 }

@@ -79,6 +79,13 @@ struct disk {
 	struct part *parts;   /* in table order */
 	size_t nparts;
 	uint32_t max_parts;
+
+	/* Called before a write of the tables that touches two places (the
+	 * GPT's two copies; clean) with begin true, and after it with begin
+	 * false: the machine records the write as under way, so that a crash
+	 * between the two is healed by the next command (NULL: none). */
+	int (*table_hook)(void *ctx, int slot, bool begin, struct gm_err *err);
+	void *hook_ctx;
 };
 
 struct extent {

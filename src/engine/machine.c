@@ -321,6 +321,16 @@ static int take_lock(struct machine *m, struct gm_err *err)
  * machine handle made the write, as GPTMIRROR_IOSTATS counts them. */
 static struct blk_crash crash_hook;
 
+/* A table write that touches two places is recorded as under way
+ * ("writing.disk<N> = 1") before it starts and dropped after it ends. */
+static int table_mark(void *ctx, int slot, bool begin, struct gm_err *err)
+{
+	char k[32];
+
+	snprintf(k, sizeof(k), "writing.disk%d", slot);
+	return machine_extra_set(ctx, k, begin ? "1" : NULL, err);
+}
+
 static void open_slot(struct machine *m, int i)
 {
 	struct slot *s = &m->slots[i];
@@ -343,6 +353,10 @@ static void open_slot(struct machine *m, int i)
 	else
 		disk_open(p, i, s->ss ? s->ss : 512, &s->disk, &s->open_err);
 	free(p);
+	if (s->disk) {
+		s->disk->table_hook = table_mark;
+		s->disk->hook_ctx = m;
+	}
 }
 
 /* Every slot names a regular file inside the machine directory: no

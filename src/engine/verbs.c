@@ -396,18 +396,50 @@ int machine_delete_missing(struct machine *m, uint32_t disk_id, bool override,
 
 /* --- the machine as a whole ---------------------------------------------- */
 
-int machine_recover(struct machine *m, char *names, size_t cap, struct gm_err *err)
+/* Disks whose table write a crash cut off (between the GPT's two copies,
+ * or inside a clean): the table the disk reads as now is written whole to
+ * both places again, so that sgdisk and Windows find one table. */
+static int heal_tables(struct machine *m, struct recover_result *r, struct gm_err *err)
 {
-	bool dirty = false;
+	for (int slot = 0; slot < m->nslots && slot < GM_MAX_SLOTS; slot++) {
+		char k[32];
+		snprintf(k, sizeof(k), "writing.disk%d", slot);
+		if (!machine_extra_get(m, k))
+			continue;
+		struct disk *d = machine_disk(m, slot);
+		int rc = 0;
+		if (d && d->style == DS_GPT)
+			rc = disk_commit(d, err); /* ends by dropping the mark */
+		else if (d && d->style == DS_UNREADABLE)
+			rc = gm_fail(err, GM_E_UNREADABLE, "disk %d was cut off in a table write "
+				     "and neither GPT copy can be read: %s", slot, d->why);
+		else
+			rc = machine_extra_set(m, k, NULL, err); /* gone, or cleaned */
+		if (rc < 0)
+			return rc;
+		r->tables[r->ntables++] = slot;
+	}
+	return 0;
+}
 
+int machine_recover(struct machine *m, struct recover_result *r, struct gm_err *err)
+{
+	bool dirty = false, tables = false;
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
 	/* Cheap when nothing was cut off: machine.conf says so. */
-	for (int i = 0; i < m->nextra && !dirty; i++)
-		dirty = strncmp(m->extra[i], "dirty.", 6) == 0;
-	if (!dirty)
-		return 0;
-	int n = ldm_heal_dirty(m, NULL, NULL, names, cap, err);
-	machine_rescan(m, NULL);
-	return n;
+	for (int i = 0; i < m->nextra; i++) {
+		dirty |= strncmp(m->extra[i], "dirty.", 6) == 0;
+		tables |= strncmp(m->extra[i], "writing.disk", 12) == 0;
+	}
+	if (tables && (rc = heal_tables(m, r, err)) < 0)
+		return rc;
+	if (dirty) {
+		rc = ldm_heal_dirty(m, NULL, NULL, r->mirrors, sizeof(r->mirrors), err);
+		machine_rescan(m, NULL);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 int machine_resync(struct machine *m, ldm_progress_fn progress, void *pctx,

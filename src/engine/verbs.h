@@ -132,10 +132,16 @@ int machine_delete_missing(struct machine *m, uint32_t disk_id, bool override,
 /* --- the machine as a whole ---------------------------------------------- */
 
 /* What every command does first, before it reads or writes a volume: the
- * mirrors a crash cut off in a write are made whole (ldm_heal_dirty).
- * Returns how many, with their names in names, or < 0 (those still marked
- * show Resynching and take no write). */
-int machine_recover(struct machine *m, char *names, size_t cap, struct gm_err *err);
+ * table writes a crash cut off are finished (both GPT copies written from
+ * the one the disk reads as), then the mirrors it cut off in a write are
+ * made whole (ldm_heal_dirty). < 0 when one cannot be (a mirror still
+ * marked shows Resynching and takes no write). */
+struct recover_result {
+	int tables[16];      /* disks whose table was written again */
+	int ntables;
+	char mirrors[256];   /* mirrors resynchronised, comma-separated */
+};
+int machine_recover(struct machine *m, struct recover_result *r, struct gm_err *err);
 
 struct reboot_result {
 	int converted[16];    /* disks converted to dynamic, in order */

@@ -77,3 +77,11 @@ scratch failexit
 printf '%s\n' 'echo "PASS: probe/one"' 'echo "FAIL: probe/two"' 'exit 1' >"$S/tests/scenarios/own.sh"
 runs
 expect own-fail-counted-once 2 1 "probe/two"
+
+# Items run side by side (TEST_JOBS): one dying among them is still named,
+# and every other one is counted once.
+scratch par
+for i in 1 2 3; do printf '%s\n' "sleep 0.$i" "echo \"PASS: probe/slow$i\"" >"$S/tests/scenarios/slow$i.sh"; done
+printf '%s\n' 'echo "PASS: probe/before"' 'kill -KILL $$' >"$S/tests/scenarios/killed.sh"
+runs TEST_JOBS=3
+expect parallel-items-each-counted 5 1 "scenarios/killed (killed by signal 9)"

@@ -22,6 +22,7 @@ static int nv_usage(void)
 {
 	fprintf(stderr,
 		"usage: gptmirror nvram list [-v]\n"
+		"       gptmirror nvram repair   (a damaged store keeps what parses)\n"
 		"       gptmirror nvram export DIR\n"
 		"       gptmirror nvram create -L LABEL -d DISK -p PART -l LOADER\n"
 		"                 [--os-disk DISK --os-part PART [--os-dir \\\\WINDOWS]]\n"
@@ -232,6 +233,20 @@ int nvram_main(const char *mdir, int argc, char **argv)
 				printf("%d variables exported to %s\n", c.count, argv[1]);
 				rc = c.failed ? 1 : 0;
 			}
+		}
+	} else if (strcmp(argv[0], "repair") == 0 && argc == 1) {
+		char why[sizeof(nv->damaged)];
+		size_t kept;
+		snprintf(why, sizeof(why), "%s", nv->damaged);
+		int r = nvram_repair(nv, &kept, &err);
+		if (r < 0) {
+			cli_print_err("nvram", &err);
+			rc = 1;
+		} else if (r == 0) {
+			printf("The NVRAM is not damaged; nothing was changed (%zu variables).\n", kept);
+		} else {
+			printf("Repaired: %s.\nThe %zu variables that parsed were kept; what followed "
+			       "the damage was erased.\n", why, kept);
 		}
 	} else if (strcmp(argv[0], "create") == 0) {
 		rc = create(m, nv, argc - 1, argv + 1);

@@ -126,12 +126,30 @@ static void ovmf_close(struct nvram *nv)
 	free(nv);
 }
 
+/* The live records that parse are kept, packed; the area after them,
+ * the damage included, is erased. */
+static int ovmf_repair(struct nvram *nv, struct gm_err *err)
+{
+	struct ovmf *o = nv->priv;
+	const char *why;
+
+	if (efi_vs_reclaim(&o->vs, &why) < 0)
+		return gm_fail(err, GM_E_NOMEM, "%s", why);
+	if (efi_vs_damaged_at(&o->vs))
+		return gm_fail(err, GM_E_CORRUPT, "%s is still damaged after the repair; "
+			       "nothing was written", o->path);
+	nv->damaged[0] = '\0';
+	nv->dirty = true;
+	return 0;
+}
+
 static const struct nvram_ops ovmf_ops = {
 	.get = ovmf_get,
 	.set = ovmf_set,
 	.del = ovmf_del,
 	.list = ovmf_list,
 	.commit = ovmf_commit,
+	.repair = ovmf_repair,
 	.close = ovmf_close,
 };
 
@@ -229,6 +247,31 @@ int nvram_create_ovmf(const char *path, const char *tpl, struct gm_err *err)
 int nvram_commit(struct nvram *nv, struct gm_err *err)
 {
 	return nv->ops->commit(nv, err);
+}
+
+static int count_var(void *ctx, const char *name, const struct guid *vendor, uint32_t attrs,
+		     const uint8_t *data, size_t len)
+{
+	(void)name, (void)vendor, (void)attrs, (void)data, (void)len;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+int nvram_repair(struct nvram *nv, size_t *kept, struct gm_err *err)
+{
+	int rc;
+
+	*kept = 0;
+	if (!nv->damaged[0]) {
+		nv->ops->list(nv, count_var, kept);
+		return 0;
+	}
+	if (!nv->ops->repair)
+		return gm_fail(err, GM_E_NOT_SUPPORTED, "this NVRAM cannot be repaired");
+	if ((rc = nv->ops->repair(nv, err)) < 0 || (rc = nvram_commit(nv, err)) < 0)
+		return rc;
+	nv->ops->list(nv, count_var, kept);
+	return 1;
 }
 
 void nvram_close(struct nvram *nv)

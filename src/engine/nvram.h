@@ -30,6 +30,9 @@ struct nvram_ops {
 	int (*list)(struct nvram *nv, nvram_var_fn fn, void *ctx);
 	/* Makes the changes durable (atomically for a store file). */
 	int (*commit)(struct nvram *nv, struct gm_err *err);
+	/* A damaged store rewritten with every variable that parsed (NULL:
+	 * the store cannot be repaired this way). */
+	int (*repair)(struct nvram *nv, struct gm_err *err);
 	void (*close)(struct nvram *nv);
 };
 
@@ -47,6 +50,11 @@ int nvram_open_ovmf(const char *path, struct nvram **out, struct gm_err *err);
 int nvram_create_ovmf(const char *path, const char *template_path, struct gm_err *err);
 const char *nvram_default_template(const struct gm_env *env);
 int nvram_commit(struct nvram *nv, struct gm_err *err);
+/* nvram repair: a damaged store keeps every variable that parses (the
+ * records before the damage); what follows the damage is erased. kept
+ * gets how many live variables are kept. 0 on a store that is not
+ * damaged, which is left as it is. */
+int nvram_repair(struct nvram *nv, size_t *kept, struct gm_err *err);
 void nvram_close(struct nvram *nv);
 
 /* --- boot entries ------------------------------------------------------- */

@@ -380,6 +380,14 @@ static int check_slots(struct machine *m, struct gm_err *err)
 			return gm_fail(err, GM_E_MACHINE, "%s/%s: disk%d = %s: a slot names a file "
 				       "inside the machine directory (no absolute path, no ..)",
 				       m->dir, GM_CONF, i, img);
+		/* Nor one of the machine's own files. */
+		const char *base = strrchr(img, '/') ? strrchr(img, '/') + 1 : img;
+		size_t bl = strlen(base);
+		if (strcmp(base, GM_CONF) == 0 || strcmp(base, GM_NVRAM) == 0 ||
+		    strcmp(base, ".lock") == 0 || (bl > 4 && strcmp(base + bl - 4, ".tmp") == 0))
+			return gm_fail(err, GM_E_MACHINE, "%s/%s: disk%d = %s names one of the "
+				       "machine's own files, not a disk image; gptmirror refuses it",
+				       m->dir, GM_CONF, i, img);
 		char *p = path_in(m->dir, img);
 		if (!p)
 			return gm_fail(err, GM_E_NOMEM, "out of memory");

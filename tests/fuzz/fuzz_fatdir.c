@@ -1,7 +1,8 @@
 /*
  * fuzz_fatdir.c - the directory parser and the rest of the engine, on a
  * whole small FAT volume given as input: walk every directory (long names,
- * chains), read every file, then write a file and a directory into it.
+ * chains), read every file, check it as chkdsk does, repair it as
+ * chkdsk /f does, then write a file and a directory into it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,6 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fatfs_label(fs, label, sizeof(label));
 		fatfs_list(fs, fatfs_root(fs), visit, &w, NULL);
 		fatfs_lookup(fs, "EFI\\Microsoft\\WINNT50\\ia64ldr.efi", &e, NULL);
+		struct fat_check k;
+		fatfs_check(fs, false, &k, NULL);
+		fatfs_names_unique(fs, fatfs_root(fs), NULL);
+		fatfs_check(fs, true, &k, NULL);
 		fatfs_write_file(fs, fatfs_root(fs), "A new file with a long name.txt",
 				 FAT_ATTR_ARCHIVE, 0, 3000, zeros, NULL, NULL, NULL);
 		fatfs_mkdir(fs, fatfs_root(fs), "New Directory", 0, NULL, NULL);

@@ -14,7 +14,7 @@ dp "select disk 0" "convert gpt" "select disk 1" "convert gpt"
 truncate -s 256M "$T/outside.img"
 printf 'precious' | dd of="$T/outside.img" conv=notrunc status=none
 cp "$M/machine.conf" "$T/good.conf"
-hashes() { (cd "$T" && "$IMGTOOL" hash m/disk*.img outside.img); }
+hashes() { (cd "$T" && "$IMGTOOL" hash m/disk*.img outside.img m/nvram.fd); }
 
 # case NAME DISK1-VALUE [SETUP]: disk1 of machine.conf names DISK1-VALUE.
 bad=""
@@ -46,6 +46,9 @@ case_slot dotdot-inside "pulled/../../outside.img"
 case_slot absolute "$T/outside.img"
 mkdir -p "$M/adir"
 case_slot directory adir
+case_slot own-nvram nvram.fd
+case_slot own-conf machine.conf
+case_slot own-lock .lock
 
 # The good configuration still works, and the same checks pass it.
 cp "$T/good.conf" "$M/machine.conf"

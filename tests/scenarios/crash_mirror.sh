@@ -84,6 +84,53 @@ else
 	fail "xcopy-onto-a-mirror-crashed-at-every-write" "writes: $W" "$bad"
 fi
 
+# format onto the mirror, killed at every write: the next command makes
+# the plexes agree, and the rerun of the format leaves one fsck.fat accepts.
+W=$(writes_of format c: /fs:fat32 /q /y /v:AGAIN)
+tried=0 notheal=0 bad=""
+for n in $(seq 1 "${W:-0}"); do
+	restore
+	tried=$((tried + 1))
+	crashed "$n" "$GM" -m "$M" format c: /fs:fat32 /q /y /v:AGAIN >/dev/null 2>&1 || { bad="$bad nofire@$n"; continue; }
+	"$GM" -m "$M" volume list >"$T/l" 2>&1
+	plexes_agree Volume1 >/dev/null 2>&1 && grep -q "Volume1 *Mirror .*Healthy" "$T/l" ||
+		{ notheal=$((notheal + 1)); bad="$bad notheal@$n"; continue; }
+	"$GM" -m "$M" format c: /fs:fat32 /q /y /v:AGAIN >/dev/null 2>&1
+	plex_of 1 "$T/p1.img"
+	plexes_agree Volume1 >/dev/null 2>&1 && fsck_clean "$T/p1.img" >/dev/null || { notheal=$((notheal + 1)); bad="$bad rerun@$n"; }
+done
+echo "crash points in a format of the mirror: $tried tried, $notheal not healed"
+if [ "${W:-0}" -ge 3 ] && [ -z "$bad" ]; then
+	pass "format-of-a-mirror-crashed-at-every-write ($tried points)"
+else
+	fail "format-of-a-mirror-crashed-at-every-write" "writes: $W" "$bad"
+fi
+
+# The heal itself killed at every write: the command after it heals again.
+k=0
+for n in $(seq 1 "${W:-0}"); do
+	restore
+	crashed "$n" "$GM" -m "$M" xcopy "$T/h" 'C:\' /s /y >/dev/null 2>&1 || continue
+	plexes_agree Volume1 >/dev/null 2>&1 || { k=$n; break; }
+done
+cp -r --sparse=always "$M" "$T/cut"
+HW=$(writes_of volume list)
+tried=0 bad=""
+for n in $(seq 1 "${HW:-0}"); do
+	rm -rf "$M"
+	cp -r --sparse=always "$T/cut" "$M"
+	tried=$((tried + 1))
+	crashed "$n" "$GM" -m "$M" volume list >/dev/null 2>&1 || { bad="$bad nofire@$n"; continue; }
+	"$GM" -m "$M" volume list >"$T/l" 2>&1
+	plexes_agree Volume1 >/dev/null 2>&1 && grep -q "Volume1 *Mirror .*Healthy" "$T/l" || bad="$bad notheal@$n"
+done
+echo "crash points in the heal of a cut-off mirror: $tried tried"
+if [ "$k" -gt 0 ] && [ "${HW:-0}" -ge 2 ] && [ -z "$bad" ]; then
+	pass "heal-crashed-at-every-write-heals-next-time ($tried points)"
+else
+	fail "heal-crashed-at-every-write-heals-next-time" "k=$k writes: $HW" "$bad"
+fi
+
 # A volume whose heal cannot run (its second disk read-only) shows
 # Resynching, not Healthy, and takes no write; once the disk can be
 # written, the next command heals it. (Root writes a file whatever its

@@ -385,6 +385,8 @@ int cli_boot(struct machine *m, int entry)
 	struct boot_result r;
 	struct gm_err err;
 
+	/* An ESP that drifted from its twin is what a failover would meet. */
+	cli_esp_warnings(stderr, m, "gptmirror: warning: ");
 	if (boot_emulate(m, entry, &r, &err) < 0) {
 		cli_print_err("gptmirror", &err);
 		return 1;

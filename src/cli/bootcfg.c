@@ -122,20 +122,6 @@ struct listing {
 	size_t n;
 };
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void entry_paths(struct listing *L, const struct boot_entry *e, char *boot,
 			char *os, size_t cap)
 {

@@ -2,6 +2,8 @@
 #ifndef GM_CLI_H
 #define GM_CLI_H
 
+#include <stdio.h>
+
 int diskpart_main(const char *mdir, int argc, char **argv);
 int bootcfg_main(const char *mdir, int argc, char **argv);
 int machine_main(const char *mdir, int argc, char **argv);
@@ -9,6 +11,10 @@ int format_main(const char *mdir, int argc, char **argv);
 int xcopy_main(const char *mdir, int argc, char **argv);
 int dir_main(const char *mdir, int argc, char **argv);
 int chkdsk_main(const char *mdir, int argc, char **argv);
+int esp_main(const char *mdir, int argc, char **argv);
+/* Warnings when the ESPs of one OS differ or an entry's loader is missing. */
+struct machine;
+void cli_esp_warnings(FILE *f, struct machine *m, const char *prefix);
 int nvram_main(const char *mdir, int argc, char **argv);
 int volume_main(const char *mdir, int argc, char **argv);
 int machine_boot_main(const char *mdir, int argc, char **argv);

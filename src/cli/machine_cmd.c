@@ -301,6 +301,7 @@ static int cmd_status(struct machine *m)
 	}
 	const char *bc = machine_extra_get(m, "bootcurrent");
 	printf("\nLast boot: %s%s\n", bc ? "Boot" : "", bc ? bc : "none recorded");
+	cli_esp_warnings(stdout, m, "Warning: ");
 	printf("\nDrive letters:");
 	if (m->nletters == 0)
 		printf(" none");

@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"  xcopy SRC DST [/s] [/e] [/h] [/y]   SRC, DST: X:\\path or host paths\n"
 		"  dir X:\\PATH\n"
 		"  chkdsk X: [/f]            check a FAT volume (/f: repair it)\n"
+		"  esp status [--json] | esp sync --from X:|DISK --to Y:|DISK | esp sync --all\n"
 		"  bootcfg [/query] [/v] [--json] | /list [N] | /clone /sg {G} /tg {G} [/d+ T|/d T] [/id N]\n"
 		"          | /mirror /add {G} /d T | /delete /id N | /default /id N | /timeout N\n"
 		"  nvram list [-v] | export DIR | create ... | delete NUM\n"
@@ -139,6 +140,8 @@ int main(int argc, char **argv)
 		return dir_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "chkdsk") == 0)
 		return chkdsk_main(mdir, argc - 2, argv + 2);
+	if (strcmp(argv[1], "esp") == 0)
+		return esp_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "nvram") == 0)
 		return nvram_main(mdir, argc - 2, argv + 2);
 	if (strcmp(argv[1], "setup") == 0)

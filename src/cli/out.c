@@ -56,3 +56,17 @@ void cli_progress(void *ctx, uint64_t done, uint64_t total)
 	if (done >= total)
 		fputc('\n', stderr);
 }
+
+void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}

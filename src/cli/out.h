@@ -32,4 +32,7 @@ int pathf(char *buf, size_t cap, const char *fmt, ...)
  * terminal. */
 void cli_progress(void *ctx, uint64_t done, uint64_t total);
 
+/* s as a JSON string, quotes included, on stdout. */
+void json_str(const char *s);
+
 #endif

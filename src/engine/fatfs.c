@@ -511,9 +511,14 @@ static int set_dirty(struct fatfs *fs, bool on, struct gm_err *err)
 			put_le32(fs->fat + 4, (get_le32(fs->fat + 4) & 0xf0000000u) | v);
 		else
 			fat_set(fs->fat, fs->b.type, 1, v);
-		for (uint32_t i = 0; i < fs->b.nfats && rc == 0; i++)
+		/* The first FAT is what a reader takes: it says dirty first
+		 * and clean last, so that no crash between the copies leaves
+		 * it clean while another copy differs. */
+		for (uint32_t k = 0; k < fs->b.nfats && rc == 0; k++) {
+			uint32_t i = on ? k : fs->b.nfats - 1 - k;
 			rc = blk_write(fs->dev, ((uint64_t)fs->b.first_fat + (uint64_t)i * fs->b.fat_secs) * bps,
 				       fs->fat, bps);
+		}
 	}
 	free(sec);
 	if (rc == 0)
@@ -1250,19 +1255,18 @@ int fatfs_mkdir(struct fatfs *fs, uint32_t dir, const char *name, int64_t t,
 	return dir_add(fs, dir, name, &d, out, err);
 }
 
-int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err)
+/* Marks e's entries deleted, then frees its chain. */
+static int remove_entry(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err)
 {
 	int rc;
 
-	if (fat_entry_is_dir(e))
-		return gm_fail(err, GM_E_ARGS, "%s is a directory", e->name);
 	if ((rc = begin_change(fs, err)) < 0)
 		return rc;
 	if ((rc = dir_load(fs, e->dir, err)) < 0)
 		return rc;
-	size_t first = e->slot + 1 - e->nslots;
-	if ((size_t)e->slot * FAT_DIRENT >= fs->dc.len)
+	if ((size_t)e->slot * FAT_DIRENT >= fs->dc.len || e->nslots == 0 || e->nslots > e->slot + 1)
 		return gm_fail(err, GM_E_ARGS, "stale directory entry");
+	size_t first = e->slot + 1 - e->nslots;
 	if (e->d.first_clus)
 		free_chain(fs, e->d.first_clus);
 	for (size_t s = first; s <= e->slot; s++)
@@ -1275,6 +1279,51 @@ int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err
 	if ((rc = dir_write(fs, first, e->nslots, err)) < 0)
 		return rc;
 	return fat_flush(fs, err);
+}
+
+int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err)
+{
+	if (fat_entry_is_dir(e))
+		return gm_fail(err, GM_E_ARGS, "%s is a directory", e->name);
+	return remove_entry(fs, e, err);
+}
+
+static int count_entry(void *ctx, const struct fat_entry *e)
+{
+	(void)e;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+int fatfs_rmdir(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err)
+{
+	size_t n = 0;
+	int rc;
+
+	if (!fat_entry_is_dir(e) || !e->d.first_clus || e->d.first_clus == fatfs_root(fs))
+		return gm_fail(err, GM_E_ARGS, "%s is not a subdirectory", e->name);
+	if ((rc = fatfs_list(fs, e->d.first_clus, count_entry, &n, err)) < 0)
+		return rc;
+	if (n)
+		return gm_fail(err, GM_E_NOT_EMPTY, "The directory %s is not empty.", e->name);
+	return remove_entry(fs, e, err);
+}
+
+int fatfs_set_attr(struct fatfs *fs, const struct fat_entry *e, uint8_t attr,
+		   struct gm_err *err)
+{
+	int rc;
+
+	if ((rc = begin_change(fs, err)) < 0 || (rc = dir_load(fs, e->dir, err)) < 0)
+		return rc;
+	if ((size_t)e->slot * FAT_DIRENT >= fs->dc.len)
+		return gm_fail(err, GM_E_ARGS, "stale directory entry");
+	uint8_t *a = &fs->dc.buf[(size_t)e->slot * FAT_DIRENT + 11];
+	/* The directory and volume bits are the entry's kind, not attributes. */
+	*a = (uint8_t)((*a & (FAT_ATTR_DIR | FAT_ATTR_VOLUME)) |
+		       (attr & ~(FAT_ATTR_DIR | FAT_ATTR_VOLUME)));
+	fs->dc.decoded = false;
+	return dir_write(fs, e->slot, 1, err);
 }
 
 static int write_file(struct fatfs *fs, uint32_t dir, const char *name,
@@ -1727,6 +1776,14 @@ int fatfs_check(struct fatfs *fs, bool fix, struct fat_check *c, struct gm_err *
 out:
 	free(w.used);
 	return rc;
+}
+
+int fatfs_autocheck(struct fatfs *fs, struct gm_err *err)
+{
+	if (!fs->found_dirty || fs->autochecked)
+		return 0;
+	fs->autochecked = true;
+	return fatfs_check(fs, true, &fs->autochk, err);
 }
 
 const struct fat_check *fatfs_autochecked(const struct fatfs *fs)

@@ -98,6 +98,11 @@ int fatfs_read_file(struct fatfs *fs, const struct fat_entry *e,
 		    fat_write_fn write_fn, void *ctx, struct gm_err *err);
 /* Deletes a file (not a directory). */
 int fatfs_unlink(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err);
+/* Deletes an empty subdirectory. */
+int fatfs_rmdir(struct fatfs *fs, const struct fat_entry *e, struct gm_err *err);
+/* Sets an entry's attributes (read-only, hidden, system, archive). */
+int fatfs_set_attr(struct fatfs *fs, const struct fat_entry *e, uint8_t attr,
+		   struct gm_err *err);
 
 /*
  * Consistency. Every change runs under the volume's dirty flag (FAT[1]'s
@@ -129,6 +134,10 @@ struct fat_check {
  * freed, every FAT copy made the first, the free count rewritten, the
  * dirty flag cleared. */
 int fatfs_check(struct fatfs *fs, bool fix, struct fat_check *out, struct gm_err *err);
+/* Runs the check a change would run first (a volume found dirty is
+ * repaired) without making a change: for a caller that may find nothing
+ * to write. */
+int fatfs_autocheck(struct fatfs *fs, struct gm_err *err);
 /* The check done before the first change of a volume found dirty, or NULL. */
 const struct fat_check *fatfs_autochecked(const struct fatfs *fs);
 

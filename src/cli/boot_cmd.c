@@ -327,6 +327,13 @@ int machine_boot_main(const char *mdir, int argc, char **argv)
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
+	if (machine_is_real(m)) {
+		fprintf(stderr, "gptmirror: machine boot%s needs an image machine; a real computer "
+			"boots by itself (machine reboot does the pending work first)\n",
+			qemu ? " --qemu" : "");
+		machine_close(m);
+		return 1;
+	}
 	if (entry < -1) {
 		/* Menu position to Boot####. */
 		struct nvram *nv;

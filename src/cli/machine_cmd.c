@@ -75,6 +75,16 @@ static int cmd_create(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (strcmp(a, "--device") == 0 && v) {
+			if (spec.ndisks >= GM_MAX_SLOTS) {
+				fprintf(stderr, "gptmirror: at most %d disks\n", GM_MAX_SLOTS);
+				return 2;
+			}
+			spec.devices[spec.ndisks++] = v;
+			i++;
+		} else if (strcmp(a, "--nvram") == 0 && v) {
+			spec.nvram = v;
+			i++;
 		} else if (strcmp(a, "--install") == 0) {
 			install = true;
 		} else if (strcmp(a, "--loader") == 0 && v) {
@@ -91,7 +101,8 @@ static int cmd_create(int argc, char **argv)
 	if (!dir || spec.ndisks == 0) {
 		fprintf(stderr, "usage: gptmirror machine create DIR --disk SIZE "
 			"[--disk SIZE]... [--profile 2003|modern] "
-			"[--sector-size 512|4096]\n");
+			"[--sector-size 512|4096] | --device PATH [--device PATH]... "
+			"[--nvram efivarfs|FILE] [--install]\n");
 		return 2;
 	}
 	struct install_spec is = {.loader = loader ? loader : install_default_loader(cli_env)};
@@ -100,7 +111,7 @@ static int cmd_create(int argc, char **argv)
 	if (install) {
 		/* Refused before anything is made. */
 		uint64_t need = install_min_mb(spec.profile, &is);
-		if ((spec.sizes[0] >> 20) < need) {
+		if (!spec.devices[0] && (spec.sizes[0] >> 20) < need) {
 			fprintf(stderr, "gptmirror: --install: disk 0 is too small for Windows "
 				"(%llu MB; Setup needs %llu MB); nothing was created\n",
 				(unsigned long long)(spec.sizes[0] >> 20), (unsigned long long)need);
@@ -134,6 +145,10 @@ static int cmd_create(int argc, char **argv)
 		       profile_str(spec.profile), spec.ndisks, spec.ndisks == 1 ? "" : "s");
 	for (int i = 0; i < spec.ndisks && !resume; i++) {
 		char sz[32], by[32];
+		if (spec.devices[i]) {
+			printf("  Disk %d: %s\n", i, spec.devices[i]);
+			continue;
+		}
 		fmt_size(spec.sizes[i], sz, sizeof(sz));
 		fmt_commas(spec.sizes[i], by, sizeof(by));
 		printf("  Disk %d: disk%d.img, %s (%s bytes), %" PRIu32
@@ -249,8 +264,12 @@ static int cmd_status(struct machine *m)
 	char path[4096];
 	if (!realpath(m->dir, path))
 		snprintf(path, sizeof(path), "%s", m->dir);
-	printf("Machine: %s\nProfile: %s\nSlots:   %d\n\n", path,
+	printf("Machine: %s\nProfile: %s\nSlots:   %d\n", path,
 	       profile_str(m->profile), m->nslots);
+	if (m->nvram)
+		printf("NVRAM:   %s\n", strcmp(m->nvram, "efivarfs") == 0
+						? "the firmware's, through efivarfs" : m->nvram);
+	printf("\n");
 	for (int i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
 		struct disk *d = s->disk;
@@ -272,6 +291,10 @@ static int cmd_status(struct machine *m)
 			printf(", %zu partition%s", d->nparts,
 			       d->nparts == 1 ? "" : "s");
 		printf("\n");
+		if (s->device)
+			printf("        Block device: %s\n", s->identity);
+		if (d->ro_why[0])
+			printf("        Warning: it is not written: %s.\n", d->ro_why);
 		if (d->style == DS_GPT || d->style == DS_UNREADABLE)
 			printf("        GPT copies: primary %s, backup %s\n",
 			       gpt_state_str(d->prim_state),
@@ -348,6 +371,9 @@ static int machine_reboot_cmd(const char *mdir)
 	if (rc < 0) {
 		cli_print_err("gptmirror", &err);
 		rc = 1;
+	} else if (r.real) {
+		printf("The work Windows does at boot is done. Restart the computer now to "
+		       "boot it (gptmirror does not restart a real computer).\n");
 	} else {
 		rc = cli_boot_result(&r.boot);
 	}
@@ -385,6 +411,10 @@ int machine_main(const char *mdir, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "status") == 0) {
 		rc = cmd_status(m);
+	} else if (strcmp(argv[0], "pull-disk") == 0 && machine_is_real(m)) {
+		fprintf(stderr, "gptmirror: machine pull-disk needs an image machine; on a real "
+			"computer, take the disk out (its slot then shows it missing)\n");
+		rc = 1;
 	} else if (strcmp(argv[0], "pull-disk") == 0) {
 		if (argc != 2 || parse_slot(argv[1], &slot) < 0) {
 			fprintf(stderr, "usage: gptmirror machine pull-disk N\n");
@@ -398,7 +428,7 @@ int machine_main(const char *mdir, int argc, char **argv)
 		}
 	} else {
 		uint64_t size = 0;
-		const char *image = NULL;
+		const char *image = NULL, *device = NULL;
 		uint32_t ss = 512;
 		int bad = argc < 2 || parse_slot(argv[1], &slot) < 0;
 		for (int i = 2; i < argc && !bad; i++) {
@@ -407,17 +437,19 @@ int machine_main(const char *mdir, int argc, char **argv)
 				bad = parse_size(v, &size) < 0, i++;
 			else if (strcmp(argv[i], "--image") == 0 && v)
 				image = v, i++;
+			else if (strcmp(argv[i], "--device") == 0 && v)
+				device = v, i++;
 			else if (strcmp(argv[i], "--sector-size") == 0 && v)
 				bad = parse_ss(v, &ss) < 0, i++;
 			else
 				bad = 1;
 		}
-		if (bad || (!size) == (!image)) {
+		if (bad || (!!size + !!image + !!device) != 1) {
 			fprintf(stderr, "usage: gptmirror machine insert-disk N "
-				"--size SIZE | --image FILE "
-				"[--sector-size 512|4096]\n");
+				"--size SIZE | --image FILE [--sector-size 512|4096] | --device PATH\n");
 			rc = 2;
-		} else if (machine_insert_disk(m, slot, size, image, ss, &err) < 0) {
+		} else if (device ? machine_insert_device(m, slot, device, &err) < 0
+				  : machine_insert_disk(m, slot, size, image, ss, &err) < 0) {
 			cli_print_err("gptmirror", &err);
 			rc = 1;
 		} else {

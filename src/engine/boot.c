@@ -102,7 +102,10 @@ int boot_emulate(struct machine *m, int entry, struct boot_result *r, struct gm_
 			next = get_le16(bn);
 		free(bn);
 		/* The firmware consumes BootNext before it tries it. */
-		nv->ops->del(nv, "BootNext", &EFI_GLOBAL_GUID);
+		if (nv->ops->del(nv, "BootNext", &EFI_GLOBAL_GUID, err) < 0) {
+			rc = -1;
+			goto out;
+		}
 		nv->dirty = true;
 		if ((rc = nvram_commit(nv, err)) < 0)
 			goto out;

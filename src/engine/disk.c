@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../fmt/bytes.h"
 #include "../fmt/crc32.h"
@@ -387,8 +388,19 @@ int disk_open_dev(struct blkdev *dev, int slot, struct disk **out,
 	return 0;
 }
 
-static int open_image(const char *path, uint32_t ss, struct blkdev **dev, struct gm_err *err)
+static int open_image(const char *path, uint32_t ss, struct blkdev **dev, char *ro_why,
+		      size_t cap, struct gm_err *err)
 {
+	struct stat st;
+
+	/* A block device a user named: its own size and sector size, written
+	 * only when nothing holds it. */
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
+		int rc = blk_open_device(path, 1, dev, ro_why, cap);
+		if (rc < 0)
+			return gm_fail(err, GM_E_IO, "cannot open %s: %s", path, strerror(-rc));
+		return 0;
+	}
 	int rc = blk_open_file(path, 1, ss, dev);
 
 	if (rc == -EACCES || rc == -EROFS)
@@ -405,11 +417,14 @@ int disk_open(const char *path, int slot, uint32_t ss, struct disk **out,
 	      struct gm_err *err)
 {
 	struct blkdev *dev;
-	int rc = open_image(path, ss, &dev, err);
+	char ro[320] = "";
+	int rc = open_image(path, ss, &dev, ro, sizeof(ro), err);
 
 	if (rc < 0)
 		return rc;
-	return disk_open_dev(dev, slot, out, err);
+	if ((rc = disk_open_dev(dev, slot, out, err)) == 0)
+		snprintf((*out)->ro_why, sizeof((*out)->ro_why), "%s", ro);
+	return rc;
 }
 
 int disk_open_faulty(const char *path, int slot, uint32_t ss, uint64_t bad_start,
@@ -417,7 +432,8 @@ int disk_open_faulty(const char *path, int slot, uint32_t ss, uint64_t bad_start
 		     struct gm_err *err)
 {
 	struct blkdev *dev, *fdev;
-	int rc = open_image(path, ss, &dev, err);
+	char ro[320] = "";
+	int rc = open_image(path, ss, &dev, ro, sizeof(ro), err);
 
 	if (rc < 0)
 		return rc;
@@ -425,7 +441,9 @@ int disk_open_faulty(const char *path, int slot, uint32_t ss, uint64_t bad_start
 		blk_close(dev);
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	}
-	return disk_open_dev(fdev, slot, out, err);
+	if ((rc = disk_open_dev(fdev, slot, out, err)) == 0)
+		snprintf((*out)->ro_why, sizeof((*out)->ro_why), "%s", ro);
+	return rc;
 }
 
 void disk_close(struct disk *d)
@@ -508,8 +526,36 @@ int disk_check_writable(const struct disk *d, struct gm_err *err)
 		return gm_fail(err, GM_E_UNREADABLE,
 			       "Disk %d is unreadable: %s. Nothing was written.",
 			       d->slot, d->why);
+	if (!d->dev->writable && d->ro_why[0])
+		return gm_fail(err, GM_E_IO, "Disk %d is not written: %s. Nothing was written.",
+			       d->slot, d->ro_why);
 	if (!d->dev->writable)
 		return gm_fail(err, GM_E_IO, "Disk %d is read-only.", d->slot);
+	return 0;
+}
+
+/* The kernel is told the new table of a block device, partition by
+ * partition (nothing to do for an image). */
+static int tell_kernel(struct disk *d, struct gm_err *err)
+{
+	struct blk_part p[GPT_MAX_ENTRIES];
+	size_t n = 0;
+	char why[256];
+
+	if (!d->dev->ops->set_partitions && !d->dev->kname[0])
+		return 0;
+	for (size_t i = 0; i < d->nparts && n < GPT_MAX_ENTRIES; i++) {
+		if (d->parts[i].kind == PK_MBR_EXTENDED)
+			continue;
+		p[n].pno = d->parts[i].index + 1;
+		p[n].start = d->parts[i].first_lba * d->ss;
+		p[n].len = (d->parts[i].last_lba - d->parts[i].first_lba + 1) * d->ss;
+		n++;
+	}
+	if (blk_set_partitions(d->dev, p, n, why, sizeof(why)) < 0)
+		return gm_fail(err, GM_E_IO, "the new partition table is on disk %d, but the "
+			       "kernel could not be told (%s); run partprobe, or restart", d->slot,
+			       why);
 	return 0;
 }
 
@@ -669,12 +715,13 @@ int disk_commit(struct disk *d, struct gm_err *err)
 	if (rc < 0)
 		return rc;
 	if (d->style == DS_GPT) {
-		if ((rc = hook(d, true, err)) < 0 || (rc = commit_gpt(d, err)) < 0)
+		if ((rc = hook(d, true, err)) < 0 || (rc = commit_gpt(d, err)) < 0 ||
+		    (rc = hook(d, false, err)) < 0)
 			return rc;
-		return hook(d, false, err);
+		return tell_kernel(d, err);
 	}
 	if (d->style == DS_MBR)
-		return commit_mbr(d, err);
+		return (rc = commit_mbr(d, err)) < 0 ? rc : tell_kernel(d, err);
 	return 0;
 }
 
@@ -1047,6 +1094,9 @@ int disk_clean(struct disk *d, struct gm_err *err)
 	if (d->style == DS_INVALID)
 		return gm_fail(err, GM_E_UNREADABLE,
 			       "Disk %d is not usable: %s.", d->slot, d->why);
+	if (!d->dev->writable && d->ro_why[0])
+		return gm_fail(err, GM_E_IO, "Disk %d is not written: %s. Nothing was written.",
+			       d->slot, d->ro_why);
 	if (!d->dev->writable)
 		return gm_fail(err, GM_E_IO, "Disk %d is read-only.", d->slot);
 	if (span > bytes / 2)
@@ -1071,5 +1121,7 @@ int disk_clean(struct disk *d, struct gm_err *err)
 	if (rc < 0)
 		return gm_fail(err, GM_E_IO, "clean of disk %d failed: %s",
 			       d->slot, strerror(-rc));
-	return hook(d, false, err);
+	if ((rc = hook(d, false, err)) < 0)
+		return rc;
+	return tell_kernel(d, err);
 }

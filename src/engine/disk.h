@@ -65,6 +65,7 @@ struct disk {
 	uint32_t ss;
 	enum disk_style style;
 	char why[256];        /* UNREADABLE / INVALID, or RAW holding data */
+	char ro_why[320];     /* why a block device is not written ("" otherwise) */
 	bool raw_has_data;    /* RAW, but sector 0 is not empty */
 
 	enum gpt_state prim_state, back_state;

@@ -23,6 +23,7 @@ void gm_env_read(struct gm_env *e)
 	e->machine_dir = var("GPTMIRROR_MACHINE");
 	e->loader = var("GPTMIRROR_LOADER");
 	e->ovmf_vars = var("GPTMIRROR_OVMF_VARS");
+	e->efivarfs = var("GPTMIRROR_EFIVARFS");
 	e->iostats = var("GPTMIRROR_IOSTATS") != NULL;
 	if ((s = var("GPTMIRROR_SEED"))) {
 		errno = 0;

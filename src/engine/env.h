@@ -20,6 +20,8 @@ struct gm_env {
 	bool seed_bad;           /* set, but not a number */
 	const char *loader;      /* GPTMIRROR_LOADER: the EFI loader installed */
 	const char *ovmf_vars;   /* GPTMIRROR_OVMF_VARS: the NVRAM template */
+	const char *efivarfs;    /* GPTMIRROR_EFIVARFS: where efivarfs is (tests;
+				  * else /sys/firmware/efi/efivars) */
 	/* Test hooks, in the fault-injecting block backend (src/io/faultio.c): */
 	uint64_t crash_after_writes; /* GPTMIRROR_CRASH_AFTER_WRITES=N: the process
 				      * ends (_exit(137)) right after its Nth write */

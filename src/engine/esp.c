@@ -333,7 +333,7 @@ static int find_root(int *parent, int i)
 
 int esp_scan(struct machine *m, struct esp_report *r, struct gm_err *err)
 {
-	char keys[ESP_MAX][ESP_MAX_ENTRIES][320];
+	char keys[ESP_MAX][ESP_MAX_ENTRIES][360];
 	int parent[ESP_MAX];
 	struct open_esp o[ESP_MAX];
 	struct tree t[ESP_MAX];

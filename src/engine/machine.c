@@ -135,12 +135,16 @@ static int write_conf(struct machine *m, struct gm_err *err)
 	fprintf(f, "version = 1\n");
 	fprintf(f, "profile = %s\n", profile_str(m->profile));
 	fprintf(f, "slots = %d\n", m->nslots);
+	if (m->nvram)
+		fprintf(f, "nvram = %s\n", m->nvram);
 	for (int i = 0; i < m->nslots; i++) {
 		fprintf(f, "disk%d = %s\n", i,
 			m->slots[i].image ? m->slots[i].image : "");
 		if (m->slots[i].image)
 			fprintf(f, "disk%d.sector_size = %" PRIu32 "\n", i,
 				m->slots[i].ss);
+		if (m->slots[i].image && m->slots[i].device)
+			fprintf(f, "disk%d.device = %s\n", i, m->slots[i].identity);
 	}
 	for (int i = 0; i < m->nletters; i++)
 		fprintf(f, "letter.%c = %s\n", m->letters[i].letter,
@@ -265,6 +269,9 @@ static int read_conf(struct machine *m, uint64_t *counter, struct gm_err *err)
 				m->slots[n].image = *v ? strdup(v) : NULL;
 				if (m->slots[n].ss == 0)
 					m->slots[n].ss = 512;
+			} else if (strcmp(dot, ".device") == 0) {
+				m->slots[n].device = true;
+				snprintf(m->slots[n].identity, sizeof(m->slots[n].identity), "%s", v);
 			} else if (strcmp(dot, ".sector_size") == 0) {
 				m->slots[n].ss = (uint32_t)atoi(v);
 				if (m->slots[n].ss != 512 && m->slots[n].ss != 4096) {
@@ -285,6 +292,9 @@ static int read_conf(struct machine *m, uint64_t *counter, struct gm_err *err)
 			m->nletters++;
 		} else if (strcmp(k, "seed.counter") == 0) {
 			*counter = strtoull(v, NULL, 10);
+		} else if (strcmp(k, "nvram") == 0) {
+			free(m->nvram);
+			m->nvram = *v ? strdup(v) : NULL;
 		} else {
 			/* A key from a newer gptmirror: keep it. */
 			char keep[1100];
@@ -321,6 +331,64 @@ static int take_lock(struct machine *m, struct gm_err *err)
  * machine handle made the write, as GPTMIRROR_IOSTATS counts them. */
 static struct blk_crash crash_hook;
 
+/* What makes a device slot's disk that disk: the kernel's identity
+ * (serial, WWN, a loop device's backing file), size, sector size and, once
+ * it has one, its GPT disk GUID: "id=...;size=...;ss=...;guid=...". */
+static void machine_identity(struct disk *d, char *out, size_t cap)
+{
+	char id[320], g[40] = "-";
+
+	blk_identity(d->dev, id, sizeof(id));
+	if (d->style == DS_GPT)
+		guid_to_str(&d->hdr.disk_guid, g);
+	snprintf(out, cap, "id=%s;size=%" PRIu64 ";ss=%" PRIu32 ";guid=%s", id, d->dev->size,
+		 d->ss, g);
+}
+
+static void field(const char *idn, const char *key, char *out, size_t cap)
+{
+	const char *p = strstr(idn, key);
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += strlen(key);
+	while (p[n] && p[n] != ';')
+		n++;
+	snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+/* The recorded identity and the disk's now: another disk when the kernel's
+ * identity, size or sector size differ, or (with no kernel identity) the
+ * GPT disk GUID. */
+static bool identity_differs(const char *was, const char *now)
+{
+	char a[320], b[320];
+	static const char *const keys[] = {"id=", ";size=", ";ss="};
+
+	for (size_t i = 0; i < 3; i++) {
+		field(was, keys[i], a, sizeof(a));
+		field(now, keys[i], b, sizeof(b));
+		if (strcmp(a, b) != 0 && (i > 0 || a[0]))
+			return true;
+	}
+	field(was, "id=", a, sizeof(a));
+	if (a[0])
+		return false;
+	field(was, ";guid=", a, sizeof(a));
+	field(now, ";guid=", b, sizeof(b));
+	return strcmp(a, "-") != 0 && strcmp(a, b) != 0;
+}
+
+bool machine_is_real(const struct machine *m)
+{
+	for (int i = 0; i < m->nslots; i++)
+		if (m->slots[i].device)
+			return true;
+	return m->nvram && strcmp(m->nvram, "efivarfs") == 0;
+}
+
 /* A table write that touches two places is recorded as under way
  * ("writing.disk<N> = 1") before it starts and dropped after it ends. */
 static int table_mark(void *ctx, int slot, bool begin, struct gm_err *err)
@@ -337,9 +405,10 @@ static void open_slot(struct machine *m, int i)
 	char *p;
 
 	gm_err_clear(&s->open_err);
+	s->moved = false;
 	if (!s->image)
 		return;
-	p = path_in(m->dir, s->image);
+	p = s->device ? strdup(s->image) : path_in(m->dir, s->image);
 	if (!p) {
 		gm_fail(&s->open_err, GM_E_NOMEM, "out of memory");
 		return;
@@ -357,6 +426,19 @@ static void open_slot(struct machine *m, int i)
 		s->disk->table_hook = table_mark;
 		s->disk->hook_ctx = m;
 	}
+	/* A device slot must still lead to the disk it was made with: names
+	 * move when a disk is pulled. */
+	if (s->disk && s->device && s->identity[0]) {
+		char now[512];
+		machine_identity(s->disk, now, sizeof(now));
+		if (identity_differs(s->identity, now)) {
+			s->moved = true;
+			s->disk->dev->writable = 0;
+			snprintf(s->disk->ro_why, sizeof(s->disk->ro_why),
+				 "disk%d = %.60s now leads to another disk (%.80s; the slot was "
+				 "made with %.80s)", i, s->image, now, s->identity);
+		}
+	}
 }
 
 /* Every slot names a regular file inside the machine directory: no
@@ -373,6 +455,27 @@ static int check_slots(struct machine *m, struct gm_err *err)
 		struct stat st;
 		if (!img)
 			continue;
+		/* A device slot: the block device (or image file) a user named,
+		 * by any path; never one of another slot. */
+		if (m->slots[i].device) {
+			if (stat(img, &st) < 0)
+				continue; /* gone: the slot cannot be opened, and says so */
+			if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+				return gm_fail(err, GM_E_MACHINE, "%s/%s: disk%d = %s is neither a "
+					       "block device nor an image file; gptmirror refuses it",
+					       m->dir, GM_CONF, i, img);
+			for (int k = 0; k < n; k++)
+				if ((S_ISBLK(st.st_mode) && S_ISBLK(seen[k].st_mode) &&
+				     seen[k].st_rdev == st.st_rdev) ||
+				    (!S_ISBLK(st.st_mode) && seen[k].st_dev == st.st_dev &&
+				     seen[k].st_ino == st.st_ino))
+					return gm_fail(err, GM_E_MACHINE, "%s/%s: disk%d and disk%d name "
+						       "the same disk (%s); gptmirror refuses them",
+						       m->dir, GM_CONF, nseen[k], i, img);
+			seen[n] = st;
+			nseen[n++] = i;
+			continue;
+		}
 		bool dotdot = strcmp(img, "..") == 0 || strncmp(img, "../", 3) == 0 ||
 			      strstr(img, "/../") || (strlen(img) >= 3 &&
 						      strcmp(img + strlen(img) - 3, "/..") == 0);
@@ -461,6 +564,18 @@ fail:
 
 int machine_save(struct machine *m, struct gm_err *err)
 {
+	/* A device slot's disk GUID follows the tables this machine wrote. */
+	for (int i = 0; i < m->nslots; i++) {
+		struct slot *s = &m->slots[i];
+		char now[512];
+		if (!s->device || !s->disk || s->moved || !s->disk->dev->writable)
+			continue;
+		machine_identity(s->disk, now, sizeof(now));
+		if (strcmp(now, s->identity) != 0) {
+			snprintf(s->identity, sizeof(s->identity), "%s", now);
+			m->conf_dirty = true;
+		}
+	}
 	if (!m->conf_dirty && m->rng.counter == m->saved_counter)
 		return 0;
 	return write_conf(m, err);
@@ -474,6 +589,7 @@ void machine_close(struct machine *m)
 		disk_close(m->slots[i].disk);
 		free(m->slots[i].image);
 	}
+	free(m->nvram);
 	for (int i = 0; i < m->nextra; i++)
 		free(m->extra[i]);
 	free(m->extra);
@@ -510,7 +626,29 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 		return rc;
 	}
 	free(conf);
+	/* Real devices: named, never created; what they are is recorded. */
+	char ident[GM_MAX_SLOTS][512];
+	uint32_t dss[GM_MAX_SLOTS];
 	for (int i = 0; i < spec->ndisks; i++) {
+		if (!spec->devices[i])
+			continue;
+		struct disk *d;
+		if (stat(spec->devices[i], &st) < 0)
+			return gm_fail(err, GM_E_NO_DISK, "%s: %s (--device names an existing block "
+				       "device or image file; nothing is created)", spec->devices[i],
+				       strerror(errno));
+		if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+			return gm_fail(err, GM_E_ARGS, "%s is neither a block device nor an image "
+				       "file", spec->devices[i]);
+		if (disk_open(spec->devices[i], i, spec->ss, &d, err) < 0)
+			return -1;
+		machine_identity(d, ident[i], sizeof(ident[i]));
+		dss[i] = d->ss;
+		disk_close(d);
+	}
+	for (int i = 0; i < spec->ndisks; i++) {
+		if (spec->devices[i])
+			continue;
 		if (spec->sizes[i] == 0 || spec->sizes[i] % spec->ss != 0)
 			return gm_fail(err, GM_E_ARGS, "disk %d: the size must be "
 				       "a non-zero multiple of %" PRIu32 " bytes",
@@ -538,8 +676,28 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 	for (int i = 0; i < spec->ndisks; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "disk%d.img", i);
+		if (spec->devices[i]) {
+			/* Kept as named (a /dev/disk/by-id name stays stable); a
+			 * relative name is made absolute. */
+			char *abs = spec->devices[i][0] == '/' ? strdup(spec->devices[i])
+							       : realpath(spec->devices[i], NULL);
+			m->slots[i].image = abs;
+			m->slots[i].device = true;
+			m->slots[i].ss = dss[i];
+			snprintf(m->slots[i].identity, sizeof(m->slots[i].identity), "%s", ident[i]);
+			continue;
+		}
 		m->slots[i].image = strdup(name);
 		m->slots[i].ss = spec->ss;
+	}
+	if (spec->nvram && strcmp(spec->nvram, "efivarfs") == 0)
+		m->nvram = strdup("efivarfs");
+	else if (spec->nvram && spec->nvram[0] == '/')
+		m->nvram = strdup(spec->nvram);
+	else if (spec->nvram) {
+		char cwd[4096];
+		if (getcwd(cwd, sizeof(cwd)))
+			m->nvram = path_in(cwd, spec->nvram);
 	}
 	char line[128];
 	if (spec->pending)
@@ -550,9 +708,13 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
 	else
 		rc = write_conf(m, err);
-	/* The NVRAM: a copy of the firmware's empty variable store. */
-	if (rc == 0 && access(nvram_default_template(env), R_OK) == 0) {
-		char *nv = path_in(dir, GM_NVRAM);
+	/* The NVRAM: a copy of the firmware's empty variable store (a store
+	 * file the user named is made only when it is not there). */
+	bool efivarfs = m->nvram && strcmp(m->nvram, "efivarfs") == 0;
+	bool named = m->nvram && !efivarfs;
+	if (rc == 0 && !efivarfs && access(nvram_default_template(env), R_OK) == 0 &&
+	    !(named && access(m->nvram, F_OK) == 0)) {
+		char *nv = named ? strdup(m->nvram) : path_in(dir, GM_NVRAM);
 		if (!nv)
 			rc = gm_fail(err, GM_E_NOMEM, "out of memory");
 		else
@@ -759,6 +921,46 @@ int machine_insert_disk(struct machine *m, int n, uint64_t size,
 	return machine_save(m, err);
 }
 
+int machine_insert_device(struct machine *m, int n, const char *path, struct gm_err *err)
+{
+	struct stat st;
+	struct disk *d;
+
+	if (n < 0 || n >= GM_MAX_SLOTS)
+		return gm_fail(err, GM_E_ARGS, "slot %d does not exist (0 to %d)",
+			       n, GM_MAX_SLOTS - 1);
+	if (n < m->nslots && m->slots[n].image)
+		return gm_fail(err, GM_E_ARGS, "slot %d already holds a disk", n);
+	if (stat(path, &st) < 0 || (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)))
+		return gm_fail(err, GM_E_NO_DISK, "%s is neither a block device nor an image "
+			       "file (--device names an existing one; nothing is created)", path);
+	char *abs = path[0] == '/' ? strdup(path) : realpath(path, NULL);
+	if (!abs)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	if (disk_open(abs, n, 512, &d, err) < 0) {
+		free(abs);
+		return -1;
+	}
+	struct slot *s = &m->slots[n];
+	memset(s, 0, sizeof(*s));
+	s->image = abs;
+	s->device = true;
+	s->ss = d->ss;
+	machine_identity(d, s->identity, sizeof(s->identity));
+	disk_close(d);
+	if (n >= m->nslots)
+		m->nslots = n + 1;
+	if (check_slots(m, err) < 0) {
+		free(s->image);
+		memset(s, 0, sizeof(*s));
+		return -1;
+	}
+	open_slot(m, n);
+	machine_forget_ldm(m);
+	m->conf_dirty = true;
+	return machine_save(m, err);
+}
+
 /* --- letters ------------------------------------------------------------ */
 
 char machine_letter_of(const struct machine *m, const char *key)
@@ -905,9 +1107,17 @@ int machine_open_part(struct machine *m, int slot, size_t pos,
 	return 0;
 }
 
+/* The store file: one the user named, else nvram.fd. */
+static char *nvram_file(const struct machine *m)
+{
+	return m->nvram ? strdup(m->nvram) : path_in(m->dir, GM_NVRAM);
+}
+
 int machine_nvram_ensure(struct machine *m, struct gm_err *err)
 {
-	char *p = path_in(m->dir, GM_NVRAM);
+	if (m->nvram && strcmp(m->nvram, "efivarfs") == 0)
+		return 0;
+	char *p = nvram_file(m);
 	int rc = 0;
 
 	if (!p)
@@ -920,7 +1130,11 @@ int machine_nvram_ensure(struct machine *m, struct gm_err *err)
 
 int machine_nvram_open(struct machine *m, struct nvram **out, struct gm_err *err)
 {
-	char *p = path_in(m->dir, GM_NVRAM);
+	if (m->nvram && strcmp(m->nvram, "efivarfs") == 0)
+		return nvram_open_efivarfs(m->env.efivarfs ? m->env.efivarfs
+							   : "/sys/firmware/efi/efivars",
+					   out, err);
+	char *p = nvram_file(m);
 	int rc;
 
 	if (!p)

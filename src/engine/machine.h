@@ -19,10 +19,14 @@
 #define GM_NVRAM "nvram.fd"
 
 struct slot {
-	char *image;      /* file name relative to the machine dir; NULL: empty */
+	char *image;      /* file name relative to the machine dir; NULL: empty;
+			   * a device slot: the path the user named */
 	uint32_t ss;      /* sector size */
 	struct disk *disk;
 	struct gm_err open_err; /* why the image could not be opened */
+	bool device;      /* a block device (or an image file) the user named */
+	char identity[512]; /* a device slot: the disk it must be (machine_identity) */
+	bool moved;       /* the path now leads to another disk: never written */
 };
 
 struct letter_map {
@@ -47,6 +51,8 @@ struct machine {
 	struct ldm_view *ldm;     /* the dynamic disks (machine_ldm) */
 	bool ldm_read;
 	struct gm_err ldm_err;
+	char *nvram;      /* "efivarfs", a store file the user named, or NULL:
+			   * nvram.fd in the machine directory */
 };
 
 struct machine_spec {
@@ -56,6 +62,10 @@ struct machine_spec {
 	uint32_t ss;
 	const char *pending; /* a machine.conf key the new machine gets, set to
 			      * 1 (the work it stands for is under way) */
+	const char *devices[GM_MAX_SLOTS]; /* real machines: the slots are these
+					    * block devices (or existing images);
+					    * sizes and ss come from them */
+	const char *nvram;   /* "efivarfs", a store file, or NULL (nvram.fd) */
 };
 
 int parse_size(const char *s, uint64_t *out);   /* "10G", "512M", "4096" */
@@ -73,6 +83,12 @@ int machine_open(const char *dir, const struct gm_env *env, struct machine **out
 /* Rewrites machine.conf atomically if anything in it changed. */
 int machine_save(struct machine *m, struct gm_err *err);
 void machine_close(struct machine *m);
+
+/* A machine of real devices (or the firmware's NVRAM): what only an image
+ * machine can do (boot emulation, QEMU, pull-disk) is refused. */
+bool machine_is_real(const struct machine *m);
+/* Adds block device (or existing image) path in slot n. */
+int machine_insert_device(struct machine *m, int n, const char *path, struct gm_err *err);
 
 /* Present disk in slot n, or NULL. */
 struct disk *machine_disk(struct machine *m, int n);

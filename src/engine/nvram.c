@@ -54,8 +54,10 @@ static int ovmf_set(struct nvram *nv, const char *name, const struct guid *g,
 	return 0;
 }
 
-static int ovmf_del(struct nvram *nv, const char *name, const struct guid *g)
+static int ovmf_del(struct nvram *nv, const char *name, const struct guid *g,
+		    struct gm_err *err)
 {
+	(void)err;
 	struct ovmf *o = nv->priv;
 
 	if (!efi_vs_delete(&o->vs, name, g))
@@ -391,6 +393,10 @@ int nvram_add_boot(struct nvram *nv, const uint8_t *opt, size_t len,
 		no[n++] = (uint16_t)k;
 		rc = nvram_set_boot_order(nv, no, n, err);
 		free(no);
+		/* BootOrder refused: the new entry goes too, so that nothing
+		 * is left changed. */
+		if (rc < 0)
+			nv->ops->del(nv, name, &EFI_GLOBAL_GUID, NULL);
 		return rc;
 	}
 	return gm_fail(err, GM_E_NO_SPACE, "no free Boot#### number");
@@ -416,8 +422,7 @@ int nvram_delete_boot(struct nvram *nv, uint16_t num, struct gm_err *err)
 	if (rc < 0)
 		return rc;
 	boot_name(num, name);
-	nv->ops->del(nv, name, &EFI_GLOBAL_GUID);
-	return 0;
+	return nv->ops->del(nv, name, &EFI_GLOBAL_GUID, err) < 0 ? -1 : 0;
 }
 
 uint16_t nvram_timeout(struct nvram *nv)

@@ -25,7 +25,9 @@ struct nvram_ops {
 		   uint32_t *attrs, uint8_t **data, size_t *len);
 	int (*set)(struct nvram *nv, const char *name, const struct guid *vendor,
 		   uint32_t attrs, const uint8_t *data, size_t len, struct gm_err *err);
-	int (*del)(struct nvram *nv, const char *name, const struct guid *vendor);
+	/* 1 deleted, 0 absent, < 0 refused (err says why). */
+	int (*del)(struct nvram *nv, const char *name, const struct guid *vendor,
+		   struct gm_err *err);
 	/* Every live variable. */
 	int (*list)(struct nvram *nv, nvram_var_fn fn, void *ctx);
 	/* Makes the changes durable (atomically for a store file). */
@@ -44,6 +46,10 @@ struct nvram {
 			    * as it parses, and never written */
 };
 
+/* The firmware's own NVRAM through efivarfs mounted at dir
+ * (/sys/firmware/efi/efivars): every set and delete goes to the firmware
+ * at once (commit has nothing left to do), one write per variable. */
+int nvram_open_efivarfs(const char *dir, struct nvram **out, struct gm_err *err);
 /* Opens an OVMF varstore file; refuses one it does not understand. */
 int nvram_open_ovmf(const char *path, struct nvram **out, struct gm_err *err);
 /* A new store file from a template (Debian's OVMF_VARS_4M.fd). */

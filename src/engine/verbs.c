@@ -476,5 +476,11 @@ int machine_reboot(struct machine *m, ldm_progress_fn progress, void *pctx,
 	}
 	if ((rc = machine_resync(m, progress, pctx, r, err)) < 0)
 		return rc;
+	/* A real computer restarts by itself (the user's doing); only an
+	 * image machine's boot is emulated here. */
+	if (machine_is_real(m)) {
+		r->real = true;
+		return 0;
+	}
 	return boot_emulate(m, -1, &r->boot, err);
 }

@@ -149,6 +149,7 @@ struct reboot_result {
 	int healed[16];       /* disks whose database copy was rewritten */
 	int nhealed;
 	int resynced;         /* mirror plexes completed */
+	bool real;            /* a real machine: no boot was emulated */
 	struct boot_result boot;
 };
 /* machine reboot: the work Windows does at boot (pending conversions,

@@ -1,10 +1,15 @@
 /* blkio.c - image-file backend and the byte counters. */
 #include "blkio.h"
+#include "linuxdev.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -167,6 +172,14 @@ int blk_run(struct blkdev *d, uint64_t off, uint64_t *len)
 	}
 	*len = d->size - off;
 	return 1;
+}
+
+int blk_set_partitions(struct blkdev *d, const struct blk_part *p, size_t n, char *why,
+		       size_t cap)
+{
+	if (why && cap)
+		why[0] = '\0';
+	return d->ops->set_partitions ? d->ops->set_partitions(d, p, n, why, cap) : 0;
 }
 
 void blk_close(struct blkdev *d)
@@ -353,6 +366,113 @@ static const struct blkdev_ops file_ops = {
 	.run = file_run,
 	.copy = file_copy,
 };
+
+/* --- block devices -------------------------------------------------------- */
+
+static int dev_zero(struct blkdev *d, uint64_t off, uint64_t len)
+{
+	struct file_priv *p = d->priv;
+	uint64_t r[2] = {off, len};
+
+	return ioctl(p->fd, BLKZEROOUT, r) < 0 ? -EOPNOTSUPP : 0;
+}
+
+static int dev_set_partitions(struct blkdev *d, const struct blk_part *parts, size_t n,
+			      char *why, size_t cap)
+{
+	struct file_priv *p = d->priv;
+	int rc = linuxdev_set_partitions(p->fd, d->kname, parts, n, why, cap);
+
+	linuxdev_settle();
+	return rc;
+}
+
+/* Reads and writes are an image file's; no holes, no kernel copy. */
+static const struct blkdev_ops dev_ops = {
+	.read = file_read,
+	.write = file_write,
+	.flush = file_flush,
+	.close = file_close,
+	.zero = dev_zero,
+	.set_partitions = dev_set_partitions,
+};
+
+int blk_open_device(const char *path, int want_write, struct blkdev **out, char *why,
+		    size_t cap)
+{
+	struct stat st;
+	char name[64] = "", held[512] = "";
+	int fd = -1, ro = 0;
+
+	why[0] = '\0';
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	if (linuxdev_name(st.st_rdev, name, sizeof(name)) == 0)
+		linuxdev_holders(name, st.st_rdev, held, sizeof(held));
+	if (want_write && held[0])
+		snprintf(why, cap, "%s is in use: %s", path, held);
+	if (want_write && !held[0]) {
+		fd = open(path, O_RDWR | O_EXCL | O_CLOEXEC);
+		if (fd < 0 && errno == EBUSY)
+			snprintf(why, cap, "%s is in use (the kernel refuses an exclusive open)", path);
+		else if (fd < 0 && (errno == EROFS || errno == EACCES))
+			snprintf(why, cap, "%s is read-only", path);
+		else if (fd < 0)
+			return -errno;
+	}
+	if (fd >= 0 && ioctl(fd, BLKROGET, &ro) == 0 && ro) {
+		snprintf(why, cap, "%s is read-only", path);
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0) {
+		/* udev's lock on the whole disk, held for the whole command. */
+		int tries = 50;
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0 && --tries > 0)
+			usleep(100000);
+		if (!tries) {
+			snprintf(why, cap, "%s is locked by another program", path);
+			close(fd);
+			fd = -1;
+		}
+	}
+	int writable = fd >= 0;
+	if (fd < 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	uint64_t size = 0;
+	int ss = 512;
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0 || ioctl(fd, BLKSSZGET, &ss) < 0 ||
+	    (ss != 512 && ss != 4096)) {
+		close(fd);
+		return -EINVAL;
+	}
+	struct blkdev *d = calloc(1, sizeof(*d));
+	struct file_priv *p = calloc(1, sizeof(*p));
+	if (!d || !p) {
+		free(d);
+		free(p);
+		close(fd);
+		return -ENOMEM;
+	}
+	p->fd = fd;
+	d->ops = &dev_ops;
+	d->priv = p;
+	d->size = size;
+	d->sector_size = (uint32_t)ss;
+	d->writable = writable;
+	snprintf(d->kname, sizeof(d->kname), "%s", name);
+	*out = d;
+	return 0;
+}
+
+void blk_identity(const struct blkdev *d, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (d->kname[0])
+		linuxdev_identity(d->kname, out, cap);
+}
 
 int blk_open_file(const char *path, int writable, uint32_t sector_size,
 		  struct blkdev **out)

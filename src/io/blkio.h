@@ -12,6 +12,12 @@
 
 struct blkdev;
 
+/* A partition as the kernel is told of it. */
+struct blk_part {
+	uint32_t pno;          /* 1-based: GPT entry + 1 */
+	uint64_t start, len;   /* bytes */
+};
+
 struct blkdev_ops {
 	/* Full transfers only: return 0 or a negative errno. */
 	int (*read)(struct blkdev *d, uint64_t off, void *buf, size_t len);
@@ -31,6 +37,10 @@ struct blkdev_ops {
 	 * and then nothing was written. */
 	int (*copy)(struct blkdev *d, uint64_t off, struct blkdev *src, uint64_t soff,
 		    uint64_t len);
+	/* Optional (block devices): make the kernel's partitions the given
+	 * ones; why says what it refused. */
+	int (*set_partitions)(struct blkdev *d, const struct blk_part *p, size_t n, char *why,
+			      size_t cap);
 };
 
 struct blkdev {
@@ -42,6 +52,7 @@ struct blkdev {
 	int stacked; /* a view of other devices through blk_* (a volume's
 		      * plexes): its I/O
 		      * is counted in blkio_stats where it lands, not here */
+	char kname[64]; /* a block device: its kernel name ("loop3"); else "" */
 };
 
 struct blkio_stats {
@@ -57,6 +68,24 @@ struct blkio_stats {
  */
 int blk_open_file(const char *path, int writable, uint32_t sector_size,
 		  struct blkdev **out);
+/*
+ * Opens a whole-disk block device. With want_write it is opened for
+ * writing only when nothing holds it (no partition mounted, swapped on,
+ * held by md/dm or backing a loop device), the kernel grants an exclusive
+ * open (O_EXCL), the device is not read-only, and flock(LOCK_EX) on it is
+ * had (udev's lock, held until close); else it is opened read-only and why
+ * says what stopped the write. Size and logical sector size come from the
+ * device. -ENOTBLK when path is not a block device.
+ */
+int blk_open_device(const char *path, int want_write, struct blkdev **out, char *why,
+		    size_t cap);
+/* A block device's stable identity (serial, WWN, a loop device's backing
+ * file; "" when none, or not a device). */
+void blk_identity(const struct blkdev *d, char *out, size_t cap);
+/* Tells the kernel the partitions of a block device (0 for an image). */
+int blk_set_partitions(struct blkdev *d, const struct blk_part *p, size_t n, char *why,
+		       size_t cap);
+
 /*
  * The crash hook of the tests, shared by every device of a process that
  * was opened with it: the process ends abruptly (_exit(137), as kill -9

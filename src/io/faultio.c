@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "blkio.h"
@@ -125,6 +126,14 @@ static int fault_copy(struct blkdev *d, uint64_t off, struct blkdev *src, uint64
 	return after_write(p, rc);
 }
 
+static int fault_set_partitions(struct blkdev *d, const struct blk_part *parts, size_t n,
+				char *why, size_t cap)
+{
+	struct fault_priv *p = d->priv;
+
+	return blk_set_partitions(p->inner, parts, n, why, cap);
+}
+
 static int fault_flush(struct blkdev *d)
 {
 	struct fault_priv *p = d->priv;
@@ -150,6 +159,7 @@ static const struct blkdev_ops fault_ops = {
 	.import = fault_import,
 	.run = fault_run,
 	.copy = fault_copy,
+	.set_partitions = fault_set_partitions,
 };
 
 int blk_open_fault(struct blkdev *dev, uint64_t fail_write_at, uint64_t bad_start,
@@ -173,6 +183,7 @@ int blk_open_fault(struct blkdev *dev, uint64_t fail_write_at, uint64_t bad_star
 	d->size = dev->size;
 	d->sector_size = dev->sector_size;
 	d->writable = dev->writable;
+	memcpy(d->kname, dev->kname, sizeof(d->kname));
 	*out = d;
 	return 0;
 }

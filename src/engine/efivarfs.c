@@ -8,6 +8,7 @@
  * Every change reaches the firmware at once: commit has nothing to do.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "../fmt/bytes.h"
@@ -25,7 +27,10 @@
 
 struct efivarfs {
 	char *dir;
+	bool real; /* the kernel's efivarfs (else a directory standing for it) */
 };
+
+#define EFIVARFS_MAGIC 0xde5e81e4
 
 static void var_path(const struct efivarfs *e, const char *name, const struct guid *g,
 		     char *out, size_t cap)
@@ -144,7 +149,11 @@ static int efi_set(struct nvram *nv, const char *name, const struct guid *g, uin
 	bool exists = stat(path, &st) == 0;
 	if (exists)
 		mutable_on(path, &was);
-	fd = open(path, O_WRONLY | O_CLOEXEC | (exists ? 0 : O_CREAT | O_EXCL), 0644);
+	/* The kernel replaces a variable with each write; a directory that
+	 * stands for efivarfs needs the file cut to size. */
+	const struct efivarfs *ev = nv->priv;
+	int trunc = ev->real ? 0 : O_TRUNC;
+	fd = open(path, O_WRONLY | O_CLOEXEC | (exists ? trunc : O_CREAT | O_EXCL), 0644);
 	if (fd < 0) {
 		e = errno;
 	} else {
@@ -257,6 +266,8 @@ int nvram_open_efivarfs(const char *dir, struct nvram **out, struct gm_err *err)
 		free(ev);
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	}
+	struct statfs sf;
+	ev->real = statfs(dir, &sf) == 0 && (unsigned long)sf.f_type == EFIVARFS_MAGIC;
 	nv->ops = &efivarfs_ops;
 	nv->priv = ev;
 	*out = nv;

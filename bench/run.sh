@@ -221,53 +221,71 @@ resync_case() { # NAME SIZE-MB DISK-SIZE FILL
 resync_case "full of data" 4096 5G full
 resync_case "90 % holes" 8192 9G sparse
 
-# 5. Resync between block devices (loop devices over two images): add
-#    disk=1 on a 2 GiB volume full of data vs dd bs=4M iflag=direct
-#    oflag=direct of the same bytes between the same devices, and the peak
-#    memory of the resync. Needs root (losetup); skipped, and said so, when
-#    no loop device can be attached.
-loop_case() {
+# 5. Resync between block devices (loop devices over two images, with
+#    direct I/O through to the images as on a real disk): add disk=1 on a
+#    2 GiB volume full of data vs dd bs=4M iflag=direct oflag=direct of the
+#    same bytes between the same devices (and the same with conv=fsync,
+#    flushed as the resync is), medians of 3 alternating runs, and the peak
+#    memory of the resync. Needs root (losetup); said so, and not measured,
+#    when no loop device can be attached.
+loop_round() { # prints: ours-us peer-us peer-fsync-us rss-KiB, or fails
 	local mb=2048 m=$W/loopm l0 l1
+	rm -rf "$m" "$W/ld0.img" "$W/ld1.img" "$W/loop.fd"
 	truncate -s 3G "$W/ld0.img" "$W/ld1.img"
-	if ! l0=$(losetup -f --show "$W/ld0.img" 2>/dev/null) || ! l1=$(losetup -f --show "$W/ld1.img" 2>/dev/null); then
-		[ -n "${l0:-}" ] && losetup -d "$l0"
-		echo "resync between loop devices: no loop device could be attached here (needs root); not measured"
-		return
+	l0=$(losetup --direct-io=on -f --show "$W/ld0.img" 2>/dev/null) || return 1
+	if ! l1=$(losetup --direct-io=on -f --show "$W/ld1.img" 2>/dev/null); then
+		losetup -d "$l0"
+		return 1
 	fi
-	# shellcheck disable=SC2064
-	trap "partx -d $l0 2>/dev/null; partx -d $l1 2>/dev/null; losetup -d $l0 $l1 2>/dev/null; rm -rf '$W'" EXIT
 	"$GM" machine create "$m" --device "$l0" --device "$l1" --nvram "$W/loop.fd" --profile modern >/dev/null
 	printf 'select disk 0\nconvert gpt\ncreate partition primary size=%s\nassign letter=E\nselect disk 1\nconvert gpt\n' "$mb" |
 		"$GM" -m "$m" diskpart >/dev/null
-	local first
+	local first second t0 t1 t2 t3 t4 rss
 	first=$(sgdisk -i 2 "$l0" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
-	head -c $((64 << 20)) /dev/urandom >"$W/rand64"
+	[ -s "$W/rand64" ] || head -c $((64 << 20)) /dev/urandom >"$W/rand64"
 	for i in $(seq 0 $((mb / 64 - 1))); do cat "$W/rand64"; done |
 		dd of="$l0" bs=4M seek=$((first * 512)) oflag=seek_bytes,direct conv=notrunc status=none
 	printf 'select disk 0\nconvert dynamic\nselect disk 1\nconvert dynamic\n' | "$GM" -m "$m" diskpart >/dev/null
 	sync
-	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-	local t0 t1 t2 t3 rss second
 	t0=$(now)
 	rss=$( { printf 'select volume e\nadd disk=1\n' | maxrss "$GM" -m "$m" diskpart; } 3>&1 >/dev/null)
 	t1=$(now)
 	second=$(sgdisk -p "$l1" | grep 'LDM data' | tail -1 | awk '{ print $2 }')
-	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	cmp -s <(dd if="$l0" bs=4M skip=$((first * 512)) count=$((mb << 20)) iflag=skip_bytes,count_bytes status=none) \
+		<(dd if="$l1" bs=4M skip=$((second * 512)) count=$((mb << 20)) iflag=skip_bytes,count_bytes status=none) ||
+		{ echo "the new plex DIFFERS" >&2; exit 1; }
 	t2=$(now)
 	dd if="$l0" of="$l1" bs=4M skip=$((first * 512)) seek=$((second * 512)) count=$((mb << 20)) \
 		iflag=skip_bytes,count_bytes,direct oflag=seek_bytes,direct conv=notrunc status=none
 	t3=$(now)
-	local ours=$(((t1 - t0) / 1000)) peer=$(((t3 - t2) / 1000))
-	echo "resync between loop devices ($mb MiB volume full of data):"
-	echo "  gptmirror add disk=1 (resync, flushed): ${ours} us, $(awk -v b=$((mb << 20)) -v t="$ours" 'BEGIN { printf "%.0f", b / t }') MB/s, max RSS $((rss / 1024)) MiB"
-	echo "  dd bs=4M iflag=direct oflag=direct (peer): ${peer} us"
-	awk -v a="$ours" -v b="$peer" 'BEGIN { printf "  throughput ours/dd: %.2f (target: 0.9 or more; peak RSS under 64 MiB)\n", b / a }'
-	if cmp -s <(dd if="$l0" bs=4M skip=$((first * 512)) count=$((mb << 20)) iflag=skip_bytes,count_bytes status=none) \
-		<(dd if="$l1" bs=4M skip=$((second * 512)) count=$((mb << 20)) iflag=skip_bytes,count_bytes status=none); then
-		echo "  the new plex equals the volume, byte for byte"
-	else
-		echo "  the new plex DIFFERS"
-		exit 1
-	fi
+	dd if="$l0" of="$l1" bs=4M skip=$((first * 512)) seek=$((second * 512)) count=$((mb << 20)) \
+		iflag=skip_bytes,count_bytes,direct oflag=seek_bytes,direct conv=notrunc,fsync status=none
+	t4=$(now)
+	partx -d "$l0" 2>/dev/null; partx -d "$l1" 2>/dev/null
+	losetup -d "$l0" "$l1"
+	echo "$(((t1 - t0) / 1000)) $(((t3 - t2) / 1000)) $(((t4 - t3) / 1000)) $rss"
+}
+loop_case() {
+	local r out ours=() peer=() peerf=() rss=0
+	for r in 1 2 3; do
+		if ! out=$(loop_round); then
+			echo "resync between loop devices: no loop device could be attached here (needs root); not measured"
+			return
+		fi
+		read -r a b c d <<<"$out"
+		ours+=("$a"); peer+=("$b"); peerf+=("$c")
+		[ "$d" -gt "$rss" ] && rss=$d
+	done
+	local o p f
+	o=$(printf '%s\n' "${ours[@]}" | median)
+	p=$(printf '%s\n' "${peer[@]}" | median)
+	f=$(printf '%s\n' "${peerf[@]}" | median)
+	echo "resync between loop devices (2048 MiB volume full of data, medians of 3):"
+	echo "  gptmirror add disk=1 (resync, flushed): ${o} us, $(awk -v b=$((2048 << 20)) -v t="$o" 'BEGIN { printf "%.0f", b / t }') MB/s, max RSS $((rss / 1024)) MiB"
+	echo "  dd bs=4M iflag=direct oflag=direct (peer): ${p} us"
+	echo "  the same with conv=fsync (flushed):        ${f} us"
+	awk -v a="$o" -v b="$p" 'BEGIN { printf "  throughput ours/dd: %.2f (target: 0.9 or more; peak RSS under 64 MiB)\n", b / a }'
+	awk -v a="$o" -v b="$f" 'BEGIN { printf "  throughput ours/dd, both flushed: %.2f\n", b / a }'
+	echo "  the new plex equals the volume, byte for byte"
 }
 loop_case

@@ -387,13 +387,76 @@ static int dev_set_partitions(struct blkdev *d, const struct blk_part *parts, si
 	return rc;
 }
 
-/* Reads and writes are an image file's; no holes, no kernel copy. */
+static const struct blkdev_ops dev_ops;
+
+/* Between two block devices (a resync): large aligned buffers, with
+ * O_DIRECT on both, as dd iflag=direct oflag=direct copies; -EOPNOTSUPP
+ * (the caller copies through the page cache) when a range is not aligned
+ * or direct I/O cannot be had. */
+static int dev_copy(struct blkdev *d, uint64_t off, struct blkdev *src, uint64_t soff,
+		    uint64_t len)
+{
+	const size_t chunk = 16u << 20;
+	struct file_priv *dp = d->priv, *sp = src->priv;
+	char path[64];
+	int in = -1, out = -1, rc = 0;
+	void *buf = NULL;
+	uint64_t align = d->sector_size > src->sector_size ? d->sector_size : src->sector_size;
+
+	if (src->ops != &dev_ops || off % 4096 || soff % 4096 || len % align)
+		return -EOPNOTSUPP;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", sp->fd);
+	in = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dp->fd);
+	out = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	if (in < 0 || out < 0 || posix_memalign(&buf, 4096, chunk) != 0) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
+	while (len > 0) {
+		size_t n = len < chunk ? (size_t)len : chunk;
+		ssize_t r = pread(in, buf, n, (off_t)soff);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != (ssize_t)n) {
+			rc = r < 0 ? -errno : -EIO;
+			break;
+		}
+		size_t w = 0;
+		while (w < n) {
+			ssize_t k = pwrite(out, (char *)buf + w, n - w, (off_t)(off + w));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				rc = k < 0 ? -errno : -EIO;
+				break;
+			}
+			w += (size_t)k;
+		}
+		if (rc < 0)
+			break;
+		off += n;
+		soff += n;
+		len -= n;
+	}
+out:
+	free(buf);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+/* Reads and writes are an image file's; no holes; a kernel-side copy is
+ * direct I/O between devices. */
 static const struct blkdev_ops dev_ops = {
 	.read = file_read,
 	.write = file_write,
 	.flush = file_flush,
 	.close = file_close,
 	.zero = dev_zero,
+	.copy = dev_copy,
 	.set_partitions = dev_set_partitions,
 };
 

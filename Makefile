@@ -36,7 +36,7 @@ HDRS       := $(wildcard src/*/*.h)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check bench fuzz fuzz-long install clean deps demo golden-update clang-warnings
+.PHONY: all check bench fuzz fuzz-long install clean deps demo demo-host golden-update clang-warnings
 .SECONDARY:
 
 all: bin/gptmirror bin/diskpart bin/bootcfg bin/gptmirror-loader.efi
@@ -105,7 +105,7 @@ clang-warnings: | deps
 		clang $(CSTD) $(WARN) -fsyntax-only $$f || exit 1; \
 	done
 
-check: clang-warnings build/san/bin/gptmirror build/san/unit_tests build/imgtool bin/gptmirror-loader.efi $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
+check: clang-warnings build/san/bin/gptmirror build/san/unit_tests build/imgtool bin/gptmirror bin/gptmirror-loader.efi $(foreach f,$(FUZZ_NAMES),build/san/fuzz_$(f)_replay)
 	@GPTMIRROR_BIN=$(CURDIR)/build/san/bin/gptmirror \
 	 IMGTOOL=$(CURDIR)/build/imgtool \
 	 LOADER_EFI=$(CURDIR)/bin/gptmirror-loader.efi \
@@ -121,6 +121,10 @@ golden-update: build/san/bin/gptmirror build/imgtool bin/gptmirror-loader.efi
 # --- the main job ---------------------------------------------------------------
 demo: all
 	@scripts/demo.sh $(CURDIR)/bin/gptmirror
+
+# The KB on a real kernel and real firmware: a Linux guest under OVMF.
+demo-host: all
+	@scripts/demo-host.sh $(CURDIR)/bin/gptmirror
 
 # --- fuzzing (clang + libFuzzer) ---------------------------------------------
 fuzz: $(foreach f,$(FUZZ_NAMES),build/fuzz/fuzz_$(f))

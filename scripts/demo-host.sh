@@ -150,6 +150,14 @@ c)
 	sed 's/^/GUEST: /' /tmp/o | tail -4
 	grep -q "vda1 is mounted on /mnt" /tmp/o
 	ok $? "a disk with a mounted partition: refused, naming it"
+	# Its mounted ESP is neither read nor written behind the kernel's back.
+	gptmirror -m $M esp status >/tmp/o 2>&1
+	rc=$?
+	gptmirror -m $M esp sync --from 1 --to 0 >>/tmp/o 2>&1
+	rc2=$?
+	sed 's/^/GUEST: /' /tmp/o | grep -i mounted | head -3
+	[ $rc = 3 ] && [ $rc2 != 0 ] && grep -q "does not read or write a mounted ESP" /tmp/o
+	ok $? "a mounted ESP: esp status and esp sync refuse it clearly"
 	umount /mnt
 	# The firmware's store full.
 	# (One write per variable, as the kernel wants: attributes, then data;
@@ -246,8 +254,8 @@ verdict "disk 1 alone boots" $?
 
 echo "== 5. Bad input on the real machine =="
 guest c "$W/n0.img" "$W/d1.img" | tee "$W/c"
-! grep -q "GUEST-FAIL" "$W/c" && grep -q "GUEST-EXIT 0" "$W/c" && [ "$(grep -c GUEST-OK "$W/c")" = 4 ]
-verdict "guest: a Boot#### the kernel rejects, a disk in use, a full store: each refused" $?
+! grep -q "GUEST-FAIL" "$W/c" && grep -q "GUEST-EXIT 0" "$W/c" && [ "$(grep -c GUEST-OK "$W/c")" = 5 ]
+verdict "guest: a boot entry too big, a disk in use, a mounted ESP, a full store: each refused" $?
 
 echo "== Summary ($(($(date +%s) - START)) s) =="
 printf '  %s\n' "${results[@]}"

@@ -41,7 +41,15 @@ struct open_esp {
 static int esp_open(struct machine *m, const struct esp *e, struct open_esp *o,
 		    struct gm_err *err)
 {
+	struct disk *d = machine_disk(m, e->slot);
+	char where[320];
+
 	memset(o, 0, sizeof(*o));
+	/* A mounted ESP belongs to the kernel: its files are not read (the
+	 * page cache may be ahead of the disk) nor written behind its back. */
+	if (d && blk_part_mounted(d->dev, e->part, where, sizeof(where)))
+		return gm_fail(err, GM_E_IO, "%s: gptmirror does not read or write a mounted "
+			       "ESP behind the kernel's back (unmount it first)", where);
 	if (machine_open_part(m, e->slot, e->pos, &o->dev, err) < 0)
 		return -1;
 	if (fatfs_open(o->dev, &o->fs, err) < 0) {
@@ -553,7 +561,9 @@ int esp_sync(struct machine *m, const struct esp_report *r, size_t from, size_t 
 		return -1;
 	}
 	if (!dst.dev->writable) {
-		rc = gm_fail(err, GM_E_IO, "disk %d is read-only", r->esp[to].slot);
+		struct disk *d = machine_disk(m, r->esp[to].slot);
+		rc = gm_fail(err, GM_E_IO, "disk %d is not written: %s", r->esp[to].slot,
+			     d && d->ro_why[0] ? d->ro_why : "it is read-only");
 		goto out;
 	}
 	/* A target a crash left dirty is repaired first, even when nothing

@@ -530,6 +530,12 @@ int blk_open_device(const char *path, int want_write, struct blkdev **out, char 
 	return 0;
 }
 
+int blk_part_mounted(const struct blkdev *d, uint32_t pno, char *where, size_t cap)
+{
+	where[0] = '\0';
+	return d->kname[0] ? linuxdev_part_mounted(d->kname, pno, where, cap) : 0;
+}
+
 void blk_identity(const struct blkdev *d, char *out, size_t cap)
 {
 	out[0] = '\0';

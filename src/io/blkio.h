@@ -82,6 +82,8 @@ int blk_open_device(const char *path, int want_write, struct blkdev **out, char 
 /* A block device's stable identity (serial, WWN, a loop device's backing
  * file; "" when none, or not a device). */
 void blk_identity(const struct blkdev *d, char *out, size_t cap);
+/* 1 when partition pno of a block device is mounted (where says so). */
+int blk_part_mounted(const struct blkdev *d, uint32_t pno, char *where, size_t cap);
 /* Tells the kernel the partitions of a block device (0 for an image). */
 int blk_set_partitions(struct blkdev *d, const struct blk_part *p, size_t n, char *why,
 		       size_t cap);

@@ -244,6 +244,36 @@ int linuxdev_set_partitions(int fd, const char *name, const struct blk_part *p, 
 	return 0;
 }
 
+int linuxdev_part_mounted(const char *name, uint32_t pno, char *where, size_t cap)
+{
+	struct member m[130];
+	size_t n = members(name, 0, m, 130);
+	char line[4096];
+
+	where[0] = '\0';
+	for (size_t i = 1; i < n; i++) {
+		char f[600], v[32];
+		snprintf(f, sizeof(f), "/sys/block/%s/%s/partition", name, m[i].name);
+		read_line(f, v, sizeof(v));
+		if ((uint32_t)strtoul(v, NULL, 10) != pno)
+			continue;
+		FILE *mi = fopen("/proc/self/mountinfo", "re");
+		while (mi && fgets(line, sizeof(line), mi)) {
+			unsigned ma, mn;
+			char mnt[2048];
+			if (sscanf(line, "%*s %*s %u:%u %*s %2047s", &ma, &mn, mnt) == 3 &&
+			    ma == major(m[i].dev) && mn == minor(m[i].dev)) {
+				snprintf(where, cap, "%s is mounted on %s", m[i].name, mnt);
+				fclose(mi);
+				return 1;
+			}
+		}
+		if (mi)
+			fclose(mi);
+	}
+	return 0;
+}
+
 void linuxdev_settle(void)
 {
 	static char *const argv[] = {"udevadm", "settle", "--timeout=10", NULL};

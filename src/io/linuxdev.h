@@ -29,6 +29,9 @@ void linuxdev_holders(const char *name, dev_t dev, char *out, size_t cap);
  * refusal (what it says in why). */
 int linuxdev_set_partitions(int fd, const char *name, const struct blk_part *p, size_t n,
 			    char *why, size_t cap);
+/* Where partition pno of disk name is mounted ("" when it is not): 1 if
+ * it is, 0 if not. */
+int linuxdev_part_mounted(const char *name, uint32_t pno, char *where, size_t cap);
 /* Lets udev settle, where it runs. */
 void linuxdev_settle(void);
 

@@ -35,10 +35,12 @@ attach() { # [losetup options] IMAGE: the loop device, recorded for the cleanup,
 	partx -a "$l" 2>/dev/null
 	echo "$l"
 }
-# kernel_agrees DEV: the kernel's partitions of DEV are exactly sgdisk's.
+# kernel_agrees DEV: the kernel's partitions of DEV are exactly sgdisk's
+# (sysfs counts 512-byte units whatever the sector size).
 kernel_agrees() {
-	local n=${1#/dev/} want got
-	want=$(sgdisk -p "$1" 2>/dev/null | awk '/^ +[0-9]+ / { print $1, $2, $3 - $2 + 1 }')
+	local n=${1#/dev/} want got k
+	k=$(( $(blockdev --getss "$1") / 512 ))
+	want=$(sgdisk -p "$1" 2>/dev/null | awk -v k="$k" '/^ +[0-9]+ / { print $1, $2 * k, ($3 - $2 + 1) * k }')
 	got=$(for p in /sys/class/block/"$n"p*; do
 		[ -e "$p/partition" ] && echo "$(cat "$p/partition") $(cat "$p/start") $(cat "$p/size")"
 	done | sort -n)
@@ -183,4 +185,20 @@ if [ -b "${LM}p2" ] && mkfs.ext4 -q "${LM}p2" && mount "${LM}p2" "$T/mnt"; then
 	umount "$T/mnt"
 else
 	fail "mounted-partition-refused" "could not make and mount the test's own partition ${LM}p2" "$(tail -6 "$T/out")"
+fi
+
+# A 4096-byte-sector device: its sector size comes from the device, and
+# sgdisk and the kernel read the table we write on it.
+truncate -s 512M "$T/4k.img"
+export GPTMIRROR_SEED=4444
+L4=$(attach --sector-size 4096 "$T/4k.img")
+M=$T/fourk
+"$GM" machine create "$M" --device "$L4" --nvram "$T/vars.fd" >/dev/null 2>&1
+dp "select disk 0" "convert gpt" "create partition efi size=100" "create partition primary size=200"
+st=$("$GM" -m "$M" machine status 2>&1)
+if [ "$RC" = 0 ] && grep -q "4096-byte sectors" <<<"$st" && grep -q "ss=4096" <<<"$st" && sgdisk_clean "$L4" &&
+	sgdisk -p "$L4" | grep -qE "Sector size \(logical[/a-z]*\): 4096" && kernel_agrees "$L4" >"$T/k"; then
+	pass "4096-byte-sector-device"
+else
+	fail "4096-byte-sector-device" "rc=$RC" "$st" "$(cat "$T/k" 2>/dev/null)" "$(sgdisk -p "$L4" 2>&1 | tail -5)"
 fi

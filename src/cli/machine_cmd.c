@@ -197,6 +197,124 @@ static const char *style_str(const struct disk *d)
 	return "?";
 }
 
+static const char *style_word(const struct disk *d)
+{
+	static const char *const w[] = {[DS_RAW] = "raw", [DS_MBR] = "mbr", [DS_GPT] = "gpt",
+					[DS_UNREADABLE] = "unreadable", [DS_INVALID] = "invalid"};
+	return w[d->style];
+}
+
+static const char *kind_word(enum part_kind k)
+{
+	switch (k) {
+	case PK_ESP:
+		return "esp";
+	case PK_MSR:
+		return "msr";
+	case PK_BASIC:
+		return "basic";
+	case PK_LDM_META:
+		return "ldm-metadata";
+	case PK_LDM_DATA:
+		return "ldm-data";
+	case PK_RECOVERY:
+		return "recovery";
+	case PK_MBR_PRIMARY:
+		return "mbr-primary";
+	case PK_MBR_EXTENDED:
+		return "mbr-extended";
+	default:
+		return "other";
+	}
+}
+
+/* machine status --json: the machine, each slot's disk and partitions
+ * (LBAs in the disk's own sectors, sizes in bytes, GUIDs in lower case),
+ * the last boot and the drive letters. */
+static int cmd_status_json(struct machine *m)
+{
+	char path[4096], g[40];
+
+	if (!realpath(m->dir, path))
+		snprintf(path, sizeof(path), "%s", m->dir);
+	printf("{\"machine\": ");
+	json_str(path);
+	printf(", \"profile\": \"%s\", \"nvram\": ", profile_str(m->profile));
+	json_str(m->nvram ? m->nvram : "nvram.fd");
+	printf(", \"disks\": [");
+	for (int i = 0; i < m->nslots; i++) {
+		struct slot *s = &m->slots[i];
+		struct disk *d = s->disk;
+		printf("%s{\"slot\": %d, \"image\": ", i ? ", " : "", i);
+		if (s->image)
+			json_str(s->image);
+		else
+			printf("null");
+		printf(", \"device\": %s, \"present\": %s", s->device ? "true" : "false",
+		       d ? "true" : "false");
+		if (!d) {
+			printf(", \"error\": ");
+			json_str(s->image ? s->open_err.detail : "");
+			printf("}");
+			continue;
+		}
+		printf(", \"identity\": ");
+		json_str(s->device ? s->identity : "");
+		printf(", \"size_bytes\": %" PRIu64 ", \"sector_size\": %" PRIu32
+		       ", \"sectors\": %" PRIu64 ", \"style\": \"%s\", \"writable\": %s, "
+		       "\"not_written_because\": ",
+		       d->dev->size, d->ss, d->lbas, style_word(d), d->dev->writable ? "true" : "false");
+		json_str(d->ro_why);
+		if (d->style == DS_GPT) {
+			guid_to_str(&d->hdr.disk_guid, g);
+			printf(", \"disk_guid\": \"%s\", \"gpt_primary\": \"%s\", \"gpt_backup\": \"%s\"",
+			       g, gpt_state_str(d->prim_state), gpt_state_str(d->back_state));
+		}
+		printf(", \"partitions\": [");
+		for (size_t k = 0; k < d->nparts; k++) {
+			const struct part *p = &d->parts[k];
+			uint64_t n = p->last_lba - p->first_lba + 1;
+			printf("%s{\"number\": %" PRIu32 ", \"first_lba\": %" PRIu64 ", \"last_lba\": %" PRIu64
+			       ", \"sectors\": %" PRIu64 ", \"size_bytes\": %" PRIu64 ", \"kind\": \"%s\"",
+			       k ? ", " : "", p->index + 1, p->first_lba, p->last_lba, n, n * d->ss,
+			       kind_word(p->kind));
+			if (d->style == DS_GPT) {
+				char name[3 * 36 + 1];
+				guid_to_str(&p->ent.type, g);
+				printf(", \"type_guid\": \"%s\"", g);
+				guid_to_str(&p->ent.uniq, g);
+				printf(", \"guid\": \"%s\", \"name\": ", g);
+				gpt_ent_name(&p->ent, name, sizeof(name));
+				json_str(name);
+			} else {
+				printf(", \"mbr_type\": %u", p->mbr_type);
+			}
+			char key[64], l;
+			part_key(d, p, key, sizeof(key));
+			l = machine_letter_of(m, key);
+			if (l)
+				printf(", \"letter\": \"%c\"}", l);
+			else
+				printf(", \"letter\": null}");
+		}
+		printf("]}");
+	}
+	const char *bc = machine_extra_get(m, "bootcurrent");
+	printf("], \"last_boot\": ");
+	if (bc)
+		printf("\"%s\"", bc);
+	else
+		printf("null");
+	printf(", \"letters\": [");
+	for (int i = 0; i < m->nletters; i++) {
+		printf("%s{\"letter\": \"%c\", \"key\": ", i ? ", " : "", m->letters[i].letter);
+		json_str(m->letters[i].key);
+		printf("}");
+	}
+	printf("]}\n");
+	return 0;
+}
+
 /* One line per GPT copy problem; shared with diskpart's start-up warnings. */
 void cli_disk_warnings(FILE *f, const struct disk *d, const char *prefix);
 void cli_disk_warnings(FILE *f, const struct disk *d, const char *prefix)
@@ -409,7 +527,9 @@ int machine_main(const char *mdir, int argc, char **argv)
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
-	if (strcmp(argv[0], "status") == 0) {
+	if (strcmp(argv[0], "status") == 0 && argc == 2 && strcmp(argv[1], "--json") == 0) {
+		rc = cmd_status_json(m);
+	} else if (strcmp(argv[0], "status") == 0) {
 		rc = cmd_status(m);
 	} else if (strcmp(argv[0], "pull-disk") == 0 && machine_is_real(m)) {
 		fprintf(stderr, "gptmirror: machine pull-disk needs an image machine; on a real "

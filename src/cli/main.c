@@ -22,7 +22,7 @@ static void usage(FILE *f)
 		"\n"
 		"  machine create DIR --disk SIZE [--disk SIZE]... [--profile 2003|modern]\n"
 		"                     [--sector-size 512|4096] [--install]\n"
-		"  machine status\n"
+		"  machine status [--json]\n"
 		"  machine boot [--entry ID] [--qemu]   the firmware's boot manager\n"
 		"  machine reboot            pending work (conversions, resyncs), then boot\n"
 		"  setup --disk N [--size MB]   Windows Setup on an empty (replacement) disk\n"
@@ -37,7 +37,7 @@ static void usage(FILE *f)
 		"  bootcfg [/query] [/v] [--json] | /list [N] | /clone /sg {G} /tg {G} [/d+ T|/d T] [/id N]\n"
 		"          | /mirror /add {G} /d T | /delete /id N | /default /id N | /timeout N\n"
 		"  nvram list [-v] | export DIR | create ... | delete NUM\n"
-		"  volume list | export VOLUME FILE | resync   Windows dynamic volumes\n"
+		"  volume list [--json] | export VOLUME FILE | resync   Windows dynamic volumes\n"
 		"\n"
 		"The machine is -m DIR, --machine DIR, $GPTMIRROR_MACHINE, or the current\n"
 		"directory. GPTMIRROR_SEED=N makes GUIDs and times deterministic.\n");

@@ -139,6 +139,77 @@ void cli_say_resync(const struct reboot_result *r)
 		       r->resynced == 1 ? "" : "es");
 }
 
+/* volume list --json: one document, every group, disk and volume, sizes in
+ * sectors (512 bytes, as LDM counts) and bytes, extents at their absolute
+ * start on their disk. */
+static void list_json(struct ldm_view *v)
+{
+	printf("{\"groups\": [");
+	for (size_t g = 0; g < v->ngroups; g++) {
+		const struct ldm_group *G = &v->groups[g];
+		printf("%s{\"name\": ", g ? ", " : "");
+		json_str(G->name);
+		printf(", \"guid\": \"%s\", \"disks\": [", G->guid);
+		for (size_t d = 0; d < G->ndisks; d++) {
+			printf("%s{\"name\": ", d ? ", " : "");
+			json_str(G->disks[d].rec->name);
+			if (G->disks[d].slot >= 0)
+				printf(", \"slot\": %d", G->disks[d].slot);
+			else
+				printf(", \"slot\": null");
+			printf(", \"missing\": %s, \"used_sectors\": %" PRIu64 ", \"database\": \"%s\"}",
+			       G->disks[d].slot < 0 ? "true" : "false", G->disks[d].used,
+			       G->disks[d].slot < 0 ? "missing" : G->disks[d].stale ? "stale" : "current");
+		}
+		printf("], \"volumes\": [");
+		for (size_t i = 0; i < G->nvols; i++) {
+			const struct ldm_volume *V = &G->vols[i];
+			const char *st = ldm_status_str(V);
+			char state[16], l = ldm_volume_letter(V);
+			size_t k = 0;
+			for (const char *c = st; *c && k + 1 < sizeof(state); c++)
+				state[k++] = *c == ' ' ? '_' : (char)(*c | 0x20);
+			state[k] = '\0';
+			printf("%s{\"name\": ", i ? ", " : "");
+			json_str(V->rec->name);
+			printf(", \"type\": \"%s\", \"status\": \"%s\", \"state\": \"%s\", "
+			       "\"size_sectors\": %" PRIu64 ", \"size_bytes\": %" PRIu64 ", \"letter\": ",
+			       ldm_kind_str(V->kind), st, state, V->sectors, V->sectors * 512);
+			if (l)
+				printf("\"%c\"", l);
+			else
+				printf("null");
+			printf(", \"refused\": ");
+			json_str(V->bad);
+			printf(", \"plexes\": [");
+			for (size_t p = 0; p < V->nplex; p++) {
+				printf("%s{\"name\": ", p ? ", " : "");
+				json_str(V->plex[p].rec->name);
+				printf(", \"complete\": %s, \"failed\": %s, \"rebuilding\": %s, \"extents\": [",
+				       V->plex[p].complete ? "true" : "false",
+				       V->plex[p].failed ? "true" : "false",
+				       ldm_plex_rebuilding(&V->plex[p]) ? "true" : "false");
+				for (size_t e = 0; e < V->plex[p].n; e++) {
+					const struct ldm_extent *x = &V->plex[p].ext[e];
+					printf("%s{\"name\": ", e ? ", " : "");
+					json_str(x->rec->name);
+					if (x->slot >= 0)
+						printf(", \"slot\": %d, \"start_lba\": %" PRIu64, x->slot,
+						       x->abs_start);
+					else
+						printf(", \"slot\": null, \"start_lba\": null");
+					printf(", \"sectors\": %" PRIu64 ", \"volume_offset\": %" PRIu64 "}",
+					       x->rec->u.part.size, x->rec->u.part.vol_offset);
+				}
+				printf("]}");
+			}
+			printf("]}");
+		}
+		printf("]}");
+	}
+	printf("]}\n");
+}
+
 int volume_main(const char *mdir, int argc, char **argv)
 {
 	struct machine *m;
@@ -161,9 +232,11 @@ int volume_main(const char *mdir, int argc, char **argv)
 		machine_close(m);
 		return rc < 0 ? 1 : 0;
 	}
+	bool json = argc == 2 && strcmp(argv[0], "list") == 0 && strcmp(argv[1], "--json") == 0;
 	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "export") != 0) ||
-	    (strcmp(argv[0], "export") == 0 && argc != 3)) {
-		fprintf(stderr, "usage: gptmirror volume list\n"
+	    (strcmp(argv[0], "export") == 0 && argc != 3) ||
+	    (strcmp(argv[0], "list") == 0 && argc != 1 && !json)) {
+		fprintf(stderr, "usage: gptmirror volume list [--json]\n"
 				"       gptmirror volume export VOLUME FILE\n"
 				"       gptmirror volume resync\n");
 		return 2;
@@ -178,7 +251,10 @@ int volume_main(const char *mdir, int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(argv[0], "list") == 0) {
-		list(v);
+		if (json)
+			list_json(v);
+		else
+			list(v);
 		rc = 0;
 	} else {
 		const struct ldm_group *g;

@@ -270,6 +270,9 @@ static int do_clone(struct listing *L, const struct guid *sg, const struct guid 
 
 	for (size_t i = 0; i < r.n; i++)
 		printf("INFO: Boot entry whose id is '%zu' successfully cloned.\n", r.pos[i] + 1);
+	for (size_t i = 0; i < r.nsame; i++)
+		printf("INFO: Boot entry whose id is '%zu' is already cloned there (Boot%04X); "
+		       "nothing was added.\n", r.same_pos[i] + 1, r.same_num[i]);
 	if (rc < 0) {
 		printf("ERROR: %s\n", err.detail);
 		return 1;

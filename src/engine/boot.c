@@ -248,8 +248,10 @@ static struct efi_hd hd_of(const struct disk *d, size_t pos)
 }
 
 /* One clone of entry e onto the ESP thd. */
+/* 0 added, 1 an identical entry is there already (*same its number). */
 static int clone_one(struct nvram *nv, const struct boot_entry *e, const struct efi_hd *thd,
-		     const char *dplus, const char *dset, struct gm_err *err)
+		     const char *dplus, const char *dset, const struct boot_entry *all, size_t nall,
+		     uint16_t *same, struct gm_err *err)
 {
 	uint8_t dp[4096], out[8192];
 	struct efi_loadopt lo = e->lo;
@@ -270,6 +272,12 @@ static int clone_one(struct nvram *nv, const struct boot_entry *e, const struct 
 	int n = efi_loadopt_encode(&lo, out, sizeof(out));
 	if (n < 0)
 		return gm_fail(err, GM_E_TOO_LONG, "the entry is too large");
+	/* Asked again, /clone finds the clone it made and adds no second one. */
+	for (size_t k = 0; k < nall; k++)
+		if (all[k].raw_len == (size_t)n && memcmp(all[k].raw, out, (size_t)n) == 0) {
+			*same = all[k].num;
+			return 1;
+		}
 	return nvram_add_boot(nv, out, (size_t)n, &num, err);
 }
 
@@ -280,7 +288,7 @@ int boot_clone_entries(struct machine *m, struct nvram *nv, const struct boot_en
 	int slot, rc;
 	size_t pos;
 
-	r->n = 0;
+	r->n = r->nsame = 0;
 	if (!boot_find_gpt_part(m, tg, &slot, &pos))
 		return gm_fail(err, GM_E_NO_PART, "No partition with the target GUID was found.");
 	const struct disk *d = machine_disk(m, slot);
@@ -295,12 +303,17 @@ int boot_clone_entries(struct machine *m, struct nvram *nv, const struct boot_en
 		if (!e[i].valid || !efi_dp_get_hd(e[i].lo.dp, e[i].lo.dp_len, &hd) ||
 		    !guid_eq(&hd.sig, sg) || e[i].lo.dp_len > 4096)
 			continue;
-		if ((rc = clone_one(nv, &e[i], &thd, dplus, dset, err)) < 0)
+		uint16_t same = 0;
+		if ((rc = clone_one(nv, &e[i], &thd, dplus, dset, e, n, &same, err)) < 0)
 			return rc;
-		if (r->n < sizeof(r->pos) / sizeof(r->pos[0]))
+		if (rc == 1 && r->nsame < 64) {
+			r->same_pos[r->nsame] = i;
+			r->same_num[r->nsame++] = same;
+		} else if (rc == 0 && r->n < sizeof(r->pos) / sizeof(r->pos[0])) {
 			r->pos[r->n++] = i;
+		}
 	}
-	if (!r->n)
+	if (!r->n && !r->nsame)
 		return gm_fail(err, GM_E_NO_ENTRY, "No boot entry uses the source partition.");
 	return 0;
 }

@@ -63,8 +63,12 @@ bool boot_find_gpt_part(struct machine *m, const struct guid *g, int *slot, size
 struct boot_entry;
 struct nvram;
 struct clone_result {
-	size_t pos[64];
+	size_t pos[64];        /* entries cloned (positions in BootOrder) */
 	size_t n;
+	size_t same_pos[64];   /* entries whose clone is there already: not
+				* added again (bootcfg /clone is idempotent) */
+	uint16_t same_num[64]; /* ... the Boot#### that is that clone */
+	size_t nsame;
 };
 int boot_clone_entries(struct machine *m, struct nvram *nv, const struct boot_entry *e,
 		       size_t n, const struct guid *sg, const struct guid *tg, const char *dplus,

@@ -21,7 +21,7 @@
 static int nv_usage(void)
 {
 	fprintf(stderr,
-		"usage: gptmirror nvram list [-v]\n"
+		"usage: gptmirror nvram list [-v | --json]\n"
 		"       gptmirror nvram repair   (a damaged store keeps what parses)\n"
 		"       gptmirror nvram export DIR\n"
 		"       gptmirror nvram create -L LABEL -d DISK -p PART -l LOADER\n"
@@ -59,6 +59,66 @@ static int export_one(void *ctx, const char *name, const struct guid *g,
 	}
 	if (fd >= 0)
 		close(fd);
+	return 0;
+}
+
+/* nvram list --json: BootNext, Timeout, BootOrder and every Boot#### with
+ * its device path as efibootmgr -v prints it. */
+static int list_json(struct nvram *nv)
+{
+	uint16_t *order;
+	size_t n;
+	uint8_t *d;
+	size_t len;
+
+	printf("{\"boot_next\": ");
+	if (nv->ops->get(nv, "BootNext", &EFI_GLOBAL_GUID, NULL, &d, &len) == 1) {
+		if (len >= 2)
+			printf("\"%04X\"", get_le16(d));
+		else
+			printf("null");
+		free(d);
+	} else {
+		printf("null");
+	}
+	uint16_t t = nvram_timeout(nv);
+	if (t != 0xffff)
+		printf(", \"timeout\": %u", t);
+	else
+		printf(", \"timeout\": null");
+	printf(", \"boot_order\": [");
+	if (nvram_boot_order(nv, &order, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\"%04X\"", i ? ", " : "", order[i]);
+		free(order);
+	}
+	printf("], \"entries\": [");
+	int first = 1;
+	for (uint32_t k = 0; k <= 0xffff; k++) {
+		char name[16];
+		snprintf(name, sizeof(name), "Boot%04X", k);
+		if (nv->ops->get(nv, name, &EFI_GLOBAL_GUID, NULL, &d, &len) != 1)
+			continue;
+		struct efi_loadopt lo;
+		printf("%s{\"boot\": \"%04X\"", first ? "" : ", ", k);
+		first = 0;
+		if (efi_loadopt_decode(d, len, &lo) < 0) {
+			printf(", \"valid\": false}");
+		} else {
+			char t2[4096];
+			efi_dp_to_text(lo.dp, lo.dp_len, t2, sizeof(t2));
+			printf(", \"valid\": true, \"active\": %s, \"description\": ",
+			       (lo.attrs & EFI_LOAD_OPTION_ACTIVE) ? "true" : "false");
+			json_str(lo.desc);
+			printf(", \"device_path\": ");
+			json_str(t2);
+			printf("}");
+		}
+		free(d);
+	}
+	printf("], \"damaged\": ");
+	json_str(nv->damaged);
+	printf("}\n");
 	return 0;
 }
 
@@ -212,7 +272,13 @@ int nvram_main(const char *mdir, int argc, char **argv)
 		machine_close(m);
 		return 1;
 	}
-	if (strcmp(argv[0], "list") == 0) {
+	if (strcmp(argv[0], "list") == 0 && argc == 2 && strcmp(argv[1], "--json") == 0) {
+		rc = list_json(nv);
+		if (nv->damaged[0]) {
+			fprintf(stderr, "gptmirror: warning: %s.\n", nv->damaged);
+			rc = 1;
+		}
+	} else if (strcmp(argv[0], "list") == 0) {
 		rc = list_vars(nv, argc > 1 && strcmp(argv[1], "-v") == 0);
 		if (nv->damaged[0]) {
 			fprintf(stderr, "gptmirror: warning: %s.\n", nv->damaged);

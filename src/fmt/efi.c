@@ -186,6 +186,13 @@ void efi_dp_to_text(const uint8_t *dp, size_t len, char *out, size_t cap)
 					 (unsigned)hd.part_num, (unsigned)get_le32(p + 24),
 					 (unsigned long long)hd.start, (unsigned long long)hd.size);
 			}
+		} else if (p[0] == DP_MEDIA && p[1] == 3 && nl >= 20) {
+			/* A media vendor node, as efibootmgr prints it. */
+			struct guid v;
+			char g[GUID_STR_LEN + 1];
+			memcpy(v.b, p + 4, 16);
+			guid_to_str(&v, g);
+			snprintf(node, sizeof(node), "VenMedia(%s)", g);
 		} else if (p[0] == DP_MEDIA && p[1] == DP_FILE) {
 			char f[1024];
 			if (utf16le_to_utf8(p + 4, (nl - 4u) / 2, f, sizeof(f)) < 0)

@@ -67,3 +67,28 @@ PY
 vok=$?
 if [ "$mrc" = 0 ] && [ "$mok" = 0 ]; then pass "machine-status-json-is-sgdisk"; else fail "machine-status-json-is-sgdisk" "rc=$mrc" "$(cat "$T/why" "$T/e")"; fi
 if [ "$vrc" = 0 ] && [ "$vok" = 0 ]; then pass "volume-list-json-is-ldmtool"; else fail "volume-list-json-is-ldmtool" "rc=$vrc" "$(cat "$T/why" "$T/e")"; fi
+
+# nvram list --json is what efibootmgr reads from the same store.
+(cd "$T" && "$GM" machine create inst --disk 6G --profile 2003 --install) >/dev/null
+"$GM" -m "$T/inst" nvram list --json >"$T/nv.json" 2>"$T/e"
+nrc=$?
+rm -rf "$T/ev"
+"$GM" -m "$T/inst" nvram export "$T/ev" >/dev/null
+EFIVARFS_PATH="$T/ev/" efibootmgr -v >"$T/eb" 2>/dev/null
+python3 - "$T/nv.json" "$T/eb" >"$T/why" 2>&1 <<'PY'
+import json, re, sys
+doc = json.load(open(sys.argv[1]))
+eb = open(sys.argv[2]).read().splitlines()
+order = next(l for l in eb if l.startswith('BootOrder: ')).split(': ')[1].split(',')
+assert doc['boot_order'] == order, (doc['boot_order'], order)
+assert doc['timeout'] == int(next(l for l in eb if l.startswith('Timeout: ')).split()[1])
+ents = {m.group(1): (m.group(2), m.group(3)) for m in (re.match(r'^Boot([0-9A-F]{4})\* (.*?)\t(.*)$', l) for l in eb) if m}
+assert sorted(e['boot'] for e in doc['entries']) == sorted(ents), (doc['entries'], ents)
+for e in doc['entries']:
+    desc, path = ents[e['boot']]
+    assert e['valid'] and e['active'] and e['description'] == desc, (e, desc)
+    assert path.startswith(e['device_path']), (e['device_path'], path)
+assert doc['damaged'] == ''
+print('ok')
+PY
+if [ "$nrc" = 0 ] && [ $? = 0 ] && grep -q "^ok$" "$T/why"; then pass "nvram-list-json-is-efibootmgr"; else fail "nvram-list-json-is-efibootmgr" "rc=$nrc" "$(cat "$T/why" "$T/e")"; fi

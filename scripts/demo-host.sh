@@ -2,7 +2,7 @@
 # make demo-host: the KB on a real kernel and real firmware. A QEMU guest
 # booted by OVMF (TCG) runs Debian's kernel with an initramfs of busybox and
 # gptmirror, on two virtio disks: disk 0 as Setup leaves it, disk 1 blank.
-#   1. The guest makes its machine of /dev/vda and /dev/vdb with the
+#   1. The guest makes its machine of its two virtio disks with the
 #      firmware's NVRAM (efivarfs) and runs the KB's first half with the KB's
 #      commands: the shadow prepared, format, xcopy, both disks dynamic, the
 #      mirror, bootcfg /clone. It powers off.
@@ -13,6 +13,12 @@
 #      missing disk, disk 0 dynamic, the mirror back.
 #   4. Each disk alone boots under OVMF by the entries the guest wrote.
 # Ends with a pass/fail summary, as make demo does.
+#
+# Safety: the guest's script runs only inside the guest (its init is PID 1
+# of an initramfs holding the marker /gptmirror-guest), and it finds its
+# disks by the serials this script gives them (gptmirror-guest-0 and -1),
+# never by device name, so it cannot reach a disk it was not given; nothing
+# on the host opens any device: the host works on image files only.
 # usage: scripts/demo-host.sh path/to/gptmirror
 set -u
 GM=${1:?usage: scripts/demo-host.sh path/to/gptmirror}
@@ -71,7 +77,10 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 mount -t efivarfs efivarfs /sys/firmware/efi/efivars
 n=0
-while [ ! -b /dev/vdb ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+while ! grep -qx gptmirror-guest-1 /sys/block/*/serial 2>/dev/null && [ $n -lt 50 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
 phase=$(sed -n 's/.*gm\.phase=\([a-z]*\).*/\1/p' /proc/cmdline)
 echo "GUEST: phase $phase"
 sh /guest.sh "$phase"
@@ -80,14 +89,26 @@ sync
 poweroff -f
 EOF
 cat >"$S/guest.sh" <<'EOF'
-# The guest's half of the KB, on /dev/vda and /dev/vdb and efivarfs.
+# The guest's half of the KB, on its two virtio disks and efivarfs.
 set -u
+# Only inside the guest: PID 1 is its init, and the initramfs has the marker.
+[ -e /gptmirror-guest ] && [ "$(cat /proc/1/comm 2>/dev/null)" = init ] ||
+	{ echo "GUEST-FAIL: not inside the gptmirror test guest; nothing done"; exit 1; }
+# The disks by the serials the host gave them, never by name.
+disk_of() {
+	for b in /sys/block/*; do
+		[ "$(cat "$b/serial" 2>/dev/null)" = "$1" ] && { echo "/dev/${b##*/}"; return 0; }
+	done
+	return 1
+}
+D0=$(disk_of gptmirror-guest-0) && D1=$(disk_of gptmirror-guest-1) ||
+	{ echo "GUEST-FAIL: the disks with serials gptmirror-guest-0 and -1 are not here"; exit 1; }
 M=/tmp/m
 gm() { echo "GUEST\$ gptmirror $*"; gptmirror -m $M "$@"; }
 dp() { echo "GUEST\$ diskpart: $*"; printf '%s\n' "$@" | gptmirror -m $M diskpart; }
 ok() { if [ "$1" = 0 ]; then echo "GUEST-OK: $2"; else echo "GUEST-FAIL: $2"; fi; }
-gptmirror machine create $M --device /dev/vda --device /dev/vdb --nvram efivarfs --profile 2003
-ok $? "machine of /dev/vda and /dev/vdb with the firmware's NVRAM"
+gptmirror machine create $M --device $D0 --device $D1 --nvram efivarfs --profile 2003
+ok $? "machine of $D0 and $D1 with the firmware's NVRAM"
 case "$1" in
 a)
 	dp "select disk 1" "convert gpt" "select partition 1" "delete partition override" \
@@ -145,10 +166,10 @@ c)
 	ok $? "a Boot#### the kernel would reject: refused, nothing changed"
 	# A disk in use: its ESP mounted.
 	mkdir -p /mnt
-	mount -t vfat -o iocharset=iso8859-1 /dev/vda1 /mnt
+	mount -t vfat -o iocharset=iso8859-1 ${D0}1 /mnt
 	dp "select disk 0" "clean" >/tmp/o 2>&1
 	sed 's/^/GUEST: /' /tmp/o | tail -4
-	grep -q "vda1 is mounted on /mnt" /tmp/o
+	grep -q "${D0#/dev/}1 is mounted on /mnt" /tmp/o
 	ok $? "a disk with a mounted partition: refused, naming it"
 	# Its mounted ESP is neither read nor written behind the kernel's back.
 	gptmirror -m $M esp status >/tmp/o 2>&1
@@ -183,6 +204,7 @@ c)
 	;;
 esac
 EOF
+touch "$S/gptmirror-guest"
 chmod +x "$S/init"
 (cd "$S" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$W/initrd.gz"
 
@@ -191,8 +213,8 @@ guest() { # PHASE DISK0 DISK1: boots the guest on those images with $W/vars.fd
 		-display none -no-reboot -serial stdio -monitor none -nic none \
 		-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
 		-drive if=pflash,format=raw,unit=1,file="$W/vars.fd" \
-		-drive if=none,id=d0,format=raw,file="$2" -device virtio-blk-pci,drive=d0,serial=disk0 \
-		-drive if=none,id=d1,format=raw,file="$3" -device virtio-blk-pci,drive=d1,serial=disk1 \
+		-drive if=none,id=d0,format=raw,file="$2" -device virtio-blk-pci,drive=d0,serial=gptmirror-guest-0 \
+		-drive if=none,id=d1,format=raw,file="$3" -device virtio-blk-pci,drive=d1,serial=gptmirror-guest-1 \
 		-kernel "$KERNEL" -initrd "$W/initrd.gz" -append "console=ttyS0 quiet gm.phase=$1" \
 		</dev/null >"$W/guest-$1.log" 2>&1
 	grep -E "^GUEST" "$W/guest-$1.log" | tr -d '\r'
@@ -225,7 +247,12 @@ mv "$W/inst/disk0.img" "$W/d0.img"
 cp "$W/inst/nvram.fd" "$W/vars.fd"
 truncate -s 1G "$W/d1.img" "$W/n0.img"
 
-echo "== 1. The KB's first half in the guest, on /dev/vda and /dev/vdb =="
+# The guest's script refuses to run anywhere else (here, on the host).
+(cd "$W" && PATH=/nonexistent sh "$S/guest.sh" a) >"$W/outside" 2>&1
+grep -q "not inside the gptmirror test guest; nothing done" "$W/outside"
+verdict "the guest's script refuses to run outside the guest" $?
+
+echo "== 1. The KB's first half in the guest, on its two virtio disks =="
 guest a "$W/d0.img" "$W/d1.img" | tee "$W/a"
 ! grep -q "GUEST-FAIL" "$W/a" && grep -q "GUEST-EXIT 0" "$W/a" && [ "$(grep -c GUEST-OK "$W/a")" = 5 ]
 verdict "guest: the KB's first half on the real devices" $?

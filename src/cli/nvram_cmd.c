@@ -93,14 +93,17 @@ static int list_json(struct nvram *nv)
 		free(order);
 	}
 	printf("], \"entries\": [");
+	uint16_t *nums = NULL;
+	size_t nn = 0;
+	nvram_boot_nums(nv, &nums, &nn);
 	int first = 1;
-	for (uint32_t k = 0; k <= 0xffff; k++) {
+	for (size_t i = 0; i < nn; i++) {
 		char name[16];
-		snprintf(name, sizeof(name), "Boot%04X", k);
+		snprintf(name, sizeof(name), "Boot%04X", nums[i]);
 		if (nv->ops->get(nv, name, &EFI_GLOBAL_GUID, NULL, &d, &len) != 1)
 			continue;
 		struct efi_loadopt lo;
-		printf("%s{\"boot\": \"%04X\"", first ? "" : ", ", k);
+		printf("%s{\"boot\": \"%04X\"", first ? "" : ", ", nums[i]);
 		first = 0;
 		if (efi_loadopt_decode(d, len, &lo) < 0) {
 			printf(", \"valid\": false}");
@@ -116,6 +119,7 @@ static int list_json(struct nvram *nv)
 		}
 		free(d);
 	}
+	free(nums);
 	printf("], \"damaged\": ");
 	json_str(nv->damaged);
 	printf("}\n");
@@ -144,9 +148,12 @@ static int list_vars(struct nvram *nv, bool verbose)
 		printf("\n");
 	}
 	/* Every Boot#### in number order, as efibootmgr does. */
-	for (uint32_t k = 0; k <= 0xffff; k++) {
+	uint16_t *nums = NULL;
+	size_t nn = 0;
+	nvram_boot_nums(nv, &nums, &nn);
+	for (size_t i = 0; i < nn; i++) {
 		char name[16];
-		snprintf(name, sizeof(name), "Boot%04X", k);
+		snprintf(name, sizeof(name), "Boot%04X", nums[i]);
 		if (nv->ops->get(nv, name, &EFI_GLOBAL_GUID, NULL, &d, &len) != 1)
 			continue;
 		struct efi_loadopt lo;
@@ -164,6 +171,7 @@ static int list_vars(struct nvram *nv, bool verbose)
 		}
 		free(d);
 	}
+	free(nums);
 	free(order);
 	return 0;
 }

@@ -542,7 +542,7 @@ static int tell_kernel(struct disk *d, struct gm_err *err)
 	size_t n = 0;
 	char why[256];
 
-	if (!d->dev->ops->set_partitions && !d->dev->kname[0])
+	if (!d->dev->kname[0]) /* an image: the kernel has no view of it */
 		return 0;
 	for (size_t i = 0; i < d->nparts && n < GPT_MAX_ENTRIES; i++) {
 		if (d->parts[i].kind == PK_MBR_EXTENDED)

@@ -1,6 +1,7 @@
 /* nvram.c - the OVMF varstore backend and the boot-entry helpers. */
 #include "nvram.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -361,6 +362,58 @@ void nvram_boot_entries_free(struct boot_entry *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].raw);
 	free(v);
+}
+
+struct nums_ctx {
+	uint16_t *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static int collect_num(void *ctx, const char *name, const struct guid *vendor, uint32_t attrs,
+		       const uint8_t *data, size_t len)
+{
+	struct nums_ctx *c = ctx;
+	unsigned num;
+	char end;
+
+	(void)attrs, (void)data, (void)len;
+	if (!guid_eq(vendor, &EFI_GLOBAL_GUID) || strlen(name) != 8 ||
+	    sscanf(name, "Boot%4X%c", &num, &end) != 1 || !isxdigit((unsigned char)name[4]))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		uint16_t *nv = realloc(c->v, cap * sizeof(*nv));
+		if (!nv) {
+			c->oom = true;
+			return 1;
+		}
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n++] = (uint16_t)num;
+	return 0;
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+int nvram_boot_nums(struct nvram *nv, uint16_t **nums, size_t *n)
+{
+	struct nums_ctx c = {0};
+
+	nv->ops->list(nv, collect_num, &c);
+	if (c.oom) {
+		free(c.v);
+		return -1;
+	}
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof(*c.v), cmp_u16);
+	*nums = c.v;
+	*n = c.n;
+	return 0;
 }
 
 int nvram_add_boot(struct nvram *nv, const uint8_t *opt, size_t len,

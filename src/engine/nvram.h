@@ -81,6 +81,9 @@ int nvram_set_boot_order(struct nvram *nv, const uint16_t *order, size_t n,
 /* The entries of BootOrder, in its order (missing ones left out). */
 int nvram_boot_entries(struct nvram *nv, struct boot_entry **out, size_t *n);
 void nvram_boot_entries_free(struct boot_entry *v, size_t n);
+/* The number of every Boot#### variable, BootOrder or not, in number order
+ * (one walk of the store; *nums malloc'd). */
+int nvram_boot_nums(struct nvram *nv, uint16_t **nums, size_t *n);
 /* Writes a new Boot#### under the lowest free number and appends it to
  * BootOrder. */
 int nvram_add_boot(struct nvram *nv, const uint8_t *opt, size_t len,

@@ -367,6 +367,29 @@ static const struct blkdev_ops file_ops = {
 	.copy = file_copy,
 };
 
+/* A device over open fd (which it then owns); the fd is closed on failure. */
+static int fd_dev(int fd, const struct blkdev_ops *ops, uint64_t size, uint32_t ss, int writable,
+		  struct blkdev **out)
+{
+	struct blkdev *d = calloc(1, sizeof(*d));
+	struct file_priv *p = calloc(1, sizeof(*p));
+
+	if (!d || !p) {
+		free(d);
+		free(p);
+		close(fd);
+		return -ENOMEM;
+	}
+	p->fd = fd;
+	d->ops = ops;
+	d->priv = p;
+	d->size = size;
+	d->sector_size = ss;
+	d->writable = writable;
+	*out = d;
+	return 0;
+}
+
 /* --- block devices -------------------------------------------------------- */
 
 static int dev_zero(struct blkdev *d, uint64_t off, uint64_t len)
@@ -511,23 +534,10 @@ int blk_open_device(const char *path, int want_write, struct blkdev **out, char 
 		close(fd);
 		return -EINVAL;
 	}
-	struct blkdev *d = calloc(1, sizeof(*d));
-	struct file_priv *p = calloc(1, sizeof(*p));
-	if (!d || !p) {
-		free(d);
-		free(p);
-		close(fd);
-		return -ENOMEM;
-	}
-	p->fd = fd;
-	d->ops = &dev_ops;
-	d->priv = p;
-	d->size = size;
-	d->sector_size = (uint32_t)ss;
-	d->writable = writable;
-	snprintf(d->kname, sizeof(d->kname), "%s", name);
-	*out = d;
-	return 0;
+	int rc = fd_dev(fd, &dev_ops, size, (uint32_t)ss, writable, out);
+	if (rc == 0)
+		snprintf((*out)->kname, sizeof((*out)->kname), "%s", name);
+	return rc;
 }
 
 int blk_part_mounted(const struct blkdev *d, uint32_t pno, char *where, size_t cap)
@@ -547,8 +557,6 @@ int blk_open_file(const char *path, int writable, uint32_t sector_size,
 		  struct blkdev **out)
 {
 	struct stat st;
-	struct blkdev *d;
-	struct file_priv *p;
 	int fd;
 
 	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
@@ -563,20 +571,5 @@ int blk_open_file(const char *path, int writable, uint32_t sector_size,
 		close(fd);
 		return -ENOTBLK;
 	}
-	d = calloc(1, sizeof(*d));
-	p = calloc(1, sizeof(*p));
-	if (!d || !p) {
-		free(d);
-		free(p);
-		close(fd);
-		return -ENOMEM;
-	}
-	p->fd = fd;
-	d->ops = &file_ops;
-	d->priv = p;
-	d->size = (uint64_t)st.st_size;
-	d->sector_size = sector_size;
-	d->writable = writable;
-	*out = d;
-	return 0;
+	return fd_dev(fd, &file_ops, (uint64_t)st.st_size, sector_size, writable, out);
 }

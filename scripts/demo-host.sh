@@ -248,7 +248,7 @@ cp "$W/inst/nvram.fd" "$W/vars.fd"
 truncate -s 1G "$W/d1.img" "$W/n0.img"
 
 # The guest's script refuses to run anywhere else (here, on the host).
-(cd "$W" && PATH=/nonexistent sh "$S/guest.sh" a) >"$W/outside" 2>&1
+(cd "$W" && env PATH=/usr/bin:/bin /bin/sh "$S/guest.sh" a) >"$W/outside" 2>&1
 grep -q "not inside the gptmirror test guest; nothing done" "$W/outside"
 verdict "the guest's script refuses to run outside the guest" $?
 

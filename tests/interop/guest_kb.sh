@@ -15,5 +15,5 @@ grep -E "^(PASS|FAIL): " "$T/log"
 if [ "$rc" != 0 ] && ! grep -q "^FAIL: " "$T/log"; then
 	fail "demo-host" "exited with $rc" "$(tail -20 "$T/log")"
 fi
-grep -q "^FAIL: " "$T/log" && { echo "--- the guest's log, last lines:"; tail -30 "$T/log"; }
+grep -q "^FAIL: " "$T/log" && { echo "    --- the log, last lines:"; tail -30 "$T/log" | sed "s/^/    /"; }
 true

@@ -500,6 +500,8 @@ static int run_line(struct dp *dp, char *line)
 		rc = cmds[k].fn(dp, n - 1, t + 1);
 	}
 	fflush(stdout);
+	if (dp->json)
+		fflush(dp->json);
 	return noerr ? DP_OK : rc;
 }
 
@@ -583,6 +585,7 @@ int diskpart_main(const char *mdir, int argc, char **argv)
 	struct gm_err err;
 	const char *script = NULL;
 	FILE *in = NULL;
+	bool json = false;
 	int rc;
 
 	for (size_t i = 0; i < NCMDS; i++)
@@ -591,12 +594,14 @@ int diskpart_main(const char *mdir, int argc, char **argv)
 		if ((strcasecmp(argv[i], "/s") == 0 || strcmp(argv[i], "-s") == 0) &&
 		    i + 1 < argc) {
 			script = argv[++i];
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
 		} else if (strcmp(argv[i], "/?") == 0 ||
 			   strcmp(argv[i], "--help") == 0) {
-			printf("usage: diskpart [/s SCRIPT]\n");
+			printf("usage: diskpart [--json] [/s SCRIPT]\n");
 			return DP_OK;
 		} else {
-			fprintf(stderr, "usage: diskpart [/s SCRIPT]\n");
+			fprintf(stderr, "usage: diskpart [--json] [/s SCRIPT]\n");
 			return DP_ARGS;
 		}
 	}
@@ -611,6 +616,19 @@ int diskpart_main(const char *mdir, int argc, char **argv)
 		if (in)
 			fclose(in);
 		return DP_FATAL;
+	}
+	/* --json: each list and detail is one JSON document, one line, on
+	 * stdout; everything else diskpart prints goes to stderr. */
+	if (json) {
+		int fd = dup(STDOUT_FILENO);
+		fflush(stdout);
+		if (fd < 0 || !(dp.json = fdopen(fd, "w")) || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			fprintf(stderr, "DiskPart has encountered an error: %s\n", strerror(errno));
+			machine_close(dp.m);
+			if (in)
+				fclose(in);
+			return DP_FATAL;
+		}
 	}
 	banner(&dp);
 	ldm_rescan(&dp);
@@ -629,5 +647,7 @@ int diskpart_main(const char *mdir, int argc, char **argv)
 	}
 	machine_close(dp.m);
 	fflush(stdout);
+	if (dp.json && fclose(dp.json) != 0 && rc == DP_OK)
+		rc = DP_FATAL;
 	return rc;
 }

@@ -63,6 +63,7 @@ struct dp {
 	int ldm_sel;       /* focused dynamic volume (flat index), -1 none */
 	int missing;       /* focused missing disk M<n>, -1 none */
 	bool quit;
+	FILE *json;        /* diskpart --json: listings go here as JSON */
 };
 
 struct cmd {

@@ -1,4 +1,6 @@
-/* dp_show.c - diskpart list, select and detail: they read, never write. */
+/* dp_show.c - diskpart list, select and detail: they read, never write.
+ * Each row is gathered into a line struct first, then printed as Windows'
+ * text or, under `diskpart --json`, as one JSON object (dp->json). */
 #include "diskpart.h"
 
 static const char *part_type_word(const struct part *p)
@@ -37,7 +39,61 @@ static const char *disk_status(const struct disk *d)
 	}
 }
 
-/* --- listings ----------------------------------------------------------- */
+static const char *tf(bool b)
+{
+	return b ? "true" : "false";
+}
+
+/* --- rows --------------------------------------------------------------- */
+
+/* One row of a disk listing: a present disk, or a missing one (M0, ...). */
+struct dline {
+	char name[32];
+	int slot;            /* -1: missing */
+	const char *status;
+	uint64_t size, free; /* bytes */
+	uint32_t ss;         /* sector size */
+	bool dyn, gpt, star;
+	const struct disk *d;
+};
+
+static void dline_of(struct dp *dp, const struct disk *d, struct dline *l)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "Disk %d", d->slot);
+	l->slot = d->slot;
+	l->d = d;
+	l->status = disk_status(d);
+	l->size = d->dev->size;
+	l->ss = d->ss;
+	l->free = d->style == DS_GPT || d->style == DS_MBR || d->style == DS_RAW
+			  ? disk_free_bytes(d)
+			  : 0;
+	l->dyn = dpv(dp) && d->slot < 16 && dpv(dp)->slot_group[d->slot] >= 0;
+	if (l->dyn) {
+		/* Free space of a dynamic disk: its public region less extents. */
+		const struct ldm_group *g = &dpv(dp)->groups[dpv(dp)->slot_group[d->slot]];
+		for (size_t i = 0; i < g->ndisks; i++)
+			if (g->disks[i].slot == d->slot) {
+				uint64_t pub = g->disks[i].ph.public_size, used = g->disks[i].used;
+				l->free = (pub > used ? pub - used : 0) * 512;
+			}
+	}
+	l->gpt = d->style == DS_GPT;
+	l->star = dp->disk == d->slot;
+}
+
+static void dline_missing(int k, const struct ldm_gdisk *x, bool star, struct dline *l)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "Disk M%d", k);
+	l->slot = -1;
+	l->status = "Missing";
+	l->size = x->used * 512;
+	l->ss = 512;
+	l->dyn = true;
+	l->star = star;
+}
 
 static void disk_header(void)
 {
@@ -45,48 +101,99 @@ static void disk_header(void)
 	row("  --------  -------------  -------  -------  ---  ---");
 }
 
-static void disk_row(struct dp *dp, const struct disk *d)
+static void dline_text(struct dp *dp, const struct dline *l)
 {
-	char name[32], sz[16], fr[16];
+	char sz[16], fr[16];
 
-	snprintf(name, sizeof(name), "Disk %d", d->slot);
-	dsize(dp, d->dev->size, sz, sizeof(sz));
-	dsize(dp, d->style == DS_GPT || d->style == DS_MBR || d->style == DS_RAW
-			  ? disk_free_bytes(d)
-			  : 0,
-	      fr, sizeof(fr));
-	bool dyn = dpv(dp) && d->slot < 16 && dpv(dp)->slot_group[d->slot] >= 0;
-	if (dyn) {
-		/* Free space of a dynamic disk: its public region less extents. */
-		const struct ldm_group *g = &dpv(dp)->groups[dpv(dp)->slot_group[d->slot]];
-		for (size_t i = 0; i < g->ndisks; i++)
-			if (g->disks[i].slot == d->slot) {
-				uint64_t pub = g->disks[i].ph.public_size, used = g->disks[i].used;
-				dsize(dp, (pub > used ? pub - used : 0) * 512, fr, sizeof(fr));
-			}
-	}
-	row("%c %-8s  %-13s  %7s  %7s  %3s  %3s", dp->disk == d->slot ? '*' : ' ',
-	    name, disk_status(d), sz, fr, dyn ? " * " : "", d->style == DS_GPT ? " * " : "");
+	dsize(dp, l->size, sz, sizeof(sz));
+	dsize(dp, l->free, fr, sizeof(fr));
+	if (l->slot < 0)
+		row("%c %-8s  %-13s  %7s  %7s  %3s", l->star ? '*' : ' ', l->name, l->status, sz,
+		    fr, " * ");
+	else
+		row("%c %-8s  %-13s  %7s  %7s  %3s  %3s", l->star ? '*' : ' ', l->name, l->status,
+		    sz, fr, l->dyn ? " * " : "", l->gpt ? " * " : "");
 }
 
-/* Dynamic disks the databases know but that are not here: M0, M1, ... */
-static void missing_rows(struct dp *dp)
+static void dline_json(FILE *f, const struct dline *l)
 {
-	int k = 0;
+	char st[32], g[GUID_STR_LEN + 1];
 
-	for (size_t g = 0; dpv(dp) && g < dpv(dp)->ngroups; g++)
-		for (size_t i = 0; i < dpv(dp)->groups[g].ndisks; i++) {
-			const struct ldm_gdisk *x = &dpv(dp)->groups[g].disks[i];
-			char name[32], sz[16], fr[16];
-			if (x->slot >= 0)
-				continue;
-			bool star = dp->missing == k;
-			snprintf(name, sizeof(name), "Disk M%d", k++);
-			dsize(dp, x->used * 512, sz, sizeof(sz));
-			dsize(dp, 0, fr, sizeof(fr));
-			row("%c %-8s  %-13s  %7s  %7s  %3s", star ? '*' : ' ', name, "Missing", sz,
-			    fr, " * ");
-		}
+	state_word(l->status, st, sizeof(st));
+	fprintf(f, "{\"name\": \"%s\", \"number\": ", l->name);
+	if (l->slot >= 0)
+		fprintf(f, "%d", l->slot);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"status\": \"%s\", \"state\": \"%s\", \"size_bytes\": %" PRIu64
+		   ", \"size_sectors\": %" PRIu64 ", \"sector_size\": %" PRIu32
+		   ", \"free_bytes\": %" PRIu64 ", \"dynamic\": %s, \"gpt\": %s, \"missing\": %s"
+		   ", \"selected\": %s, \"guid\": ",
+		l->status, st, l->size, l->size / l->ss, l->ss, l->free, tf(l->dyn), tf(l->gpt),
+		tf(l->slot < 0), tf(l->star));
+	if (l->d && l->gpt) {
+		guid_to_str(&l->d->hdr.disk_guid, g);
+		fprintf(f, "\"%s\"}", g);
+	} else {
+		fprintf(f, "null}");
+	}
+}
+
+/* One row of a volume listing: a dynamic volume or a basic partition. */
+struct vline {
+	int num;
+	char letter;
+	struct fs_probe fs;
+	const char *type, *status, *info;
+	uint64_t size;    /* bytes */
+	uint64_t sectors; /* the disk's sectors (LDM's 512-byte ones if dynamic) */
+	bool star;
+	const struct ldm_volume *lv; /* dynamic */
+	int slot;                    /* basic: disk and partition number */
+	size_t partno;
+};
+
+static void vline_basic(struct dp *dp, const struct volume *v, int num, bool star,
+			struct vline *l)
+{
+	struct disk *d = machine_disk(dp->m, v->slot);
+	const struct part *p = &d->parts[v->part];
+	uint8_t sec[4096];
+
+	memset(l, 0, sizeof(*l));
+	if (blk_read(d->dev, part_offset(d, p), sec, d->ss) == 0)
+		fs_probe(sec, d->ss, &l->fs);
+	l->num = num;
+	l->letter = v->letter;
+	l->type = "Partition";
+	l->status = "Healthy";
+	l->info = v->system ? "System" : v->letter == 'C' ? "Boot" : "";
+	l->size = v->size;
+	l->sectors = v->size / d->ss;
+	l->star = star;
+	l->slot = v->slot;
+	l->partno = v->part + 1;
+}
+
+static void vline_ldm(struct dp *dp, const struct ldm_volume *v, int num, bool star,
+		      struct vline *l)
+{
+	uint8_t sec[512];
+	struct gm_err err;
+
+	memset(l, 0, sizeof(*l));
+	if (v->health != LH_FAILED && ldm_vol_read(dp->m, v, 0, 1, sec, &err) == 0)
+		fs_probe(sec, sizeof(sec), &l->fs);
+	l->num = num;
+	l->letter = ldm_volume_letter(v);
+	l->type = ldm_kind_str(v->kind);
+	l->status = ldm_status_str(v);
+	l->info = l->letter == 'C' ? "Boot" : "";
+	l->size = v->sectors * 512;
+	l->sectors = v->sectors;
+	l->star = star;
+	l->lv = v;
+	l->slot = -1;
 }
 
 static void vol_header(void)
@@ -95,37 +202,154 @@ static void vol_header(void)
 	row("  ----------  ---  -----------  -----  ----------  -------  ---------  --------");
 }
 
-/* Volumes are numbered as Windows lists them: dynamic volumes first, then
- * the basic partitions that are volumes. */
-static void vol_row(struct dp *dp, const struct volume *v, int num, bool star)
+static void vline_text(struct dp *dp, const struct vline *l)
 {
-	struct disk *d = machine_disk(dp->m, v->slot);
-	const struct part *p = &d->parts[v->part];
-	uint8_t sec[4096];
-	struct fs_probe fs = {0};
 	char name[16], ltr[4], sz[16];
 
-	if (blk_read(d->dev, part_offset(d, p), sec, d->ss) == 0)
-		fs_probe(sec, d->ss, &fs);
-	snprintf(name, sizeof(name), "Volume %d", num);
-	snprintf(ltr, sizeof(ltr), " %c ", v->letter ? v->letter : ' ');
-	dsize(dp, v->size, sz, sizeof(sz));
-	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s",
-	    star ? '*' : ' ', name, ltr, fs.label, fs_kind_str(fs.kind),
-	    "Partition", sz, "Healthy", v->system ? "System" : v->letter == 'C' ? "Boot" : "");
+	snprintf(name, sizeof(name), "Volume %d", l->num);
+	snprintf(ltr, sizeof(ltr), " %c ", l->letter ? l->letter : ' ');
+	dsize(dp, l->size, sz, sizeof(sz));
+	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s", l->star ? '*' : ' ', name,
+	    ltr, l->fs.label, fs_kind_str(l->fs.kind), l->type, sz, l->status, l->info);
+}
+
+static void vline_json(FILE *f, const struct vline *l)
+{
+	char st[32];
+
+	state_word(l->status, st, sizeof(st));
+	fprintf(f, "{\"number\": %d, \"name\": \"Volume %d\", \"letter\": ", l->num, l->num);
+	if (l->letter)
+		fprintf(f, "\"%c\"", l->letter);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"label\": ");
+	json_fstr(f, l->fs.label);
+	fprintf(f, ", \"fs\": ");
+	json_fstr(f, fs_kind_str(l->fs.kind));
+	fprintf(f, ", \"type\": \"%s\", \"size_bytes\": %" PRIu64 ", \"size_sectors\": %" PRIu64
+		   ", \"status\": \"%s\", \"state\": \"%s\", \"info\": \"%s\", \"selected\": %s"
+		   ", \"dynamic\": %s, \"ldm_name\": ",
+		l->type, l->size, l->sectors, l->status, st, l->info, tf(l->star),
+		tf(l->lv != NULL));
+	if (l->lv) {
+		json_fstr(f, l->lv->rec->name);
+		fprintf(f, ", \"disk\": null, \"partition\": null}");
+	} else {
+		fprintf(f, "null, \"disk\": %d, \"partition\": %zu}", l->slot, l->partno);
+	}
+}
+
+/* A list of rows under one header: text prints the header before the first
+ * row; JSON separates the objects of an array. */
+struct rows {
+	struct dp *dp;
+	void (*header)(void);
+	int n;
+};
+
+static void rows_disk(struct rows *r, const struct dline *l)
+{
+	if (r->dp->json) {
+		fputs(r->n ? ", " : "", r->dp->json);
+		dline_json(r->dp->json, l);
+	} else {
+		if (!r->n && r->header) {
+			putchar('\n');
+			r->header();
+		}
+		dline_text(r->dp, l);
+	}
+	r->n++;
+}
+
+static void rows_vol(struct rows *r, const struct vline *l)
+{
+	if (r->dp->json) {
+		fputs(r->n ? ", " : "", r->dp->json);
+		vline_json(r->dp->json, l);
+	} else {
+		if (!r->n && r->header) {
+			putchar('\n');
+			r->header();
+		}
+		vline_text(r->dp, l);
+	}
+	r->n++;
+}
+
+/* --- listings ----------------------------------------------------------- */
+
+/* Dynamic disks the databases know but that are not here: M0, M1, ... */
+static void missing_rows(struct dp *dp, struct rows *r)
+{
+	int k = 0;
+
+	for (size_t g = 0; dpv(dp) && g < dpv(dp)->ngroups; g++)
+		for (size_t i = 0; i < dpv(dp)->groups[g].ndisks; i++) {
+			const struct ldm_gdisk *x = &dpv(dp)->groups[g].disks[i];
+			struct dline l;
+			if (x->slot >= 0)
+				continue;
+			dline_missing(k, x, dp->missing == k, &l);
+			k++;
+			rows_disk(r, &l);
+		}
 }
 
 static int list_disk(struct dp *dp)
 {
-	putchar('\n');
-	disk_header();
+	struct rows r = {dp, disk_header, 0};
+
+	if (dp->json)
+		fprintf(dp->json, "{\"listing\": \"disk\", \"disks\": [");
+	else {
+		putchar('\n');
+		disk_header();
+		r.header = NULL;
+	}
 	for (int i = 0; i < dp->m->nslots; i++) {
 		struct disk *d = machine_disk(dp->m, i);
-		if (d)
-			disk_row(dp, d);
+		struct dline l;
+		if (!d)
+			continue;
+		dline_of(dp, d, &l);
+		rows_disk(&r, &l);
 	}
-	missing_rows(dp);
+	missing_rows(dp, &r);
+	if (dp->json)
+		fprintf(dp->json, "]}\n");
 	return DP_OK;
+}
+
+static void part_json(FILE *f, const struct disk *d, size_t i, bool star)
+{
+	const struct part *p = &d->parts[i];
+	static const char *const kinds[] = {
+		[PK_ESP] = "esp", [PK_MSR] = "msr", [PK_BASIC] = "basic",
+		[PK_MBR_PRIMARY] = "basic", [PK_LDM_META] = "ldm_metadata",
+		[PK_LDM_DATA] = "ldm_data", [PK_RECOVERY] = "recovery",
+		[PK_MBR_EXTENDED] = "extended", [PK_OTHER] = "other",
+	};
+	uint64_t n = p->last_lba - p->first_lba + 1;
+
+	fprintf(f, "%s{\"number\": %zu, \"type\": \"%s\", \"kind\": \"%s\", \"first_lba\": %" PRIu64
+		   ", \"last_lba\": %" PRIu64 ", \"size_sectors\": %" PRIu64
+		   ", \"size_bytes\": %" PRIu64 ", \"offset_bytes\": %" PRIu64 ", \"selected\": %s",
+		i ? ", " : "", i + 1, part_type_word(p), kinds[p->kind], p->first_lba, p->last_lba, n,
+		part_bytes(d, p), part_offset(d, p), tf(star));
+	if (d->style == DS_GPT) {
+		char t[GUID_STR_LEN + 1], g[GUID_STR_LEN + 1];
+		guid_to_str(&p->ent.type, t);
+		guid_to_str(&p->ent.uniq, g);
+		fprintf(f, ", \"type_guid\": \"%s\", \"guid\": \"%s\", \"attributes\": %" PRIu64
+			   ", \"mbr_type\": null}",
+			t, g, p->ent.attrs);
+	} else {
+		fprintf(f, ", \"type_guid\": null, \"guid\": null, \"attributes\": null"
+			   ", \"mbr_type\": %u}",
+			p->mbr_type);
+	}
 }
 
 static int list_partition(struct dp *dp)
@@ -139,7 +363,17 @@ static int list_partition(struct dp *dp)
 		disk_check_writable(d, &err);
 		return engine_error(&err);
 	}
-	if ((d->style != DS_GPT && d->style != DS_MBR) || d->nparts == 0) {
+	bool none = (d->style != DS_GPT && d->style != DS_MBR) || d->nparts == 0;
+	if (dp->json) {
+		fprintf(dp->json, "{\"listing\": \"partition\", \"disk\": %d, \"sector_size\": %" PRIu32
+				  ", \"partitions\": [",
+			d->slot, d->ss);
+		for (size_t i = 0; !none && i < d->nparts; i++)
+			part_json(dp->json, d, i, dp->part == (long)i);
+		fprintf(dp->json, "]}\n");
+		return DP_OK;
+	}
+	if (none) {
 		say("There are no partitions on this disk to show.");
 		return DP_OK;
 	}
@@ -157,41 +391,34 @@ static int list_partition(struct dp *dp)
 	return DP_OK;
 }
 
-static void ldm_row(struct dp *dp, const struct ldm_volume *v, int num, bool star)
-{
-	uint8_t sec[512];
-	struct fs_probe fs = {0};
-	struct gm_err err;
-	char name[16], ltr[4], sz[16];
-	char l = ldm_volume_letter(v);
-
-	if (v->health != LH_FAILED && ldm_vol_read(dp->m, v, 0, 1, sec, &err) == 0)
-		fs_probe(sec, sizeof(sec), &fs);
-	snprintf(name, sizeof(name), "Volume %d", num);
-	snprintf(ltr, sizeof(ltr), " %c ", l ? l : ' ');
-	dsize(dp, v->sectors * 512, sz, sizeof(sz));
-	const char *status = ldm_status_str(v);
-	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s", star ? '*' : ' ', name,
-	    ltr, fs.label, fs_kind_str(fs.kind), ldm_kind_str(v->kind), sz, status,
-	    l == 'C' ? "Boot" : "");
-}
-
 static int list_volume(struct dp *dp)
 {
 	struct volume v[MAX_VOLS];
 	int n = volumes(dp, v), cur = dp->ldm_sel >= 0 ? -1 : sel_vol(dp, v, n);
 	size_t nl = ldm_count(dp);
+	struct rows r = {dp, NULL, 0};
 
-	if (n == 0 && nl == 0) {
+	if (dp->json) {
+		fprintf(dp->json, "{\"listing\": \"volume\", \"volumes\": [");
+	} else if (n == 0 && nl == 0) {
 		say("There are no volumes.");
 		return DP_OK;
+	} else {
+		putchar('\n');
+		vol_header();
 	}
-	putchar('\n');
-	vol_header();
-	for (size_t i = 0; i < nl; i++)
-		ldm_row(dp, ldm_at(dp, i), (int)i, dp->ldm_sel == (int)i);
-	for (int i = 0; i < n; i++)
-		vol_row(dp, &v[i], (int)nl + i, i == cur);
+	for (size_t i = 0; i < nl; i++) {
+		struct vline l;
+		vline_ldm(dp, ldm_at(dp, i), (int)i, dp->ldm_sel == (int)i, &l);
+		rows_vol(&r, &l);
+	}
+	for (int i = 0; i < n; i++) {
+		struct vline l;
+		vline_basic(dp, &v[i], (int)nl + i, i == cur, &l);
+		rows_vol(&r, &l);
+	}
+	if (dp->json)
+		fprintf(dp->json, "]}\n");
 	return DP_OK;
 }
 
@@ -372,21 +599,25 @@ int cmd_select(struct dp *dp, int n, struct tok *t)
 	}
 }
 
+
 /* --- detail ------------------------------------------------------------- */
 
+/* The volumes on a disk (part < 0) or on one partition: text prints them
+ * under a header, or says there are none; JSON adds "volumes": [...]. */
 static void volumes_on(struct dp *dp, int slot, long part)
 {
 	struct volume v[MAX_VOLS];
-	int n = volumes(dp, v), shown = 0, cur = sel_vol(dp, v, n);
+	int n = volumes(dp, v), cur = sel_vol(dp, v, n);
+	struct rows r = {dp, vol_header, 0};
 
+	if (dp->json)
+		fprintf(dp->json, ", \"volumes\": [");
 	for (int i = 0; i < n; i++) {
+		struct vline l;
 		if (v[i].slot != slot || (part >= 0 && (long)v[i].part != part))
 			continue;
-		if (!shown++) {
-			putchar('\n');
-			vol_header();
-		}
-		vol_row(dp, &v[i], (int)ldm_count(dp) + i, i == cur);
+		vline_basic(dp, &v[i], (int)ldm_count(dp) + i, i == cur, &l);
+		rows_vol(&r, &l);
 	}
 	/* Dynamic volumes with an extent on this disk (or this partition). */
 	struct disk *d = machine_disk(dp->m, slot);
@@ -406,13 +637,13 @@ static void volumes_on(struct dp *dp, int slot, long part)
 			}
 		if (!on)
 			continue;
-		if (!shown++) {
-			putchar('\n');
-			vol_header();
-		}
-		ldm_row(dp, lv, (int)i, dp->ldm_sel == (int)i);
+		struct vline l;
+		vline_ldm(dp, lv, (int)i, dp->ldm_sel == (int)i, &l);
+		rows_vol(&r, &l);
 	}
-	if (!shown)
+	if (dp->json)
+		fprintf(dp->json, "]");
+	else if (!r.n)
 		printf("\nThere %s.\n", part >= 0
 			   ? "is no volume associated with this partition"
 			   : "are no volumes");
@@ -434,13 +665,32 @@ static int detail_disk(struct dp *dp)
 	} else {
 		snprintf(id, sizeof(id), "00000000");
 	}
-	printf("\ngptmirror Virtual Disk (%s)\n", dp->m->slots[d->slot].image);
+	const char *image = dp->m->slots[d->slot].image;
+	if (dp->json) {
+		struct dline l;
+		char lower[40];
+		size_t k = 0;
+		for (const char *c = id; *c && k + 1 < sizeof(lower); c++)
+			if (*c != '{' && *c != '}')
+				lower[k++] = (char)tolower((unsigned char)*c);
+		lower[k] = '\0';
+		dline_of(dp, d, &l);
+		fprintf(dp->json, "{\"detail\": \"disk\", \"disk\": ");
+		dline_json(dp->json, &l);
+		fprintf(dp->json, ", \"disk_id\": \"%s\", \"image\": ", lower);
+		json_fstr(dp->json, image);
+		fprintf(dp->json, ", \"read_only\": %s, \"boot_disk\": false",
+			tf(!d->dev->writable));
+		volumes_on(dp, d->slot, -1);
+		fprintf(dp->json, "}\n");
+		return DP_OK;
+	}
+	printf("\ngptmirror Virtual Disk (%s)\n", image);
 	printf("Disk ID: %s\n", id);
 	printf("Type   : File Backed Virtual\n");
 	printf("Status : %s\n", disk_status(d));
 	printf("Path   : 0\nTarget : %d\nLUN ID : 0\n", d->slot);
-	printf("Location Path : SLOT(%d)#IMAGE(%s)\n", d->slot,
-	       dp->m->slots[d->slot].image);
+	printf("Location Path : SLOT(%d)#IMAGE(%s)\n", d->slot, image);
 	printf("Current Read-only State : %s\n", d->dev->writable ? "No" : "Yes");
 	printf("Read-only  : %s\n", d->dev->writable ? "No" : "Yes");
 	printf("Boot Disk  : No\nPagefile Disk  : No\n"
@@ -459,6 +709,17 @@ static int detail_partition(struct dp *dp)
 		return no_focus("disk");
 	if (!p)
 		return no_focus("partition");
+	if (dp->json) {
+		fprintf(dp->json, "{\"detail\": \"partition\", \"disk\": %d, \"partition\": ", d->slot);
+		part_json(dp->json, d, (size_t)dp->part, true);
+		fprintf(dp->json, ", \"hidden\": %s, \"required\": %s, \"active\": %s",
+			tf(d->style == DS_GPT ? p->kind != PK_BASIC : false),
+			tf(d->style == DS_GPT && (p->ent.attrs & 1)),
+			tf(d->style == DS_MBR && (p->mbr_status & 0x80)));
+		volumes_on(dp, d->slot, dp->part);
+		fprintf(dp->json, "}\n");
+		return DP_OK;
+	}
 	printf("\nPartition %ld\n", dp->part + 1);
 	if (d->style == DS_GPT) {
 		char g[GUID_STR_LEN + 1];
@@ -477,22 +738,59 @@ static int detail_partition(struct dp *dp)
 	return DP_OK;
 }
 
-static int detail_ldm_volume(struct dp *dp, const struct ldm_volume *v)
+/* The disks a volume lies on, then its properties, as Windows prints them. */
+static void volume_props(struct dp *dp, const struct vline *l, bool no_default_letter)
 {
 	char cap[16];
-	int shown[16] = {0}, k = 0;
 
-	putchar('\n');
-	disk_header();
+	if (dp->json) {
+		fprintf(dp->json, "], \"volume\": ");
+		vline_json(dp->json, l);
+		fprintf(dp->json, ", \"read_only\": false, \"hidden\": false, "
+				  "\"no_default_drive_letter\": %s, \"capacity_bytes\": %" PRIu64 "}\n",
+			tf(no_default_letter), l->size);
+		return;
+	}
+	dsize(dp, l->size, cap, sizeof(cap));
+	printf("\nRead-only              : No\n"
+	       "Hidden                 : No\n"
+	       "No Default Drive Letter: %s\n"
+	       "Shadow Copies          : No\n"
+	       "Offline                : No\n"
+	       "BitLocker Encrypted    : No\n"
+	       "Installable            : No\n\n"
+	       "Volume Capacity        : %7s\n",
+	       no_default_letter ? "Yes" : "No", cap);
+}
+
+static void detail_start(struct dp *dp)
+{
+	if (dp->json)
+		fprintf(dp->json, "{\"detail\": \"volume\", \"disks\": [");
+	else {
+		putchar('\n');
+		disk_header();
+	}
+}
+
+static int detail_ldm_volume(struct dp *dp, const struct ldm_volume *v, int num)
+{
+	int shown[16] = {0}, k = 0;
+	struct rows r = {dp, NULL, 0};
+	struct vline vl;
+
+	detail_start(dp);
 	for (size_t p = 0; p < v->nplex; p++)
 		for (size_t e = 0; e < v->plex[p].n; e++) {
 			int s = v->plex[p].ext[e].slot;
 			if (s >= 0 && s < 16 && !shown[s] && machine_disk(dp->m, s)) {
+				struct dline l;
 				shown[s] = 1;
-				disk_row(dp, machine_disk(dp->m, s));
+				dline_of(dp, machine_disk(dp->m, s), &l);
+				rows_disk(&r, &l);
 			}
 		}
-	/* The missing disks this volume has extents on. */
+	/* The missing disks this volume has extents on (no selection mark). */
 	for (size_t g = 0; dpv(dp) && g < dpv(dp)->ngroups; g++)
 		for (size_t i = 0; i < dpv(dp)->groups[g].ndisks; i++) {
 			const struct ldm_gdisk *x = &dpv(dp)->groups[g].disks[i];
@@ -502,23 +800,14 @@ static int detail_ldm_volume(struct dp *dp, const struct ldm_volume *v)
 			for (size_t p = 0; p < v->nplex; p++)
 				for (size_t e = 0; e < v->plex[p].n; e++)
 					mine |= v->plex[p].ext[e].rec->u.part.disk == x->rec->id;
-			char name[32], sz[16];
-			snprintf(name, sizeof(name), "Disk M%d", k);
+			struct dline l;
+			dline_missing(k, x, false, &l);
 			k++;
-			if (!mine)
-				continue;
-			dsize(dp, x->used * 512, sz, sizeof(sz));
-			row("  %-8s  %-13s  %7s  %7s  %3s", name, "Missing", sz, "0 B", " * ");
+			if (mine)
+				rows_disk(&r, &l);
 		}
-	dsize(dp, v->sectors * 512, cap, sizeof(cap));
-	printf("\nRead-only              : No\n"
-	       "Hidden                 : No\n"
-	       "No Default Drive Letter: No\n"
-	       "Shadow Copies          : No\n"
-	       "Offline                : No\n"
-	       "BitLocker Encrypted    : No\n"
-	       "Installable            : No\n\n"
-	       "Volume Capacity        : %7s\n", cap);
+	vline_ldm(dp, v, num, true, &vl);
+	volume_props(dp, &vl, false);
 	return DP_OK;
 }
 
@@ -526,27 +815,20 @@ static int detail_volume(struct dp *dp)
 {
 	struct volume v[MAX_VOLS];
 	int n = volumes(dp, v), cur = sel_vol(dp, v, n);
-	char cap[16];
+	struct rows r = {dp, NULL, 0};
+	struct dline dl;
+	struct vline vl;
 
 	if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel))
-		return detail_ldm_volume(dp, ldm_at(dp, (size_t)dp->ldm_sel));
+		return detail_ldm_volume(dp, ldm_at(dp, (size_t)dp->ldm_sel), dp->ldm_sel);
 
 	if (cur < 0)
 		return no_focus("volume");
-	struct disk *d = machine_disk(dp->m, v[cur].slot);
-	putchar('\n');
-	disk_header();
-	disk_row(dp, d);
-	dsize(dp, v[cur].size, cap, sizeof(cap));
-	printf("\nRead-only              : No\n"
-	       "Hidden                 : No\n"
-	       "No Default Drive Letter: %s\n"
-	       "Shadow Copies          : No\n"
-	       "Offline                : No\n"
-	       "BitLocker Encrypted    : No\n"
-	       "Installable            : No\n\n"
-	       "Volume Capacity        : %7s\n",
-	       v[cur].system ? "Yes" : "No", cap);
+	detail_start(dp);
+	dline_of(dp, machine_disk(dp->m, v[cur].slot), &dl);
+	rows_disk(&r, &dl);
+	vline_basic(dp, &v[cur], (int)ldm_count(dp) + cur, true, &vl);
+	volume_props(dp, &vl, v[cur].system);
 	return DP_OK;
 }
 

@@ -28,7 +28,7 @@ static void usage(FILE *f)
 		"  setup --disk N [--size MB]   Windows Setup on an empty (replacement) disk\n"
 		"  machine pull-disk N\n"
 		"  machine insert-disk N --size SIZE | --image FILE [--sector-size 512|4096]\n"
-		"  diskpart [/s SCRIPT]      the DISKPART> console (scripts on stdin too)\n"
+		"  diskpart [--json] [/s SCRIPT]   the DISKPART> console (scripts on stdin too)\n"
 		"  format X: /fs:fat|fat32 [/q] [/y] [/v:LABEL] [/a:SIZE]\n"
 		"  xcopy SRC DST [/s] [/e] [/h] [/y]   SRC, DST: X:\\path or host paths\n"
 		"  dir X:\\PATH\n"

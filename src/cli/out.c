@@ -1,6 +1,7 @@
 /* out.c - number formatting as Windows shows it. */
 #include "out.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,16 +58,31 @@ void cli_progress(void *ctx, uint64_t done, uint64_t total)
 		fputc('\n', stderr);
 }
 
-void json_str(const char *s)
+void json_fstr(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+			fprintf(f, "\\u%04x", *s);
 		else
-			putchar(*s);
+			fputc(*s, f);
 	}
-	putchar('"');
+	fputc('"', f);
+}
+
+void json_str(const char *s)
+{
+	json_fstr(stdout, s);
+}
+
+void state_word(const char *status, char *buf, size_t cap)
+{
+	size_t k = 0;
+
+	for (const char *c = status; *c && k + 1 < cap; c++)
+		buf[k++] = *c == ' ' || *c == '-' ? '_' : (char)tolower((unsigned char)*c);
+	if (cap)
+		buf[k] = '\0';
 }

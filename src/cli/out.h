@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * diskpart's size display. Current Windows (SIZE_MODERN): the largest of
@@ -32,7 +33,11 @@ int pathf(char *buf, size_t cap, const char *fmt, ...)
  * terminal. */
 void cli_progress(void *ctx, uint64_t done, uint64_t total);
 
-/* s as a JSON string, quotes included, on stdout. */
+/* s as a JSON string, quotes included, on stdout or f. */
 void json_str(const char *s);
+void json_fstr(FILE *f, const char *s);
+/* A status word as Windows prints it ("Failed Rd") as the stable machine
+ * word of the JSON documents ("failed_rd"). */
+void state_word(const char *status, char *buf, size_t cap);
 
 #endif

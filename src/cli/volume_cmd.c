@@ -165,11 +165,8 @@ static void list_json(struct ldm_view *v)
 		for (size_t i = 0; i < G->nvols; i++) {
 			const struct ldm_volume *V = &G->vols[i];
 			const char *st = ldm_status_str(V);
-			char state[16], l = ldm_volume_letter(V);
-			size_t k = 0;
-			for (const char *c = st; *c && k + 1 < sizeof(state); c++)
-				state[k++] = *c == ' ' ? '_' : (char)(*c | 0x20);
-			state[k] = '\0';
+			char state[32], l = ldm_volume_letter(V);
+			state_word(st, state, sizeof(state));
 			printf("%s{\"name\": ", i ? ", " : "");
 			json_str(V->rec->name);
 			printf(", \"type\": \"%s\", \"status\": \"%s\", \"state\": \"%s\", "

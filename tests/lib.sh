@@ -66,8 +66,7 @@ same_image() { "$IMGTOOL" cmp "$1" "$2"; }
 golden() {
 	local name=$1 got=$2 want=$3
 	if [ -n "${GOLDEN_UPDATE:-}" ]; then
-		cp "$got" "$want"
-		pass "$name (golden updated)"
+		if cp "$got" "$want"; then pass "$name (golden updated)"; else fail "$name" "cannot write $want"; fi
 	elif [ ! -f "$want" ]; then
 		fail "$name" "no golden file $want (run make golden-update)"
 	elif diff -u "$want" "$got" >"$T/.diff" 2>&1; then

@@ -36,6 +36,10 @@ void cli_print_err(const char *prog, const struct gm_err *err);
  * applet runs; the applets hand it to the engine. */
 struct gm_env;
 extern const struct gm_env *cli_env;
+
+/* machine map [--width N] [--svg FILE]: the disks as a picture. */
+struct machine;
+int map_main(struct machine *m, int argc, char **argv);
 /* Opens the machine of -m DIR (NULL: $GPTMIRROR_MACHINE or "."). */
 struct machine;
 int cli_machine_open(const char *mdir, struct machine **m, struct gm_err *err);

@@ -518,7 +518,7 @@ int machine_main(const char *mdir, int argc, char **argv)
 	if (strcmp(argv[0], "reboot") == 0)
 		return machine_reboot_cmd(mdir);
 	if (strcmp(argv[0], "status") != 0 && strcmp(argv[0], "pull-disk") != 0 &&
-	    strcmp(argv[0], "insert-disk") != 0) {
+	    strcmp(argv[0], "insert-disk") != 0 && strcmp(argv[0], "map") != 0) {
 		fprintf(stderr, "gptmirror: unknown machine command '%s'\n",
 			argv[0]);
 		return 2;
@@ -527,7 +527,9 @@ int machine_main(const char *mdir, int argc, char **argv)
 		cli_print_err("gptmirror", &err);
 		return 1;
 	}
-	if (strcmp(argv[0], "status") == 0 && argc == 2 && strcmp(argv[1], "--json") == 0) {
+	if (strcmp(argv[0], "map") == 0) {
+		rc = map_main(m, argc - 1, argv + 1);
+	} else if (strcmp(argv[0], "status") == 0 && argc == 2 && strcmp(argv[1], "--json") == 0) {
 		rc = cmd_status_json(m);
 	} else if (strcmp(argv[0], "status") == 0) {
 		rc = cmd_status(m);

@@ -23,6 +23,7 @@ static void usage(FILE *f)
 		"  machine create DIR --disk SIZE [--disk SIZE]... [--profile 2003|modern]\n"
 		"                     [--sector-size 512|4096] [--install]\n"
 		"  machine status [--json]\n"
+		"  machine map [--width COLUMNS] [--svg FILE]   the disks as a picture\n"
 		"  machine boot [--entry ID] [--qemu]   the firmware's boot manager\n"
 		"  machine reboot            pending work (conversions, resyncs), then boot\n"
 		"  setup --disk N [--size MB]   Windows Setup on an empty (replacement) disk\n"

@@ -25,6 +25,7 @@ void gm_env_read(struct gm_env *e)
 	e->ovmf_vars = var("GPTMIRROR_OVMF_VARS");
 	e->efivarfs = var("GPTMIRROR_EFIVARFS");
 	e->iostats = var("GPTMIRROR_IOSTATS") != NULL;
+	e->no_color = var("NO_COLOR") != NULL;
 	if ((s = var("GPTMIRROR_SEED"))) {
 		errno = 0;
 		unsigned long long v = strtoull(s, &end, 0);

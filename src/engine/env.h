@@ -29,6 +29,8 @@ struct gm_env {
 	int fault_slot;          /* bytes [START, END) of that slot's disk fail */
 	uint64_t fault_start, fault_end;
 	bool iostats;            /* GPTMIRROR_IOSTATS: byte counts at exit */
+	bool no_color;           /* NO_COLOR set and not empty: no colour on a
+				  * terminal (no-color.org) */
 };
 
 extern const struct gm_env gm_env_none;

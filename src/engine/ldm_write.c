@@ -499,12 +499,29 @@ static const char *checkpoint_key(const struct ldm_rec *part, char *buf, size_t 
 	return buf;
 }
 
-static uint64_t checkpoint_get(struct machine *m, const struct ldm_rec *part)
+static uint64_t checkpoint_get(const struct machine *m, const struct ldm_rec *part)
 {
 	char k[96];
 	const char *v = machine_extra_get(m, checkpoint_key(part, k, sizeof(k)));
 
 	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+int ldm_rebuild_percent(const struct machine *m, const struct ldm_volume *v)
+{
+	for (size_t p = 0; v->nplex > 1 && p < v->nplex; p++) {
+		uint64_t done = 0, total = 0;
+		if (!ldm_plex_rebuilding(&v->plex[p]))
+			continue;
+		for (size_t e = 0; e < v->plex[p].n; e++) {
+			const struct ldm_rec *r = v->plex[p].ext[e].rec;
+			uint64_t c = (r->u.part.pflags & 0x08) ? checkpoint_get(m, r) : r->u.part.size;
+			done += c < r->u.part.size ? c : r->u.part.size;
+			total += r->u.part.size;
+		}
+		return total ? (int)(done * 100 / total) : 0;
+	}
+	return -1;
 }
 
 static int checkpoint_set(struct machine *m, const struct ldm_rec *part, uint64_t done,

@@ -31,6 +31,9 @@ int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
  * the mark; a plex whose disk is missing is marked failed instead. Returns
  * how many volumes it made whole (their names, comma-separated, in names),
  * or < 0 (the marks that could not be cleared stay). */
+/* How far the rebuild of v's rebuilding plex is, 0-100, from the resync
+ * checkpoints; -1 when no plex of v is rebuilding. */
+int ldm_rebuild_percent(const struct machine *m, const struct ldm_volume *v);
 int ldm_heal_dirty(struct machine *m, ldm_progress_fn progress, void *pctx, char *names,
 		   size_t cap, struct gm_err *err);
 /* Rewrites every member's copy of the database from the group's newest

@@ -371,8 +371,16 @@ int cmd_add(struct dp *dp, int n, struct tok *t)
 		}
 		return no_focus("volume");
 	}
-	if (!ldm_at(dp, (size_t)dp->ldm_sel))
+	const struct ldm_volume *v = ldm_at(dp, (size_t)dp->ldm_sel);
+	if (!v)
 		return no_focus("volume");
+	/* Asked for a state: a mirror with a plex on that disk already is one. */
+	if (v->kind == LK_MIRROR && v->nplex > 1 && ldm_plex_on_slot(v, (int)target) >= 0) {
+		bool rb = ldm_plex_rebuilding(&v->plex[ldm_plex_on_slot(v, (int)target)]);
+		say("INFO: The volume is already mirrored on disk %" PRIu64 "%s; nothing was changed.",
+		    target, rb ? " (Rebuild: volume resync or machine reboot completes it)" : "");
+		return DP_OK;
+	}
 	struct mirror_result r;
 	int keep = dp->ldm_sel;
 	int rc = volume_add_mirror(dp->m, (size_t)dp->ldm_sel, (int)target,

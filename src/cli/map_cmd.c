@@ -178,7 +178,7 @@ static void present_row(struct machine *m, const struct disk *d, struct drow *r)
 			if (vols[k].slot == d->slot && vols[k].part == i)
 				letter = vols[k].letter;
 		title_of(s->title, sizeof(s->title), fs.label, letter);
-		snprintf(fsz, sizeof(fsz), "%s", s->size);
+		dm_size(len, fsz, sizeof(fsz));
 		snprintf(s->size, sizeof(s->size), "%s %s", fsz, fs_kind_str(fs.kind));
 		snprintf(s->status, sizeof(s->status), "Healthy%s",
 			 p->kind == PK_ESP ? " (System)" : letter == 'C' ? " (Boot)" : "");

@@ -700,6 +700,18 @@ bool ldm_needs_heal(const struct ldm_view *v)
 	return false;
 }
 
+int ldm_plex_on_slot(const struct ldm_volume *v, int slot)
+{
+	for (size_t p = 0; p < v->nplex; p++) {
+		bool all = v->plex[p].n > 0 && !v->plex[p].failed;
+		for (size_t e = 0; e < v->plex[p].n; e++)
+			all &= v->plex[p].ext[e].slot == slot;
+		if (all)
+			return (int)p;
+	}
+	return -1;
+}
+
 bool ldm_plex_rebuilding(const struct ldm_plex *p)
 {
 	for (size_t i = 0; i < p->n; i++)

@@ -91,6 +91,9 @@ const char *ldm_kind_str(enum ldm_kind k);     /* diskpart's Type column */
 const char *ldm_health_str(enum ldm_health h); /* diskpart's Status column */
 /* True when a plex is still being copied (an extent marked recover). */
 bool ldm_plex_rebuilding(const struct ldm_plex *p);
+/* The plex of v that lies wholly on the disk in slot (not failed), or -1:
+ * how `add disk=N` knows the volume is already mirrored there. */
+int ldm_plex_on_slot(const struct ldm_volume *v, int slot);
 /* Parses a disk's config region (VMDB, then VBLK records in 128-byte
  * slots, fragments joined by group): the records, counted against the VMDB.
  * -1 with why filled when it is damaged. recs is malloc'd. */

@@ -24,3 +24,23 @@ if [ "$r1" = 0 ] && grep -q "successfully cloned" "$T/1" && [ "$r2" = 0 ] && gre
 else
 	fail "clone-again-adds-nothing" "rc $r1/$r2, $n clones" "$(cat "$T/1" "$T/2")"
 fi
+
+# add disk=N on a volume already mirrored there: "already mirrored", exit 0
+# in a script, and no byte of any image or of machine.conf changes.
+export GPTMIRROR_SEED=920
+M=$T/pair
+dynamic_pair 64
+printf '%s\n' "select volume c" "add disk=1" >"$T/add.txt"
+"$GM" -m "$M" diskpart /s "$T/add.txt" >"$T/a1" 2>&1
+a1=$?
+h1=$(image_hash; sha256sum <"$M/machine.conf")
+"$GM" -m "$M" diskpart /s "$T/add.txt" >"$T/a2" 2>&1
+a2=$?
+h2=$(image_hash; sha256sum <"$M/machine.conf")
+if [ "$a1" = 0 ] && grep -q "succeeded in adding a mirror" "$T/a1" && [ "$a2" = 0 ] &&
+	grep -q "INFO: The volume is already mirrored on disk 1; nothing was changed." "$T/a2" &&
+	[ "$h1" = "$h2" ]; then
+	pass "add-disk-again-changes-nothing"
+else
+	fail "add-disk-again-changes-nothing" "rc $a1/$a2" "$(cat "$T/a1" "$T/a2")"
+fi

@@ -30,9 +30,9 @@ static int syntax(void)
 static int usage(void)
 {
 	printf("BOOTCFG [/query] [/v] [--json]\n"
-	       "BOOTCFG /list [disk]\n"
-	       "BOOTCFG /clone /sg {GUID} /tg {GUID} [/d+ text | /d text] [/id N]\n"
-	       "BOOTCFG /mirror /add {GUID} /d description\n"
+	       "BOOTCFG /list [N]\n"
+	       "BOOTCFG /clone /sg {GUID} /tg {GUID} [/d+ TEXT | /d TEXT] [/id N]\n"
+	       "BOOTCFG /mirror /add {GUID} /d TEXT\n"
 	       "BOOTCFG /delete /id N\n"
 	       "BOOTCFG /default /id N\n"
 	       "BOOTCFG /timeout N\n"

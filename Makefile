@@ -7,7 +7,9 @@
 #   make fuzz-long    each target for FUZZ_SECONDS (default 60)
 #   make demo         the KB procedure (as far as it exists) on a fresh machine
 #   make golden-update  rewrite the golden transcripts from the current build
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [DESTDIR=...]   binary, links, loader,
+#                     man pages, bash completion; make uninstall removes them
+#   make deb          the Debian package (dpkg-buildpackage -us -uc -b)
 #
 # Every target that builds first runs scripts/install-deps, which installs
 # missing Debian packages and is silent when all are there.
@@ -36,22 +38,24 @@ HDRS       := $(wildcard src/*/*.h)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check bench fuzz fuzz-long install clean deps demo demo-host golden-update clang-warnings
+.PHONY: all check bench fuzz fuzz-long install uninstall deb clean deps demo demo-host golden-update clang-warnings
 .SECONDARY:
 
 all: bin/gptmirror bin/diskpart bin/bootcfg bin/gptmirror-loader.efi
 
+# DEPS_CMD=true skips it (the Debian build: its Build-Depends are there).
+DEPS_CMD ?= scripts/install-deps
 deps:
-	@scripts/install-deps
+	@$(DEPS_CMD)
 
 # --- normal build -----------------------------------------------------------
 build/rel/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 bin/gptmirror: $(patsubst %.c,build/rel/%.o,$(ALL_SRC))
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 bin/diskpart bin/bootcfg: | bin/gptmirror
 	ln -sf gptmirror $@
@@ -150,13 +154,32 @@ bench: bin/gptmirror
 	@bench/run.sh $(CURDIR)/bin/gptmirror
 
 # --- install ----------------------------------------------------------------
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+DATADIR := $(DESTDIR)$(PREFIX)/share/gptmirror
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man8
+COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+MANS    := gptmirror diskpart bootcfg
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 bin/gptmirror $(DESTDIR)$(PREFIX)/bin/gptmirror
-	ln -sf gptmirror $(DESTDIR)$(PREFIX)/bin/diskpart
-	ln -sf gptmirror $(DESTDIR)$(PREFIX)/bin/bootcfg
-	install -d $(DESTDIR)$(PREFIX)/share/gptmirror
-	install -m 644 bin/gptmirror-loader.efi $(DESTDIR)$(PREFIX)/share/gptmirror/gptmirror-loader.efi
+	install -d $(BINDIR) $(DATADIR) $(MANDIR) $(COMPDIR)
+	install -m 755 bin/gptmirror $(BINDIR)/gptmirror
+	ln -sf gptmirror $(BINDIR)/diskpart
+	ln -sf gptmirror $(BINDIR)/bootcfg
+	install -m 644 bin/gptmirror-loader.efi $(DATADIR)/gptmirror-loader.efi
+	for p in $(MANS); do install -m 644 man/$$p.8 $(MANDIR)/$$p.8 || exit 1; done
+	install -m 644 completion/gptmirror.bash $(COMPDIR)/gptmirror
+	ln -sf gptmirror $(COMPDIR)/diskpart
+	ln -sf gptmirror $(COMPDIR)/bootcfg
+
+uninstall:
+	rm -f $(BINDIR)/gptmirror $(BINDIR)/diskpart $(BINDIR)/bootcfg
+	rm -f $(DATADIR)/gptmirror-loader.efi
+	-rmdir $(DATADIR) 2>/dev/null
+	for p in $(MANS); do rm -f $(MANDIR)/$$p.8; done
+	rm -f $(COMPDIR)/gptmirror $(COMPDIR)/diskpart $(COMPDIR)/bootcfg
+
+deb:
+	dpkg-buildpackage -us -uc -b
 
 clean:
 	rm -rf build bin

@@ -118,6 +118,9 @@ int engine_error(const struct gm_err *err)
 	case GM_E_RUNNING_PLEX:
 		say("Virtual Disk Service error:\n%s", err->detail);
 		return DP_SERVICE;
+	case GM_E_CRITICAL:
+		say("%s", err->detail);
+		return DP_SERVICE;
 	default:
 		say("DiskPart has encountered an error: %s",
 		    err->detail[0] ? err->detail : "the operation failed.");

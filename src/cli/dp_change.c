@@ -170,9 +170,28 @@ int cmd_delete(struct dp *dp, int n, struct tok *t)
 		return save_conf(dp);
 	}
 	if (k == 2) {
-		say("DiskPart has encountered an error: delete volume is not "
-		    "supported by this version of gptmirror.");
-		return DP_SERVICE;
+		struct volume v[MAX_VOLS];
+		struct vol_target tg = {.kind = VOLT_DYNAMIC};
+		if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel)) {
+			tg.index = (size_t)dp->ldm_sel;
+		} else {
+			int nv = volumes(dp, v), cur = sel_vol(dp, v, nv);
+			if (cur < 0)
+				return no_focus("volume");
+			tg.kind = VOLT_PART;
+			tg.slot = v[cur].slot;
+			tg.pos = v[cur].part;
+		}
+		int rc = volume_delete(dp->m, &tg, &err);
+		if (tg.kind == VOLT_DYNAMIC)
+			ldm_rescan(dp);
+		if (rc < 0)
+			return engine_error(&err);
+		dp->ldm_sel = -1;
+		dp->has_vol = false;
+		dp->part = -1;
+		say("DiskPart successfully deleted the volume.");
+		return save_conf(dp);
 	}
 	if (!d)
 		return no_focus("disk");

@@ -167,34 +167,39 @@ out:
 	return rc;
 }
 
-int boot_running_disk(struct machine *m)
+void boot_running(struct machine *m, struct boot_running *r)
 {
 	const char *bc = machine_extra_get(m, "bootcurrent");
 	struct nvram *nv;
 	struct boot_entry *e;
 	size_t n;
-	int slot = -1;
 
+	r->sys_slot = r->os_slot = -1;
+	r->sys_pos = r->os_pos = 0;
 	if (!bc || machine_nvram_open(m, &nv, NULL) < 0)
-		return -1;
+		return;
 	if (nvram_boot_entries(nv, &e, &n) == 0) {
 		uint16_t cur = (uint16_t)strtoul(bc, NULL, 16);
 		for (size_t i = 0; i < n; i++) {
 			struct efi_hd hd;
-			if (e[i].num != cur || !e[i].windows ||
-			    !efi_dp_get_hd(e[i].win.os_dp, e[i].win.os_dp_len, &hd))
+			if (e[i].num != cur || !e[i].valid)
 				continue;
-			for (int s = 0; s < m->nslots; s++) {
-				struct disk *d = machine_disk(m, s);
-				for (size_t p = 0; d && p < d->nparts; p++)
-					if (guid_eq(&d->parts[p].ent.uniq, &hd.sig))
-						slot = s;
-			}
+			if (efi_dp_get_hd(e[i].lo.dp, e[i].lo.dp_len, &hd))
+				boot_find_gpt_part(m, &hd.sig, &r->sys_slot, &r->sys_pos);
+			if (e[i].windows && efi_dp_get_hd(e[i].win.os_dp, e[i].win.os_dp_len, &hd))
+				boot_find_gpt_part(m, &hd.sig, &r->os_slot, &r->os_pos);
 		}
 		nvram_boot_entries_free(e, n);
 	}
 	nvram_close(nv);
-	return slot;
+}
+
+int boot_running_disk(struct machine *m)
+{
+	struct boot_running r;
+
+	boot_running(m, &r);
+	return r.os_slot;
 }
 
 int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,

@@ -41,8 +41,18 @@ struct boot_result {
  * r->booted false. */
 int boot_emulate(struct machine *m, int entry, struct boot_result *r, struct gm_err *err);
 
-/* The disk that holds the system the machine last booted: the partition
- * that the current boot entry's OsFilePath names; -1 when unknown. */
+/* What the machine's current boot (BootCurrent) runs from: the system
+ * partition its loader was read from (the entry's HD() node) and the boot
+ * partition its OsFilePath names; a slot is -1 when that is not known or
+ * not present. */
+struct boot_running {
+	int sys_slot;
+	size_t sys_pos;
+	int os_slot;
+	size_t os_pos;
+};
+void boot_running(struct machine *m, struct boot_running *r);
+/* The disk that holds the system the machine last booted (os_slot). */
 int boot_running_disk(struct machine *m);
 /* What Windows does when the boot volume gets a new plex (the GPT entry
  * plex on disk slot): the entry "Boot Mirror C: - secondary plex", with the

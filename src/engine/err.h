@@ -46,6 +46,8 @@ enum gm_code {
 	GM_E_DISK_HAS_VOLUMES, /* delete disk while volumes use it */
 	GM_E_NOT_DYNAMIC,    /* dynamic-only operation on a basic disk */
 	GM_E_RUNNING_PLEX,   /* break of the plex the running system booted from */
+	GM_E_CRITICAL,       /* delete, format, clean or convert of the running
+			      * system's boot volume or system partition */
 	GM_E_ALREADY_DYNAMIC, /* convert dynamic of a dynamic disk */
 	GM_E_ALREADY_BASIC,  /* convert basic of a basic disk */
 	GM_E_NOT_ESP,        /* an EFI system partition was needed */

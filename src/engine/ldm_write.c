@@ -1193,6 +1193,80 @@ int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_
 	return rc;
 }
 
+int ldm_delete_volume(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		      struct gm_err *err)
+{
+	struct gdb g;
+	int rc;
+	struct {
+		int slot;
+		uint64_t start, size;
+	} drop[32];
+	size_t ndrop = 0;
+	char key[96];
+
+	/* Extents on present disks that have their own GPT entry go too. */
+	for (size_t p = 0; p < v->nplex; p++)
+		for (size_t e = 0; e < v->plex[p].n && ndrop < 32; e++)
+			if (v->plex[p].ext[e].slot >= 0) {
+				drop[ndrop].slot = v->plex[p].ext[e].slot;
+				drop[ndrop].start = v->plex[p].ext[e].abs_start;
+				drop[ndrop].size = v->plex[p].ext[e].rec->u.part.size;
+				ndrop++;
+			}
+	for (size_t p = 0; p < v->nplex; p++)
+		for (size_t e = 0; e < v->plex[p].n; e++) {
+			const struct ldm_extent *x = &v->plex[p].ext[e];
+			if (x->slot >= 0 && (rc = disk_check_writable(machine_disk(m, x->slot), err)) < 0)
+				return rc;
+		}
+	if ((rc = load_group(m, view, &g, err)) < 0)
+		return rc;
+	uint32_t vid = v->rec->id;
+	for (size_t i = g.n; i-- > 0;) {
+		if (g.recs[i].type != LDM_REC_PARTITION)
+			continue;
+		const struct ldm_rec *c = find_rec(&g, LDM_REC_COMPONENT, g.recs[i].u.part.parent);
+		if (c && c->u.comp.parent == vid)
+			drop_rec(&g, i);
+	}
+	for (size_t i = g.n; i-- > 0;)
+		if ((g.recs[i].type == LDM_REC_COMPONENT && g.recs[i].u.comp.parent == vid) ||
+		    (g.recs[i].type == LDM_REC_VOLUME && g.recs[i].id == vid))
+			drop_rec(&g, i);
+	g.tx++;
+	/* The database first: a crash before the GPT change leaves LDM data
+	 * entries no record uses, which every reader ignores. */
+	if ((rc = write_all(m, &g, -1, err)) == 0) {
+		for (size_t i = 0; i < ndrop && rc == 0; i++) {
+			struct disk *d = machine_disk(m, drop[i].slot);
+			long k = gpt_entry_of(d, drop[i].start, drop[i].size);
+			if (k < 0)
+				continue;
+			memmove(&d->parts[k], &d->parts[k + 1],
+				(d->nparts - (size_t)k - 1) * sizeof(d->parts[0]));
+			d->nparts--;
+			rc = disk_commit(d, err);
+		}
+	}
+	/* machine.conf's records of the volume: checkpoints, failed plexes,
+	 * dirty regions (a later volume may take the same names). */
+	for (size_t p = 0; rc == 0 && p < v->nplex; p++)
+		for (size_t e = 0; e < v->plex[p].n; e++) {
+			const struct ldm_rec *r = v->plex[p].ext[e].rec;
+			namef(key, sizeof(key), "resync.%s", r->name);
+			machine_extra_set(m, key, NULL, NULL);
+			ldm_failed_key(r, key, sizeof(key));
+			machine_extra_set(m, key, NULL, NULL);
+		}
+	if (rc == 0) {
+		namef(key, sizeof(key), "dirty.%s", v->rec->name);
+		machine_extra_set(m, key, NULL, NULL);
+	}
+	free(g.recs);
+	return rc;
+}
+
 int ldm_delete_missing_disk(struct machine *m, struct ldm_view *view, uint32_t disk_id,
 			    bool override, struct gm_err *err)
 {

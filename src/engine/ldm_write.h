@@ -55,6 +55,10 @@ int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_
 /* Removes a missing disk from the group; refused while extents use it,
  * unless override (which deletes those extents, and plexes and volumes
  * left empty). */
+/* delete volume: the volume, its plexes and their extents leave the
+ * database of every disk, and the GPT entries of its plexes go. */
+int ldm_delete_volume(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		      struct gm_err *err);
 int ldm_delete_missing_disk(struct machine *m, struct ldm_view *view, uint32_t disk_id,
 			    bool override, struct gm_err *err);
 /* Makes an empty dynamic disk basic again: the group forgets it, the LDM

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot.h"
 #include "ldm_dev.h"
 #include "machine.h"
 
@@ -114,6 +115,100 @@ static bool holds_boot_volume(struct machine *m, const struct disk *d)
 	return false;
 }
 
+/* --- the running system's volumes ------------------------------------------
+ * Windows will not delete, format or clean the current boot volume (the OS
+ * partition BootCurrent's OsFilePath names, or the dynamic volume whose
+ * plex lies there) nor the system partition it was loaded from, nor clean
+ * or convert a disk that holds one of them; override does not lift this. */
+
+static bool extent_in_part(const struct disk *d, size_t pos, const struct ldm_extent *x)
+{
+	uint64_t lba = x->abs_start * 512 / d->ss;
+
+	return lba >= d->parts[pos].first_lba && lba <= d->parts[pos].last_lba;
+}
+
+/* The dynamic volume that holds the boot partition, or NULL. */
+static const struct ldm_volume *running_dynamic(struct machine *m, const struct boot_running *r)
+{
+	struct ldm_view *v = machine_ldm(m);
+	struct disk *d = r->os_slot >= 0 ? machine_disk(m, r->os_slot) : NULL;
+
+	for (size_t i = 0; d && v && i < ldm_volume_count(v); i++) {
+		const struct ldm_volume *lv = ldm_volume_at(v, i);
+		for (size_t p = 0; p < lv->nplex; p++)
+			for (size_t e = 0; e < lv->plex[p].n; e++)
+				if (lv->plex[p].ext[e].slot == r->os_slot &&
+				    extent_in_part(d, r->os_pos, &lv->plex[p].ext[e]))
+					return lv;
+	}
+	return NULL;
+}
+
+static bool vol_on_part(const struct ldm_volume *lv, const struct disk *d, size_t pos)
+{
+	for (size_t p = 0; lv && p < lv->nplex; p++)
+		for (size_t e = 0; e < lv->plex[p].n; e++)
+			if (lv->plex[p].ext[e].slot == d->slot && extent_in_part(d, pos, &lv->plex[p].ext[e]))
+				return true;
+	return false;
+}
+
+/* Partition pos of disk slot is the system partition or the boot
+ * partition, or holds a plex of the boot volume. */
+static bool part_running(struct machine *m, int slot, size_t pos)
+{
+	struct boot_running r;
+	struct disk *d = machine_disk(m, slot);
+
+	boot_running(m, &r);
+	if ((r.sys_slot == slot && r.sys_pos == pos) || (r.os_slot == slot && r.os_pos == pos))
+		return true;
+	return d && pos < d->nparts && vol_on_part(running_dynamic(m, &r), d, pos);
+}
+
+static bool disk_running(struct machine *m, int slot)
+{
+	struct disk *d = machine_disk(m, slot);
+
+	for (size_t i = 0; d && i < d->nparts; i++)
+		if (part_running(m, slot, i))
+			return true;
+	return false;
+}
+
+static bool target_running(struct machine *m, const struct vol_target *t)
+{
+	struct boot_running r;
+	struct gm_err e;
+	int slot;
+	size_t pos;
+
+	switch (t->kind) {
+	case VOLT_PART:
+		return part_running(m, t->slot, t->pos);
+	case VOLT_DYNAMIC:
+		boot_running(m, &r);
+		return running_dynamic(m, &r) &&
+		       running_dynamic(m, &r) == ldm_volume_at(machine_ldm(m), t->index);
+	case VOLT_LETTER:
+		if (machine_find_letter(m, t->letter, &slot, &pos, &e) == 0)
+			return part_running(m, slot, pos);
+		boot_running(m, &r);
+		const struct ldm_volume *lv = running_dynamic(m, &r);
+		return lv && toupper((unsigned char)ldm_volume_letter(lv)) ==
+				     toupper((unsigned char)t->letter);
+	}
+	return false;
+}
+
+static int critical(struct gm_err *err, const char *verb, bool disk)
+{
+	return gm_fail(err, GM_E_CRITICAL, "%s is not allowed on the %scurrent boot, system, "
+		       "pagefile, crashdump or hibernation volume.", verb,
+		       disk ? "disk containing the " : "");
+}
+
 int machine_convert(struct machine *m, int slot, enum convert_to to,
 		    struct convert_result *r, struct gm_err *err)
 {
@@ -128,6 +223,8 @@ int machine_convert(struct machine *m, int slot, enum convert_to to,
 	case CONVERT_BASIC:
 		if (!is_dynamic(m, slot))
 			return gm_fail(err, GM_E_ALREADY_BASIC, "The disk is already basic.");
+		if (disk_running(m, slot))
+			return critical(err, "Convert", true);
 		return settle(m, ldm_convert_basic(m, machine_ldm(m), slot, err), err);
 	case CONVERT_DYNAMIC:
 		if (m->profile == PROFILE_2003 && d->style == DS_GPT && !is_dynamic(m, slot) &&
@@ -158,6 +255,8 @@ int machine_clean(struct machine *m, int slot, struct gm_err *err)
 
 	if (!d)
 		return -GM_E_NO_DISK;
+	if (disk_running(m, slot))
+		return critical(err, "Clean", true);
 	if ((rc = keys_of_disk(d, &kl, err)) < 0)
 		return rc;
 	rc = disk_clean(d, err);
@@ -198,6 +297,8 @@ int machine_delete_part(struct machine *m, int slot, size_t pos, bool override,
 
 	if (rc < 0)
 		return rc;
+	if (part_running(m, slot, pos))
+		return critical(err, "Delete", false);
 	part_key(d, &d->parts[pos], key, sizeof(key));
 	if ((rc = disk_delete_part(d, pos, override, err)) == 0)
 		machine_drop_letter_key(m, key);
@@ -301,6 +402,8 @@ int volume_format(struct machine *m, const struct vol_target *t, const struct fo
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	if (target_running(m, t))
+		return critical(err, "Format", false);
 	if ((rc = open_target(m, t, &h, err)) < 0)
 		return rc;
 	if ((rc = fat_format_plan(h.dev->size, h.ss, req->kind, req->unit, (uint32_t)h.hidden,
@@ -321,6 +424,29 @@ out:
 	    rc == 0)
 		rc = -(int)err->code;
 	return settle(m, rc, err);
+}
+
+int volume_delete(struct machine *m, const struct vol_target *t, struct gm_err *err)
+{
+	struct vol_target p = *t;
+	const struct ldm_volume *lv = NULL;
+
+	if (target_running(m, t))
+		return critical(err, "Delete", false);
+	if (t->kind == VOLT_LETTER && machine_find_letter(m, t->letter, &p.slot, &p.pos, err) == 0)
+		p.kind = VOLT_PART;
+	else if (t->kind == VOLT_LETTER)
+		for (size_t i = 0; i < ldm_volume_count(machine_ldm(m)) && !lv; i++)
+			if (toupper((unsigned char)ldm_volume_letter(ldm_volume_at(machine_ldm(m), i))) ==
+			    toupper((unsigned char)t->letter))
+				lv = ldm_volume_at(machine_ldm(m), i);
+	if (p.kind == VOLT_PART)
+		return machine_delete_part(m, p.slot, p.pos, false, err);
+	if (t->kind == VOLT_DYNAMIC)
+		lv = ldm_volume_at(machine_ldm(m), t->index);
+	if (!lv)
+		return gm_fail(err, GM_E_NO_VOLUME, "There is no such volume.");
+	return settle(m, ldm_delete_volume(m, machine_ldm(m), lv, err), err);
 }
 
 int volume_add_mirror(struct machine *m, size_t index, int target, ldm_progress_fn progress,

@@ -103,6 +103,10 @@ int volume_check(struct machine *m, const struct vol_target *t, struct gm_err *e
 int volume_format(struct machine *m, const struct vol_target *t, const struct format_req *req,
 		  struct format_result *res, struct gm_err *err);
 
+/* delete volume: a dynamic volume with every plex, or a basic volume's
+ * partition (and its letter). GM_E_CRITICAL for the running system's. */
+int volume_delete(struct machine *m, const struct vol_target *t, struct gm_err *err);
+
 struct mirror_result {
 	struct guid plex;       /* the new plex's partition */
 	bool boot_volume;       /* the volume is C:, the boot volume */

@@ -109,6 +109,12 @@ restore mirrored
 "$GM" -m "$M" machine pull-disk 0 >/dev/null
 "$GM" -m "$M" machine insert-disk 0 --size 3G >/dev/null
 "$GM" -m "$M" setup --disk 0 >"$T/s" 2>&1 || fail "small-disk-setup" "$(cat "$T/s")"
+# As the KB does: the original system booted (bootcfg /mirror /add) before
+# Setup's partition is deleted; Windows refuses to delete the running one.
+OG=$("$GM" -m "$M" bootcfg /list 1 | awk '/^Partition GUID:/ { g = $3 } /^Partition name: *LDM data partition/ { print g }' | tail -1)
+"$GM" -m "$M" bootcfg /mirror /add "$OG" /D "Original" >"$T/s" 2>&1 || fail "small-disk-mirror-add" "$(cat "$T/s")"
+OID=$("$GM" -m "$M" bootcfg | awk '/^Boot entry ID:/ { id = $4 } /Original/ { print id }')
+"$GM" -m "$M" machine boot --entry "$OID" >"$T/s" 2>&1 || fail "small-disk-original-boots" "$(cat "$T/s")"
 dp "select volume c" "break disk=m0 nokeep" "select disk m0" "delete disk" "select disk 0" \
 	"select partition 3" "delete partition" "convert dynamic"
 dp_refused "smaller-replacement-disk-refused-clearly" \

@@ -357,10 +357,15 @@ static const struct cmd cmds[] = {
 	 "    LDM and other non-data partitions are protected and need\n"
 	 "    OVERRIDE.\n\n"
 	 "Syntax:  DELETE PARTITION [NOERR] [OVERRIDE]\n"
-	 "         DELETE DISK [NOERR] [OVERRIDE]\n\n"
+	 "         DELETE DISK [NOERR] [OVERRIDE]\n"
+	 "         DELETE VOLUME [NOERR] [OVERRIDE]\n\n"
 	 "    DELETE DISK removes the missing dynamic disk in focus (SELECT\n"
 	 "    DISK M0) from the disk group. Volumes still on it must be broken\n"
-	 "    or deleted first; OVERRIDE deletes them with it.\n"},
+	 "    or deleted first; OVERRIDE deletes them with it.\n\n"
+	 "    DELETE VOLUME deletes the volume in focus: a dynamic volume with\n"
+	 "    all its plexes, or a basic volume's partition.\n\n"
+	 "    The current boot volume and system partition cannot be deleted,\n"
+	 "    with or without OVERRIDE.\n"},
 	{"DETAIL", "Provide details about an object.", cmd_detail,
 	 "    Shows the properties of the disk, partition or volume in focus.\n\n"
 	 "Syntax:  DETAIL DISK\n"

@@ -174,12 +174,29 @@ void boot_running(struct machine *m, struct boot_running *r)
 	struct boot_entry *e;
 	size_t n;
 
+	uint16_t cur = bc ? (uint16_t)strtoul(bc, NULL, 16) : 0;
+	uint8_t *d;
+	size_t len;
+
 	r->sys_slot = r->os_slot = -1;
 	r->sys_pos = r->os_pos = 0;
-	if (!bc || machine_nvram_open(m, &nv, NULL) < 0)
+	if ((!bc && !machine_is_real(m)) || machine_nvram_open(m, &nv, NULL) < 0)
 		return;
+	/* On a real computer the firmware says what it booted (the running
+	 * system is whatever it loaded, Linux included); machine.conf's record
+	 * is the emulation's. */
+	if (machine_is_real(m)) {
+		bool have = nv->ops->get(nv, "BootCurrent", &EFI_GLOBAL_GUID, NULL, &d, &len) == 1;
+		if (have && len >= 2)
+			cur = (uint16_t)(d[0] | d[1] << 8);
+		if (have)
+			free(d);
+		if (!have || len < 2) {
+			nvram_close(nv);
+			return;
+		}
+	}
 	if (nvram_boot_entries(nv, &e, &n) == 0) {
-		uint16_t cur = (uint16_t)strtoul(bc, NULL, 16);
 		for (size_t i = 0; i < n; i++) {
 			struct efi_hd hd;
 			if (e[i].num != cur || !e[i].valid)

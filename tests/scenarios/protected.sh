@@ -120,3 +120,28 @@ if [ "$nw" -ge 2 ] && [ "$tried" = "$nw" ] && [ "$bad" = 0 ]; then
 else
 	fail "delete-volume-crash-at-every-write" "$nw writes, $tried tried, $bad bad" "$(cat "$T/crash.log")"
 fi
+
+# On a real computer the firmware's BootCurrent says what runs: with the
+# NVRAM through efivarfs, C: is protected when BootCurrent is the
+# installed system's entry, and not when the firmware booted something
+# else (machine.conf's record of the emulated boot does not count there).
+export GPTMIRROR_SEED=1214
+(cd "$T" && "$GM" machine create real --disk 2G --profile 2003 --install) >/dev/null
+EV=$T/efivars
+"$GM" -m "$T/real" nvram export "$EV" >/dev/null
+rm -f "$T/real/nvram.fd"
+printf 'nvram = efivarfs\n' >>"$T/real/machine.conf"
+export GPTMIRROR_EFIVARFS=$EV
+M=$T/real
+printf '\006\000\000\000\000\000' >"$EV/BootCurrent-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+state() { image_hash; sha256sum <"$M/machine.conf"; }
+refused real-bootcurrent-protects-c "Delete $VOL" "select disk 0" "select partition 2" "delete partition"
+rm -f "$EV/BootCurrent-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+printf '%s\n' "select disk 0" "select partition 2" "delete partition" >"$T/s.txt"
+"$GM" -m "$M" diskpart /s "$T/s.txt" >"$T/out" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && grep -q "DiskPart successfully deleted the selected partition." "$T/out"; then
+	pass "real-firmware-booted-something-else"
+else
+	fail "real-firmware-booted-something-else" "rc=$rc" "$(cat "$T/out")"
+fi

@@ -266,6 +266,51 @@ const struct ldm_volume *ldm_at(const struct dp *dp, size_t i)
 	return ldm_volume_at(dpv(dp), i);
 }
 
+static int vol_num(struct dp *dp, const char *key)
+{
+	for (int i = 0; i < dp->nvnums; i++)
+		if (strcmp(dp->vnums[i].key, key) == 0)
+			return dp->vnums[i].num;
+	int next = dp->nvnums ? dp->vnums[dp->nvnums - 1].num + 1 : 0;
+	if (dp->nvnums == MAX_VOLS)
+		return next; /* more volumes than a session numbers: not kept */
+	snprintf(dp->vnums[dp->nvnums].key, sizeof(dp->vnums[0].key), "%s", key);
+	dp->vnums[dp->nvnums].num = next;
+	dp->nvnums++;
+	return next;
+}
+
+int vol_num_ldm(struct dp *dp, size_t i)
+{
+	const struct ldm_volume *v = ldm_at(dp, i);
+	char key[96];
+
+	snprintf(key, sizeof(key), "L%" PRIu32 ":%s", v->rec->id, v->rec->name);
+	return vol_num(dp, key);
+}
+
+int vol_num_basic(struct dp *dp, const struct volume *v)
+{
+	char key[96], pk[64];
+
+	vol_key_of(dp, v, pk, sizeof(pk));
+	snprintf(key, sizeof(key), "B%d:%s", v->slot, pk);
+	return vol_num(dp, key);
+}
+
+/* At the start of a session: dynamic volumes first, then basic ones, as
+ * Windows enumerates them. */
+void number_volumes(struct dp *dp)
+{
+	struct volume v[MAX_VOLS];
+	int n = volumes(dp, v);
+
+	for (size_t i = 0; i < ldm_count(dp); i++)
+		vol_num_ldm(dp, i);
+	for (int i = 0; i < n; i++)
+		vol_num_basic(dp, &v[i]);
+}
+
 /* Missing disk M<k>: known from the databases, not in any slot. */
 const struct ldm_gdisk *missing_at(const struct dp *dp, int k)
 {
@@ -640,6 +685,7 @@ int diskpart_main(const char *mdir, int argc, char **argv)
 	}
 	banner(&dp);
 	ldm_rescan(&dp);
+	number_volumes(&dp);
 	if (in) {
 		rc = loop_file(&dp, in, false);
 		fclose(in);

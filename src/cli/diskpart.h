@@ -64,6 +64,14 @@ struct dp {
 	int missing;       /* focused missing disk M<n>, -1 none */
 	bool quit;
 	FILE *json;        /* diskpart --json: listings go here as JSON */
+	/* Volume numbers as Windows keeps them within a session: each volume
+	 * gets the next one the first time it is seen, and keeps it (a
+	 * deleted volume leaves a gap). */
+	struct {
+		char key[96];
+		int num;
+	} vnums[MAX_VOLS];
+	int nvnums;
 };
 
 struct cmd {
@@ -108,6 +116,9 @@ void vol_key_of(struct dp *dp, const struct volume *v, char *key, size_t cap);
 int sel_vol(struct dp *dp, struct volume *vols, int n);
 void focus_volume_of_part(struct dp *dp);
 size_t ldm_count(const struct dp *dp);
+int vol_num_ldm(struct dp *dp, size_t i);
+int vol_num_basic(struct dp *dp, const struct volume *v);
+void number_volumes(struct dp *dp);
 const struct ldm_volume *ldm_at(const struct dp *dp, size_t i);
 void ldm_rescan(struct dp *dp);
 const struct ldm_gdisk *missing_at(const struct dp *dp, int k);

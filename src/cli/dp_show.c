@@ -356,6 +356,15 @@ static int list_partition(struct dp *dp)
 {
 	struct disk *d = sel_disk(dp);
 
+	if (!d && dp->missing >= 0 && missing_at(dp, dp->missing)) {
+		/* A missing disk: nothing of it can be read. */
+		if (dp->json)
+			fprintf(dp->json, "{\"listing\": \"partition\", \"disk\": null, "
+					  "\"sector_size\": null, \"partitions\": []}\n");
+		else
+			say("There are no partitions on this disk to show.");
+		return DP_OK;
+	}
 	if (!d)
 		return no_focus("disk");
 	if (d->style == DS_UNREADABLE || d->style == DS_INVALID) {
@@ -391,11 +400,19 @@ static int list_partition(struct dp *dp)
 	return DP_OK;
 }
 
+static int cmp_vline(const void *a, const void *b)
+{
+	const struct vline *x = a, *y = b;
+
+	return (x->num > y->num) - (x->num < y->num);
+}
+
 static int list_volume(struct dp *dp)
 {
+	static struct vline lines[2 * MAX_VOLS];
 	struct volume v[MAX_VOLS];
 	int n = volumes(dp, v), cur = dp->ldm_sel >= 0 ? -1 : sel_vol(dp, v, n);
-	size_t nl = ldm_count(dp);
+	size_t nl = ldm_count(dp), k = 0;
 	struct rows r = {dp, NULL, 0};
 
 	if (dp->json) {
@@ -407,16 +424,15 @@ static int list_volume(struct dp *dp)
 		putchar('\n');
 		vol_header();
 	}
-	for (size_t i = 0; i < nl; i++) {
-		struct vline l;
-		vline_ldm(dp, ldm_at(dp, i), (int)i, dp->ldm_sel == (int)i, &l);
-		rows_vol(&r, &l);
-	}
-	for (int i = 0; i < n; i++) {
-		struct vline l;
-		vline_basic(dp, &v[i], (int)nl + i, i == cur, &l);
-		rows_vol(&r, &l);
-	}
+	/* In the order of their numbers, which stay what they were when the
+	 * session first saw each volume. */
+	for (size_t i = 0; i < nl && k < 2 * MAX_VOLS; i++)
+		vline_ldm(dp, ldm_at(dp, i), vol_num_ldm(dp, i), dp->ldm_sel == (int)i, &lines[k++]);
+	for (int i = 0; i < n && k < 2 * MAX_VOLS; i++)
+		vline_basic(dp, &v[i], vol_num_basic(dp, &v[i]), i == cur, &lines[k++]);
+	qsort(lines, k, sizeof(lines[0]), cmp_vline);
+	for (size_t i = 0; i < k; i++)
+		rows_vol(&r, &lines[i]);
 	if (dp->json)
 		fprintf(dp->json, "]}\n");
 	return DP_OK;
@@ -520,11 +536,11 @@ static int select_volume(struct dp *dp, const char *arg)
 	if (!arg) {
 		int cur = sel_vol(dp, v, n);
 		if (dp->ldm_sel >= 0)
-			say("Volume %d is the selected volume.", dp->ldm_sel);
+			say("Volume %d is the selected volume.", vol_num_ldm(dp, (size_t)dp->ldm_sel));
 		else if (cur < 0)
 			say("There is no volume selected.");
 		else
-			say("Volume %d is the selected volume.", (int)ldm_count(dp) + cur);
+			say("Volume %d is the selected volume.", vol_num_basic(dp, &v[cur]));
 		return DP_OK;
 	}
 	size_t nl = ldm_count(dp);
@@ -532,10 +548,12 @@ static int select_volume(struct dp *dp, const char *arg)
 	bool is_letter = isalpha((unsigned char)arg[0]) &&
 			 (arg[1] == '\0' || (arg[1] == ':' && arg[2] == '\0'));
 	if (parse_num(arg, &num)) {
-		if (num < (uint64_t)nl)
-			found = (int)num;
-		else if (num - nl < (uint64_t)n)
-			hit = (int)(num - nl);
+		for (size_t i = 0; i < nl; i++)
+			if ((uint64_t)vol_num_ldm(dp, i) == num)
+				found = (int)i;
+		for (int i = 0; i < n && found < 0; i++)
+			if ((uint64_t)vol_num_basic(dp, &v[i]) == num)
+				hit = i;
 	} else if (is_letter) {
 		char l = (char)toupper((unsigned char)arg[0]);
 		for (size_t i = 0; i < nl; i++)
@@ -558,7 +576,7 @@ static int select_volume(struct dp *dp, const char *arg)
 					dp->missing = -1;
 					break;
 				}
-			say("Volume %d is the selected volume.", found);
+			say("Volume %d is the selected volume.", vol_num_ldm(dp, (size_t)found));
 			return DP_OK;
 		}
 		say("The volume you specified is not valid.\n\n"
@@ -574,7 +592,7 @@ static int select_volume(struct dp *dp, const char *arg)
 	/* A volume on one partition of one disk focuses those too. */
 	dp->disk = v[hit].slot;
 	dp->part = (long)v[hit].part;
-	say("Volume %d is the selected volume.", (int)nl + hit);
+	say("Volume %d is the selected volume.", vol_num_basic(dp, &v[hit]));
 	return DP_OK;
 }
 
@@ -616,7 +634,7 @@ static void volumes_on(struct dp *dp, int slot, long part)
 		struct vline l;
 		if (v[i].slot != slot || (part >= 0 && (long)v[i].part != part))
 			continue;
-		vline_basic(dp, &v[i], (int)ldm_count(dp) + i, i == cur, &l);
+		vline_basic(dp, &v[i], vol_num_basic(dp, &v[i]), i == cur, &l);
 		rows_vol(&r, &l);
 	}
 	/* Dynamic volumes with an extent on this disk (or this partition). */
@@ -638,7 +656,7 @@ static void volumes_on(struct dp *dp, int slot, long part)
 		if (!on)
 			continue;
 		struct vline l;
-		vline_ldm(dp, lv, (int)i, dp->ldm_sel == (int)i, &l);
+		vline_ldm(dp, lv, vol_num_ldm(dp, i), dp->ldm_sel == (int)i, &l);
 		rows_vol(&r, &l);
 	}
 	if (dp->json)
@@ -649,11 +667,52 @@ static void volumes_on(struct dp *dp, int slot, long part)
 			   : "are no volumes");
 }
 
+/* A missing dynamic disk: what its group's database says of it, and the
+ * volumes with a plex on it. */
+static int detail_missing(struct dp *dp, const struct ldm_gdisk *x)
+{
+	struct dline l;
+	struct rows r = {dp, vol_header, 0};
+
+	dline_missing(dp->missing, x, true, &l);
+	if (dp->json) {
+		fprintf(dp->json, "{\"detail\": \"disk\", \"disk\": ");
+		dline_json(dp->json, &l);
+		fprintf(dp->json, ", \"disk_id\": ");
+		json_fstr(dp->json, x->rec->u.disk.guid);
+		fprintf(dp->json, ", \"image\": null, \"read_only\": false, \"boot_disk\": false"
+				  ", \"volumes\": [");
+	} else {
+		printf("\nMissing dynamic disk (%s)\n", x->rec->name);
+		printf("Disk ID: {%s}\n", x->rec->u.disk.guid);
+		printf("Type   : Unknown\nStatus : Missing\n");
+	}
+	for (size_t i = 0; i < ldm_count(dp); i++) {
+		const struct ldm_volume *lv = ldm_at(dp, i);
+		bool on = false;
+		for (size_t p = 0; p < lv->nplex; p++)
+			for (size_t e = 0; e < lv->plex[p].n; e++)
+				on |= lv->plex[p].ext[e].rec->u.part.disk == x->rec->id;
+		if (!on)
+			continue;
+		struct vline v;
+		vline_ldm(dp, lv, vol_num_ldm(dp, i), dp->ldm_sel == (int)i, &v);
+		rows_vol(&r, &v);
+	}
+	if (dp->json)
+		fprintf(dp->json, "]}\n");
+	else if (!r.n)
+		printf("\nThere are no volumes.\n");
+	return DP_OK;
+}
+
 static int detail_disk(struct dp *dp)
 {
 	struct disk *d = sel_disk(dp);
 	char id[40];
 
+	if (!d && dp->missing >= 0 && missing_at(dp, dp->missing))
+		return detail_missing(dp, missing_at(dp, dp->missing));
 	if (!d)
 		return no_focus("disk");
 	if (d->style == DS_GPT) {
@@ -820,14 +879,15 @@ static int detail_volume(struct dp *dp)
 	struct vline vl;
 
 	if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel))
-		return detail_ldm_volume(dp, ldm_at(dp, (size_t)dp->ldm_sel), dp->ldm_sel);
+		return detail_ldm_volume(dp, ldm_at(dp, (size_t)dp->ldm_sel),
+					 vol_num_ldm(dp, (size_t)dp->ldm_sel));
 
 	if (cur < 0)
 		return no_focus("volume");
 	detail_start(dp);
 	dline_of(dp, machine_disk(dp->m, v[cur].slot), &dl);
 	rows_disk(&r, &dl);
-	vline_basic(dp, &v[cur], (int)ldm_count(dp) + cur, true, &vl);
+	vline_basic(dp, &v[cur], vol_num_basic(dp, &v[cur]), true, &vl);
 	volume_props(dp, &vl, v[cur].system);
 	return DP_OK;
 }

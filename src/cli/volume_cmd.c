@@ -3,6 +3,7 @@
  * volumes read through any healthy plex, for data recovery without
  * device-mapper.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -19,16 +20,33 @@
 #include "cli.h"
 #include "out.h"
 
+/* A dynamic volume as a user names it: its LDM name (Volume3), the number
+ * diskpart's list volume gives it (dynamic volumes come first there), or
+ * its drive letter (C or C:). */
 static const struct ldm_volume *find_vol(struct ldm_view *v, const char *name,
 					 const struct ldm_group **gout)
 {
-	for (size_t g = 0; g < v->ngroups; g++)
-		for (size_t i = 0; i < v->groups[g].nvols; i++)
-			if (strcasecmp(v->groups[g].vols[i].rec->name, name) == 0) {
-				*gout = &v->groups[g];
-				return &v->groups[g].vols[i];
-			}
-	return NULL;
+	const struct ldm_volume *hit = NULL;
+	size_t n = ldm_volume_count(v), len = strlen(name);
+	char *end;
+
+	for (size_t i = 0; i < n && !hit; i++)
+		if (strcasecmp(ldm_volume_at(v, i)->rec->name, name) == 0)
+			hit = ldm_volume_at(v, i);
+	if (!hit && len > 0 && isdigit((unsigned char)name[0])) {
+		unsigned long k = strtoul(name, &end, 10);
+		if (!*end && k < n)
+			hit = ldm_volume_at(v, k);
+	}
+	if (!hit && isalpha((unsigned char)name[0]) && (len == 1 || (len == 2 && name[1] == ':')))
+		for (size_t i = 0; i < n && !hit; i++)
+			if (toupper((unsigned char)ldm_volume_letter(ldm_volume_at(v, i))) ==
+			    toupper((unsigned char)name[0]))
+				hit = ldm_volume_at(v, i);
+	for (size_t g = 0; hit && g < v->ngroups; g++)
+		if (hit >= v->groups[g].vols && hit < v->groups[g].vols + v->groups[g].nvols)
+			*gout = &v->groups[g];
+	return hit;
 }
 
 static void list(struct ldm_view *v)
@@ -257,7 +275,9 @@ int volume_main(const char *mdir, int argc, char **argv)
 		const struct ldm_group *g;
 		const struct ldm_volume *V = find_vol(v, argv[1], &g);
 		if (!V) {
-			fprintf(stderr, "volume: there is no dynamic volume named %s\n", argv[1]);
+			fprintf(stderr, "volume: there is no dynamic volume %s (name it as volume list "
+				"does, by its number in diskpart's list volume, or by its letter)\n",
+				argv[1]);
 			rc = 1;
 		} else {
 			rc = export(m, V, argv[2]);

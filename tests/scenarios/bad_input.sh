@@ -134,7 +134,7 @@ cmd_refused setup-no-arguments "usage: gptmirror setup" "$GM" -m "$M" setup
 cmd_refused boot-no-such-menu-entry "there is no boot entry 7 in the boot menu" "$GM" -m "$M" machine boot --entry 7
 cmd_refused boot-bad-entry "usage: gptmirror machine boot" "$GM" -m "$M" machine boot --entry potato
 cmd_refused boot-no-entries "No bootable option or device was found." "$GM" -m "$M" machine boot
-cmd_refused volume-export-no-such-volume "there is no dynamic volume named" "$GM" -m "$M" volume export Volume9 "$T/v.img"
+cmd_refused volume-export-no-such-volume "there is no dynamic volume Volume9" "$GM" -m "$M" volume export Volume9 "$T/v.img"
 refused convert-basic-of-a-basic-disk 4 "The disk is already basic." "select disk 0" "convert basic"
 refused delete-disk-present 4 "The disk is not missing." "select disk 0" "delete disk"
 refused break-without-volume 5 "There is no volume selected." "break disk=1"

@@ -16,7 +16,7 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
-CSTD    := -std=c11 -D_GNU_SOURCE
+CSTD    := -std=c11 -D_GNU_SOURCE -isystem /usr/include/ntfs-3g
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Wconversion \
 	   -Wmissing-prototypes
 # CI (CI=true, as .ci/run runs) makes every warning an error.
@@ -24,7 +24,7 @@ ifeq ($(CI),true)
 WARN    += -Werror
 endif
 CFLAGS  ?= -O2 -g
-LIBS    := -luuid -lz -ledit
+LIBS    := -luuid -lz -ledit -lntfs-3g
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 FMT_SRC    := $(wildcard src/fmt/*.c)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../engine/fatfs.h"
+#include "../engine/ntfsvol.h"
 #include "../engine/ldm_dev.h"
 #include "../engine/machine.h"
 #include "../engine/verbs.h"
@@ -223,6 +224,7 @@ struct vol {
 	char letter;
 	struct vol_handle h;
 	struct fatfs *fs;
+	struct ntfsvol *nt; /* an NTFS volume (read through libntfs-3g) */
 };
 
 struct ctx {
@@ -247,16 +249,70 @@ static void copy_progress(void *ctx, uint64_t done, uint64_t total)
 		fputs("\r             \r", stderr);
 }
 
-static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
+static bool is_ntfs(struct blkdev *dev, uint32_t ss)
+{
+	uint8_t sec[4096];
+	struct fs_probe fp = {0};
+
+	if (ss <= sizeof(sec) && blk_read(dev, 0, sec, ss) == 0)
+		fs_probe(sec, ss, &fp);
+	return fp.kind == FS_NTFS;
+}
+
+/* The volume of letter l, opened once: FAT (fs) or NTFS (nt). An NTFS
+ * volume is opened for reading (the source of a copy). */
+static struct vol *open_any(struct ctx *c, char l, struct gm_err *err)
 {
 	for (int i = 0; i < c->nvols; i++)
 		if (c->vols[i].letter == l)
+			return &c->vols[i];
+	if (c->nvols == 4) {
+		gm_fail(err, GM_E_ARGS, "too many volumes in one copy");
+		return NULL;
+	}
+	struct vol *v = &c->vols[c->nvols];
+	memset(v, 0, sizeof(*v));
+	struct vol_handle h;
+	if (vol_open_letter_read(c->m, l, &h, err) < 0)
+		return NULL;
+	bool nt = is_ntfs(h.dev, h.ss);
+	if (nt) {
+		v->h = h;
+		if (ntfsvol_open(v->h.dev, &v->nt, err) < 0) {
+			struct gm_err e2;
+			vol_close(c->m, &v->h, NULL, 0, &e2);
+			return NULL;
+		}
+		v->letter = l;
+		c->nvols++;
+		return v;
+	}
+	vol_close(c->m, &h, NULL, 0, err);
+	return NULL;
+}
+
+static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
+{
+	for (int i = 0; i < c->nvols; i++)
+		if (c->vols[i].letter == l) {
+			if (!c->vols[i].fs)
+				gm_fail(err, GM_E_NOT_SUPPORTED, "%c: is NTFS: gptmirror reads it "
+					"(dir, xcopy from it) but does not write it yet", l);
 			return c->vols[i].fs;
+		}
 	if (c->nvols == 4)
 		return NULL;
 	struct vol *v = &c->vols[c->nvols];
+	memset(v, 0, sizeof(*v));
 	if (vol_open_letter(c->m, l, &v->h, err) < 0)
 		return NULL;
+	if (is_ntfs(v->h.dev, v->h.ss)) {
+		struct gm_err e2;
+		vol_close(c->m, &v->h, NULL, 0, &e2);
+		gm_fail(err, GM_E_NOT_SUPPORTED, "%c: is NTFS: gptmirror reads it (dir, xcopy "
+			"from it) but does not write it yet", l);
+		return NULL;
+	}
 	if (fatfs_open(v->h.dev, &v->fs, err) < 0) {
 		struct gm_err e2;
 		vol_close(c->m, &v->h, NULL, 0, &e2);
@@ -290,6 +346,12 @@ static int close_vols(struct ctx *c, struct gm_err *err)
 	int rc = 0;
 
 	for (int i = 0; i < c->nvols; i++) {
+		if (c->vols[i].nt) {
+			ntfsvol_close(c->vols[i].nt);
+			if (close_vol(c->m, &c->vols[i].h, err) < 0)
+				rc = -1;
+			continue;
+		}
 		const struct fat_check *k = fatfs_autochecked(c->vols[i].fs);
 		if (k)
 			say_autochk(c->vols[i].letter, k);
@@ -326,8 +388,10 @@ struct dest {
 	char name[1024];
 };
 
-/* Source: a FAT directory or a host directory. */
+/* Source: a FAT directory, an NTFS directory or a host directory. */
 struct src {
+	struct ntfsvol *nt;
+	char ntpath[4096]; /* nt: the directory, '\'-separated */
 	struct fatfs *fs;
 	uint32_t dir;
 	uint32_t anc[FATFS_MAX_DEPTH]; /* the directories above dir */
@@ -365,11 +429,14 @@ struct fat2fat {
 	const struct fat_entry *e;
 	uint8_t *buf;
 	size_t len;
+	size_t cap; /* bytes buf holds */
 };
 
 static int collect_fat(void *ctx, const void *buf, size_t len)
 {
 	struct fat2fat *f = ctx;
+	if (len > f->cap - f->len)
+		return -1; /* more than the entry's size said */
 	memcpy(f->buf + f->len, buf, len);
 	f->len += len;
 	return 0;
@@ -414,7 +481,7 @@ static int make_dest(struct ctx *c, struct dest *d, struct gm_err *err);
 
 static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 		    const char *name, const struct fat_entry *fe,
-		    const struct stat *st, struct gm_err *err)
+		    const struct stat *st, const struct ntfs_item *it_ntfs, struct gm_err *err)
 {
 	int rc = make_dest(c, d, err);
 
@@ -440,8 +507,38 @@ static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 	}
 	printf("%s%s\n", s->shown, name);
 
-	if (s->fs && d->fs) {
-		struct fat2fat f = {s->fs, fe, malloc(fe->d.size ? fe->d.size : 1), 0};
+	if (s->nt) {
+		const struct ntfs_item *ni = it_ntfs;
+		char p[8192];
+		if (pathf(p, sizeof(p), "%s\\%s", s->ntpath, name) < 0)
+			return gm_fail(err, GM_E_ARGS, "path too long: %s\\%s", s->ntpath, name);
+		if (d->fs) {
+			struct fat2fat f = {NULL, NULL, malloc(ni->size ? ni->size : 1), 0, ni->size};
+			if (!f.buf)
+				return gm_fail(err, GM_E_NOMEM, "out of memory");
+			rc = ntfsvol_read(s->nt, p, collect_fat, &f, err);
+			struct fat_mem_src src = {f.buf, f.len, 0};
+			if (rc == 0)
+				rc = fatfs_write_file(d->fs, d->dir, name, (uint8_t)(ni->attrs & 0x27),
+						      ni->mtime, f.len, fat_mem_read, &src, NULL, err);
+			free(f.buf);
+		} else {
+			struct hostfile h;
+			h.fd = openat(d->fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+							   O_CLOEXEC, 0644);
+			if (h.fd < 0)
+				return gm_fail(err, GM_E_IO, "cannot create %s: %s", name,
+					       strerror(errno));
+			rc = ntfsvol_read(s->nt, p, write_host, &h, err);
+			struct timespec ts[2];
+			ts[0].tv_sec = ts[1].tv_sec = (time_t)ni->mtime;
+			ts[0].tv_nsec = ts[1].tv_nsec = 0;
+			futimens(h.fd, ts);
+			if (close(h.fd) < 0 && rc == 0)
+				rc = gm_fail(err, GM_E_IO, "writing %s failed", name);
+		}
+	} else if (s->fs && d->fs) {
+		struct fat2fat f = {s->fs, fe, malloc(fe->d.size ? fe->d.size : 1), 0, fe->d.size};
 		if (!f.buf)
 			return gm_fail(err, GM_E_NOMEM, "out of memory");
 		rc = fatfs_read_file(s->fs, fe, collect_fat, &f, err);
@@ -494,6 +591,7 @@ struct item {
 	bool is_dir;
 	struct fat_entry fe;
 	struct stat st;
+	struct ntfs_item ni;
 };
 
 struct items {
@@ -524,6 +622,18 @@ static int add_item(struct items *it, const char *name, bool is_dir,
 	return x->name ? 0 : -1;
 }
 
+static int ntfs_item_add(void *ctx, const struct ntfs_item *e)
+{
+	struct items *it = ctx;
+
+	if (!it->hidden && (e->attrs & (FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM)))
+		return 0;
+	if (add_item(it, e->name, e->dir, NULL, NULL) < 0)
+		return -1;
+	it->v[it->n - 1].ni = *e;
+	return 0;
+}
+
 static int fat_item(void *ctx, const struct fat_entry *e)
 {
 	struct items *it = ctx;
@@ -543,6 +653,8 @@ static int list_src(struct ctx *c, struct src *s, struct items *it,
 		return -1;
 	if (s->fs)
 		return fatfs_list(s->fs, s->dir, fat_item, it, err);
+	if (s->nt)
+		return ntfsvol_list(s->nt, s->ntpath, ntfs_item_add, it, err);
 	DIR *d = opendir(s->host);
 	if (!d)
 		return gm_fail(err, GM_E_IO, "cannot read %s: %s", s->host, strerror(errno));
@@ -644,14 +756,25 @@ static int copy_tree(struct ctx *c, struct src *s, struct dest *d,
 		struct item *x = &it.v[i];
 		if (x->is_dir || !wild(mask, x->name))
 			continue;
-		rc = copy_one(c, s, d, x->name, &x->fe, &x->st, err);
+		rc = copy_one(c, s, d, x->name, &x->fe, &x->st, &x->ni, err);
 	}
 	for (size_t i = 0; i < it.n && rc == 0 && c->sub; i++) {
 		struct item *x = &it.v[i];
 		if (!x->is_dir)
 			continue;
 		struct src ss = *s;
-		if (s->fs) {
+		if (s->nt) {
+			if (s->depth + 1 >= FATFS_MAX_DEPTH) {
+				rc = gm_fail(err, GM_E_ARGS, "%s%s is more than %d directories deep",
+					     s->shown, x->name, FATFS_MAX_DEPTH);
+				break;
+			}
+			ss.depth++;
+			if (pathf(ss.ntpath, sizeof(ss.ntpath), "%s\\%s", s->ntpath, x->name) < 0) {
+				rc = gm_fail(err, GM_E_ARGS, "path too long: %s%s", s->shown, x->name);
+				break;
+			}
+		} else if (s->fs) {
 			if ((rc = fatfs_descend_ok(s->fs, s->anc, s->depth, s->dir,
 						   x->fe.d.first_clus, x->name, err)) < 0)
 				break;
@@ -664,9 +787,9 @@ static int copy_tree(struct ctx *c, struct src *s, struct dest *d,
 		} else {
 			ss.depth++;
 		}
-		if ((!s->fs && pathf(ss.host, sizeof(ss.host), "%s/%s", s->host, x->name) < 0) ||
+		if ((!s->fs && !s->nt && pathf(ss.host, sizeof(ss.host), "%s/%s", s->host, x->name) < 0) ||
 		    pathf(ss.shown, sizeof(ss.shown), "%s%s%c", s->shown, x->name,
-			  s->fs ? '\\' : '/') < 0) {
+			  s->fs || s->nt ? '\\' : '/') < 0) {
 			rc = gm_fail(err, GM_E_ARGS, "path too long: %s%s", s->shown, x->name);
 			break;
 		}
@@ -685,6 +808,48 @@ static int copy_tree(struct ctx *c, struct src *s, struct dest *d,
 	return rc;
 }
 
+/* The same for an NTFS volume: its directory path and the mask. */
+static int resolve_ntfs(struct ntfsvol *nt, const char *arg, struct src *s, char *mask,
+			size_t mcap, bool *is_single, struct gm_err *err)
+{
+	char path[4096];
+	struct ntfs_item it;
+
+	s->nt = nt;
+	snprintf(path, sizeof(path), "%s", arg + 2);
+	for (char *p = path; *p; p++)
+		if (*p == '/')
+			*p = '\\';
+	size_t pl = strlen(path);
+	while (pl && path[pl - 1] == '\\')
+		path[--pl] = '\0';
+	char *last = strrchr(path, '\\');
+	const char *base = last ? last + 1 : path;
+	bool split = false;
+	if (strpbrk(base, "*?")) {
+		split = true;
+	} else if (ntfsvol_stat(nt, path, &it, err) < 0) {
+		return gm_fail(err, GM_E_NO_PART, "File not found - %s", arg);
+	} else if (!it.dir) {
+		split = true;
+		*is_single = true;
+	}
+	if (split) {
+		if (pathf(mask, mcap, "%s", base) < 0)
+			return gm_fail(err, GM_E_ARGS, "name too long");
+		if (last)
+			*last = '\0';
+		else
+			path[0] = '\0';
+		if (ntfsvol_stat(nt, path, &it, err) < 0 || !it.dir)
+			return gm_fail(err, GM_E_NO_PART, "File not found - %s", arg);
+	}
+	snprintf(s->ntpath, sizeof(s->ntpath), "%s", path);
+	const char *rel = path[0] == '\\' ? path + 1 : path;
+	pathf(s->shown, sizeof(s->shown), "%c:\\%s%s", arg[0], rel, rel[0] ? "\\" : "");
+	return 0;
+}
+
 /* Splits "X:\a\b\*.txt" into the volume, the directory and the mask. */
 static int resolve_src(struct ctx *c, const char *arg, struct src *s, char *mask,
 		       size_t mcap, struct fat_entry *single, bool *is_single,
@@ -696,6 +861,9 @@ static int resolve_src(struct ctx *c, const char *arg, struct src *s, char *mask
 	*is_single = false;
 	snprintf(mask, mcap, "*");
 	if (parse_drive(arg, &l) == 0) {
+		struct vol *nv = open_any(c, l, err);
+		if (nv && nv->nt)
+			return resolve_ntfs(nv->nt, arg, s, mask, mcap, is_single, err);
 		if (!(s->fs = open_vol(c, l, err)))
 			return -1;
 		snprintf(path, sizeof(path), "%s", arg + 2);
@@ -892,27 +1060,94 @@ struct dirctx {
 	uint64_t bytes;
 };
 
-static int dir_line(void *ctx, const struct fat_entry *e)
+/* One line of dir, as Windows prints it; hidden and system entries are
+ * not shown (dir without /a). */
+static void dir_print(struct dirctx *dc, int64_t mtime, bool is_dir, uint64_t bytes,
+		      const char *name)
 {
-	struct dirctx *dc = ctx;
-	time_t t = (time_t)fat_time_decode(e->d.wrt_date, e->d.wrt_time);
+	time_t t = (time_t)mtime;
 	struct tm tm;
 	char when[32], size[32];
 
-	if (e->d.attr & (FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM))
-		return 0;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%m/%d/%Y  %I:%M %p", &tm);
-	if (fat_entry_is_dir(e)) {
-		printf("%s    <DIR>          %s\n", when, e->name);
+	if (is_dir) {
+		printf("%s    <DIR>          %s\n", when, name);
 		dc->dirs++;
 	} else {
-		fmt_commas(e->d.size, size, sizeof(size));
-		printf("%s %17s %s\n", when, size, e->name);
+		fmt_commas(bytes, size, sizeof(size));
+		printf("%s %17s %s\n", when, size, name);
 		dc->files++;
-		dc->bytes += e->d.size;
+		dc->bytes += bytes;
 	}
+}
+
+static int dir_line(void *ctx, const struct fat_entry *e)
+{
+	if (e->d.attr & (FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM))
+		return 0;
+	dir_print(ctx, fat_time_decode(e->d.wrt_date, e->d.wrt_time), fat_entry_is_dir(e),
+		  e->d.size, e->name);
 	return 0;
+}
+
+static int ntfs_line(void *ctx, const struct ntfs_item *it)
+{
+	if (it->attrs & (FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM)) /* the same bits in NTFS */
+		return 0;
+	dir_print(ctx, it->mtime, it->dir, it->size, it->name);
+	return 0;
+}
+
+static void dir_totals(const struct dirctx *dc, uint64_t free_bytes)
+{
+	char a[32], b[32];
+
+	fmt_commas(dc->bytes, a, sizeof(a));
+	fmt_commas(free_bytes, b, sizeof(b));
+	printf("%16d File(s) %14s bytes\n%16d Dir(s) %15s bytes free\n", dc->files, a, dc->dirs,
+	       b);
+}
+
+/* dir of an NTFS volume (basic or dynamic), through libntfs-3g. Windows
+ * lists "." and ".." in every directory but the root. */
+static int dir_ntfs(char l, struct blkdev *dev, const char *path)
+{
+	struct ntfsvol *nv;
+	struct ntfs_item it;
+	struct gm_err err = {0};
+	int rc = 0;
+
+	if (ntfsvol_open(dev, &nv, &err) < 0) {
+		printf("%s\n", err.detail);
+		return 1;
+	}
+	if (ntfsvol_label(nv)[0])
+		printf(" Volume in drive %c is %s\n", l, ntfsvol_label(nv));
+	else
+		printf(" Volume in drive %c has no label.\n", l);
+	uint32_t sn = (uint32_t)ntfsvol_serial(nv);
+	printf(" Volume Serial Number is %04X-%04X\n\n", sn >> 16, sn & 0xffff);
+	if (ntfsvol_stat(nv, path, &it, &err) < 0 || !it.dir) {
+		printf("File Not Found\n");
+		rc = 1;
+	} else {
+		struct dirctx dc = {0};
+		bool root = !path[0] || strcmp(path, "\\") == 0;
+		const char *shown = path[0] == '\\' ? path : path[0] ? path : "\\";
+		printf(" Directory of %c:%s%s\n\n", l, shown[0] == '\\' ? "" : "\\", shown);
+		if (!root) {
+			dir_print(&dc, it.mtime, true, 0, ".");
+			dir_print(&dc, it.mtime, true, 0, "..");
+		}
+		if (ntfsvol_list(nv, path, ntfs_line, &dc, &err) < 0) {
+			printf("%s\n", err.detail);
+			rc = 1;
+		}
+		dir_totals(&dc, ntfsvol_free_bytes(nv));
+	}
+	ntfsvol_close(nv);
+	return rc;
 }
 
 int dir_main(const char *mdir, int argc, char **argv)
@@ -930,6 +1165,25 @@ int dir_main(const char *mdir, int argc, char **argv)
 		cli_print_err("dir", &err);
 		return 1;
 	}
+	snprintf(path, sizeof(path), "%s", argv[0] + 2);
+	for (char *p = path; *p; p++)
+		if (*p == '/')
+			*p = '\\';
+	/* NTFS goes to libntfs-3g; FAT below. */
+	struct vol_handle h;
+	uint8_t sec[4096];
+	struct fs_probe fp = {0};
+	if (vol_open_letter_read(c.m, l, &h, &err) == 0) {
+		if (h.ss <= sizeof(sec) && blk_read(h.dev, 0, sec, h.ss) == 0)
+			fs_probe(sec, h.ss, &fp);
+		if (fp.kind == FS_NTFS) {
+			rc = dir_ntfs(l, h.dev, path);
+			vol_close(c.m, &h, NULL, 0, &err);
+			machine_close(c.m);
+			return rc;
+		}
+		vol_close(c.m, &h, NULL, 0, &err);
+	}
 	struct fatfs *fs = open_vol(&c, l, &err);
 	if (!fs) {
 		printf("%s\n", err.code == GM_E_NO_LETTER
@@ -938,10 +1192,6 @@ int dir_main(const char *mdir, int argc, char **argv)
 		machine_close(c.m);
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s", argv[0] + 2);
-	for (char *p = path; *p; p++)
-		if (*p == '/')
-			*p = '\\';
 	struct fat_entry e;
 	fatfs_label(fs, label, sizeof(label));
 	if (label[0])
@@ -955,18 +1205,13 @@ int dir_main(const char *mdir, int argc, char **argv)
 		rc = 1;
 	} else {
 		struct dirctx dc = {0};
-		char a[32], b[32];
 		const char *shown = path[0] == '\\' ? path : path[0] ? path : "\\";
 		printf(" Directory of %c:%s%s\n\n", l, shown[0] == '\\' ? "" : "\\", shown);
 		if (fatfs_list(fs, e.d.first_clus, dir_line, &dc, &err) < 0) {
 			printf("%s\n", err.detail);
 			rc = 1;
 		}
-		fmt_commas(dc.bytes, a, sizeof(a));
-		fmt_commas((uint64_t)fatfs_free_clusters(fs) * fatfs_bpb(fs)->clus_bytes,
-			   b, sizeof(b));
-		printf("%16d File(s) %14s bytes\n%16d Dir(s) %15s bytes free\n",
-		       dc.files, a, dc.dirs, b);
+		dir_totals(&dc, (uint64_t)fatfs_free_clusters(fs) * fatfs_bpb(fs)->clus_bytes);
 	}
 	close_vols(&c, &err);
 	machine_close(c.m);

@@ -180,6 +180,90 @@ static const struct blkdev_ops vdev_ops = {
 	.zero = vdev_zero,
 };
 
+/* Striped and RAID-5 volumes, read only: through ldm_vol_read (which
+ * rebuilds a RAID-5 column from parity), for dir and copies off them. */
+static int rodev_read(struct blkdev *d, uint64_t off, void *buf, size_t len)
+{
+	struct vdev *vd = d->priv;
+	uint8_t *out = buf, sec[SEC];
+	struct gm_err e;
+
+	while (len) {
+		uint64_t lba = off / SEC;
+		size_t in = (size_t)(off % SEC);
+		if (in == 0 && len >= SEC) {
+			size_t n = len / SEC > 2048 ? 2048 : len / SEC;
+			if (ldm_vol_read(vd->m, vd->v, lba, (uint32_t)n, out, &e) < 0)
+				return -EIO;
+			out += n * SEC;
+			off += n * SEC;
+			len -= n * SEC;
+			continue;
+		}
+		if (ldm_vol_read(vd->m, vd->v, lba, 1, sec, &e) < 0)
+			return -EIO;
+		size_t k = SEC - in < len ? SEC - in : len;
+		memcpy(out, sec + in, k);
+		out += k;
+		off += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static int rodev_write(struct blkdev *d, uint64_t off, const void *buf, size_t len)
+{
+	(void)d, (void)off, (void)buf, (void)len;
+	return -EROFS;
+}
+
+static int rodev_zero(struct blkdev *d, uint64_t off, uint64_t len)
+{
+	(void)d, (void)off, (void)len;
+	return -EROFS;
+}
+
+static int rodev_flush(struct blkdev *d)
+{
+	(void)d;
+	return 0;
+}
+
+static void rodev_close(struct blkdev *d)
+{
+	free(d->priv);
+}
+
+static const struct blkdev_ops rodev_ops = {
+	.read = rodev_read,
+	.write = rodev_write,
+	.flush = rodev_flush,
+	.close = rodev_close,
+	.zero = rodev_zero,
+};
+
+int ldm_vol_open_read(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
+		      struct gm_err *err)
+{
+	if (v->kind != LK_STRIPE && v->kind != LK_RAID5)
+		return ldm_vol_open_dev(m, v, out, err);
+	if (v->bad[0])
+		return gm_fail(err, GM_E_CORRUPT, "%s is refused: its %s", v->rec->name, v->bad);
+	struct vdev *vd = calloc(1, sizeof(*vd));
+	if (!vd)
+		return gm_fail(err, GM_E_NOMEM, "out of memory");
+	vd->m = m;
+	vd->v = v;
+	vd->dev.ops = &rodev_ops;
+	vd->dev.priv = vd;
+	vd->dev.size = v->sectors * SEC;
+	vd->dev.sector_size = SEC;
+	vd->dev.stacked = 1;
+	vd->dev.writable = 0;
+	*out = &vd->dev;
+	return 0;
+}
+
 int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
 		     struct gm_err *err)
 {
@@ -248,12 +332,12 @@ uint32_t ldm_vol_dev_failed(struct blkdev *dev)
 
 /* Opens dynamic volume v (of view) into h. */
 static int open_ldm(struct machine *m, struct ldm_view *view, bool own, const struct ldm_volume *v,
-		    struct vol_handle *h, struct gm_err *err)
+		    bool ro, struct vol_handle *h, struct gm_err *err)
 {
 	int rc;
 
 	memset(h, 0, sizeof(*h));
-	if ((rc = ldm_vol_open_dev(m, v, &h->dev, err)) < 0) {
+	if ((rc = ro ? ldm_vol_open_read(m, v, &h->dev, err) : ldm_vol_open_dev(m, v, &h->dev, err)) < 0) {
 		if (own)
 			ldm_view_free(view);
 		return rc;
@@ -274,10 +358,11 @@ static int open_ldm(struct machine *m, struct ldm_view *view, bool own, const st
 int vol_open_ldm(struct machine *m, const struct ldm_volume *v, struct vol_handle *h,
 		 struct gm_err *err)
 {
-	return open_ldm(m, machine_ldm(m), false, v, h, err);
+	return open_ldm(m, machine_ldm(m), false, v, false, h, err);
 }
 
-int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_err *err)
+static int open_letter(struct machine *m, char l, bool ro, struct vol_handle *h,
+		       struct gm_err *err)
 {
 	struct ldm_view *view;
 	int slot, rc;
@@ -291,7 +376,7 @@ int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_e
 				const struct ldm_volume *v = &view->groups[g].vols[i];
 				const char *hint = v->rec->u.vol.hint;
 				if (hint[0] && hint[1] == ':' && (hint[0] & ~0x20) == (l & ~0x20))
-					return open_ldm(m, view, true, v, h, err);
+					return open_ldm(m, view, true, v, ro, h, err);
 			}
 		ldm_view_free(view);
 	}
@@ -306,6 +391,16 @@ int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_e
 	h->ss = d->ss;
 	h->hidden = d->parts[pos].first_lba;
 	return 0;
+}
+
+int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_err *err)
+{
+	return open_letter(m, l, false, h, err);
+}
+
+int vol_open_letter_read(struct machine *m, char l, struct vol_handle *h, struct gm_err *err)
+{
+	return open_letter(m, l, true, h, err);
 }
 
 int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,

@@ -11,6 +11,10 @@
 #include "ldm.h"
 
 /* v (and the view that holds it) must outlive the device. */
+/* A read-only device of any dynamic volume (striped and RAID-5 through
+ * ldm_vol_read; the others as ldm_vol_open_dev). */
+int ldm_vol_open_read(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
+		      struct gm_err *err);
 int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
 		     struct gm_err *err);
 /* Plexes (by bit) that failed an I/O since the device was opened and were
@@ -28,6 +32,8 @@ struct vol_handle {
 	uint32_t ss;                   /* sector size */
 };
 int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_err *err);
+/* The same for reading only: striped and RAID-5 volumes too. */
+int vol_open_letter_read(struct machine *m, char l, struct vol_handle *h, struct gm_err *err);
 /* Dynamic volume v of machine_ldm(m). */
 int vol_open_ldm(struct machine *m, const struct ldm_volume *v, struct vol_handle *h,
 		 struct gm_err *err);

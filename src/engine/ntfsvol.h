@@ -1,0 +1,47 @@
+/*
+ * ntfsvol.h - NTFS volumes through libntfs-3g, run on gptmirror's own block
+ * devices (its device operations over a struct blkdev): a basic partition,
+ * or a dynamic volume read through a healthy plex. No loop device, FUSE or
+ * root. Read side: the label and serial, free space, directory listings
+ * and file contents.
+ */
+#ifndef GM_NTFSVOL_H
+#define GM_NTFSVOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../io/blkio.h"
+#include "err.h"
+
+struct ntfsvol;
+
+struct ntfs_item {
+	char name[1024]; /* UTF-8 */
+	bool dir;
+	uint64_t size;   /* bytes of the unnamed data stream */
+	int64_t mtime;   /* Unix seconds */
+	uint32_t attrs;  /* FILE_ATTRIBUTE_*: 0x01 read-only, 0x02 hidden, 0x04 system */
+};
+
+/* Mounts the NTFS on dev read-only (dev must outlive it). GM_E_CORRUPT
+ * with libntfs-3g's reason when it is not a readable NTFS. */
+int ntfsvol_open(struct blkdev *dev, struct ntfsvol **out, struct gm_err *err);
+void ntfsvol_close(struct ntfsvol *v);
+const char *ntfsvol_label(const struct ntfsvol *v);
+uint64_t ntfsvol_serial(const struct ntfsvol *v);
+uint64_t ntfsvol_free_bytes(struct ntfsvol *v);
+
+/* path: '\'-separated from the root ("" or "\" is the root). */
+int ntfsvol_stat(struct ntfsvol *v, const char *path, struct ntfs_item *it, struct gm_err *err);
+/* The entries of a directory, in the index's order, "." and ".." and the
+ * metafiles ($MFT ...) left out. fn returns < 0 to stop. */
+typedef int (*ntfs_item_fn)(void *ctx, const struct ntfs_item *it);
+int ntfsvol_list(struct ntfsvol *v, const char *path, ntfs_item_fn fn, void *ctx,
+		 struct gm_err *err);
+/* A file's data, in pieces, to sink (< 0 stops). */
+int ntfsvol_read(struct ntfsvol *v, const char *path,
+		 int (*sink)(void *ctx, const void *buf, size_t len), void *ctx,
+		 struct gm_err *err);
+
+#endif

@@ -288,27 +288,25 @@ static void item_of(ntfs_inode *ni, const char *name, struct ntfs_item *it)
 	it->attrs = (uint32_t)le32_to_cpu(ni->flags);
 }
 
-static ntfs_inode *open_path(struct ntfsvol *v, const char *path, struct gm_err *err)
+static int open_path(struct ntfsvol *v, const char *path, ntfs_inode **ni, struct gm_err *err)
 {
 	char p[4096];
-	ntfs_inode *ni;
 
-	if (unix_path(path, p, sizeof(p)) < 0) {
-		gm_fail(err, GM_E_ARGS, "path too long");
-		return NULL;
-	}
-	if (!(ni = ntfs_pathname_to_inode(v->vol, NULL, p)))
-		gm_fail(err, GM_E_NO_PART, "%s: not found", path[0] ? path : "\\");
-	return ni;
+	if (unix_path(path, p, sizeof(p)) < 0)
+		return gm_fail(err, GM_E_ARGS, "path too long");
+	if (!(*ni = ntfs_pathname_to_inode(v->vol, NULL, p)))
+		return gm_fail(err, GM_E_NO_PART, "%s: not found", path[0] ? path : "\\");
+	return 0;
 }
 
 int ntfsvol_stat(struct ntfsvol *v, const char *path, struct ntfs_item *it, struct gm_err *err)
 {
-	ntfs_inode *ni = open_path(v, path, err);
+	ntfs_inode *ni;
 	const char *base = strrchr(path, '\\');
+	int rc = open_path(v, path, &ni, err);
 
-	if (!ni)
-		return -(int)err->code;
+	if (rc < 0)
+		return rc;
 	item_of(ni, base ? base + 1 : path, it);
 	ntfs_inode_close(ni);
 	return 0;
@@ -361,13 +359,13 @@ static int collect(void *ctx, const ntfschar *name, const int len, const int typ
 int ntfsvol_list(struct ntfsvol *v, const char *path, ntfs_item_fn fn, void *ctx,
 		 struct gm_err *err)
 {
-	ntfs_inode *dir = open_path(v, path, err);
+	ntfs_inode *dir;
 	struct entries es = {0};
 	s64 pos = 0;
-	int rc = 0;
+	int rc = open_path(v, path, &dir, err);
 
-	if (!dir)
-		return -(int)err->code;
+	if (rc < 0)
+		return rc;
 	if (!(dir->mrec->flags & MFT_RECORD_IS_DIRECTORY)) {
 		ntfs_inode_close(dir);
 		return gm_fail(err, GM_E_ARGS, "%s is not a directory", path);
@@ -401,12 +399,12 @@ int ntfsvol_read(struct ntfsvol *v, const char *path,
 		 int (*sink)(void *ctx, const void *buf, size_t len), void *ctx,
 		 struct gm_err *err)
 {
-	ntfs_inode *ni = open_path(v, path, err);
+	ntfs_inode *ni;
 	static uint8_t buf[1 << 20];
-	int rc = 0;
+	int rc = open_path(v, path, &ni, err);
 
-	if (!ni)
-		return -(int)err->code;
+	if (rc < 0)
+		return rc;
 	ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
 	if (!na) {
 		ntfs_inode_close(ni);

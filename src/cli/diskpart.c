@@ -422,7 +422,7 @@ static const struct cmd cmds[] = {
 	 "    Formats the volume in focus with FAT or FAT32, with Windows'\n"
 	 "    default allocation unit for its size.\n\n"
 	 "Syntax:  FORMAT [FS=<FS>] [LABEL=<\"label\">] [UNIT=<N>] [QUICK] [NOERR]\n\n"
-	 "    FS=<FS>     FAT or FAT32 (the default).\n"
+	 "    FS=<FS>     FAT, FAT32 (the default) or NTFS.\n"
 	 "    LABEL=      The volume label, at most 11 characters.\n"
 	 "    UNIT=<N>    The allocation unit size in bytes.\n"
 	 "    QUICK       Quick format: the data area is not zeroed.\n\n"

@@ -310,6 +310,7 @@ int cmd_format(struct dp *dp, int n, struct tok *t)
 	struct volume v[MAX_VOLS];
 	struct gm_err err;
 	enum fat_type kind = FAT32;
+	bool ntfs = false;
 	uint64_t unit = 0;
 	char label[12] = "";
 
@@ -320,9 +321,11 @@ int cmd_format(struct dp *dp, int n, struct tok *t)
 			kind = FAT16;
 		else if (strcasecmp(ps[0].value, "fat32") == 0)
 			kind = FAT32;
+		else if (strcasecmp(ps[0].value, "ntfs") == 0)
+			ntfs = true;
 		else {
 			say("Virtual Disk Service error:\nThe file system is not "
-			    "supported: gptmirror formats FAT and FAT32.");
+			    "supported: gptmirror formats FAT, FAT32 and NTFS.");
 			return DP_SERVICE;
 		}
 	}
@@ -339,7 +342,7 @@ int cmd_format(struct dp *dp, int n, struct tok *t)
 	}
 	if (ps[2].present && (parse_size(ps[2].value, &unit) < 0 || unit > 65536))
 		return bad_args("FORMAT");
-	struct format_req req = {.kind = kind, .unit = (uint32_t)unit, .label = label,
+	struct format_req req = {.kind = kind, .ntfs = ntfs, .unit = (uint32_t)unit, .label = label,
 				 .quick = ps[3].present};
 	struct format_result res;
 	struct vol_target tg = {.kind = VOLT_DYNAMIC};

@@ -41,10 +41,21 @@ static void format_text(const struct format_req *req, const struct format_result
 {
 	printf("The type of the file system is %s.\n",
 	       r->old_kind == FS_RAW ? "RAW" : fs_kind_str(r->old_kind));
-	printf("The new file system is %s.\n", req->kind == FAT32 ? "FAT32" : "FAT");
+	printf("The new file system is %s.\n", req->ntfs ? "NTFS" : req->kind == FAT32 ? "FAT32" : "FAT");
 	printf("%s %" PRIu64 "M\n", req->quick ? "QuickFormatting" : "Verifying", vol_bytes >> 20);
 	if (!done)
 		return;
+	if (req->ntfs) {
+		/* Server 2003's format.exe on NTFS. */
+		printf("Creating file system structures.\nFormat complete.\n");
+		printf("%10" PRIu64 " KB total disk space.\n%10" PRIu64 " KB are available.\n\n",
+		       r->ntfs_total >> 10, r->ntfs_free >> 10);
+		char c[32];
+		fmt_commas(r->ntfs_unit, c, sizeof(c));
+		printf("%s bytes in each allocation unit.\n\nVolume Serial Number is %04X-%04X\n", c,
+		       r->serial >> 16, r->serial & 0xffff);
+		return;
+	}
 	char a[32], b[32], c[32], e[32];
 	const struct fat_bpb *plan = &r->plan;
 	uint64_t total = (uint64_t)plan->clusters * plan->clus_bytes;
@@ -121,7 +132,7 @@ int format_main(const char *mdir, int argc, char **argv)
 {
 	const char *drive = NULL, *label = NULL;
 	enum fat_type kind = FAT16;
-	bool quick = false, yes = false, have_fs = false;
+	bool quick = false, yes = false, have_fs = false, ntfs = false;
 	uint32_t unit = 0;
 	char l, lab[12] = "";
 	struct machine *m;
@@ -135,9 +146,11 @@ int format_main(const char *mdir, int argc, char **argv)
 				kind = FAT16;
 			else if (strcasecmp(a + 4, "fat32") == 0)
 				kind = FAT32;
+			else if (strcasecmp(a + 4, "ntfs") == 0)
+				ntfs = true;
 			else {
 				fprintf(stderr, "The %s file system is not supported "
-					"by gptmirror (use FAT or FAT32).\n", a + 4);
+					"by gptmirror (use FAT, FAT32 or NTFS).\n", a + 4);
 				return 1;
 			}
 			have_fs = true;
@@ -163,7 +176,7 @@ int format_main(const char *mdir, int argc, char **argv)
 	}
 	if (!drive) {
 		fprintf(stderr, "Required parameter missing -\n"
-			"usage: format X: /fs:fat|fat32 [/q] [/y] [/v:LABEL] [/a:SIZE]\n");
+			"usage: format X: /fs:fat|fat32|ntfs [/q] [/y] [/v:LABEL] [/a:SIZE]\n");
 		return 1;
 	}
 	(void)have_fs;
@@ -202,7 +215,7 @@ int format_main(const char *mdir, int argc, char **argv)
 			}
 		}
 	}
-	struct format_req req = {.kind = kind, .unit = unit, .label = lab, .quick = quick,
+	struct format_req req = {.kind = kind, .ntfs = ntfs, .unit = unit, .label = lab, .quick = quick,
 				 .progress = !quick && isatty(STDERR_FILENO) ? show_percent : NULL};
 	struct format_result res;
 	int frc = volume_format(m, &tg, &req, &res, &err);

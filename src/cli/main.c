@@ -36,7 +36,7 @@ static void usage(FILE *f)
 		"  machine reboot\n"
 		"  setup --disk N [--size MB] [--loader FILE]\n"
 		"  diskpart [--json] [/s SCRIPT]\n"
-		"  format X: /fs:fat|fat32 [/q] [/y] [/v:LABEL] [/a:SIZE]\n"
+		"  format X: /fs:fat|fat32|ntfs [/q] [/y] [/v:LABEL] [/a:SIZE]\n"
 		"  xcopy SRC DST [/s] [/e] [/h] [/y]\n"
 		"  dir X:\\PATH\n"
 		"  chkdsk X: [/f]\n"

@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,5 +426,185 @@ int ntfsvol_read(struct ntfsvol *v, const char *path,
 	}
 	ntfs_attr_close(na);
 	ntfs_inode_close(ni);
+	return rc;
+}
+
+/* --- format ---------------------------------------------------------------- */
+
+uint64_t ntfsvol_total_bytes(const struct ntfsvol *v)
+{
+	return (uint64_t)v->vol->nr_clusters * v->vol->cluster_size;
+}
+
+uint32_t ntfs_default_unit(uint64_t bytes)
+{
+	uint32_t u = 4096;
+
+	/* 4 KB clusters address 16 TB; each doubling doubles that. */
+	while (u < 65536 && bytes > (uint64_t)u * (UINT32_C(1) << 30) * 4)
+		u *= 2;
+	return u;
+}
+
+/* mkntfs from PATH, or where Debian puts it (sbin is often not on PATH). */
+static const char *mkntfs_path(void)
+{
+	static const char *const where[] = {"/usr/sbin/mkntfs", "/sbin/mkntfs",
+					    "/usr/local/sbin/mkntfs", NULL};
+	for (int i = 0; where[i]; i++)
+		if (access(where[i], X_OK) == 0)
+			return where[i];
+	return "mkntfs";
+}
+
+static int run_mkntfs(const char *file, uint32_t ss, const struct ntfs_format_req *r,
+		      uint32_t unit, struct gm_err *err)
+{
+	char s_ss[16], s_unit[16], s_hid[32];
+	const char *argv[24];
+	int n = 0, st;
+
+	snprintf(s_ss, sizeof(s_ss), "%" PRIu32, ss);
+	snprintf(s_unit, sizeof(s_unit), "%" PRIu32, unit);
+	snprintf(s_hid, sizeof(s_hid), "%" PRIu64, r->hidden);
+	argv[n++] = "mkntfs";
+	argv[n++] = "-Q"; /* the zeroing, if any, is done on the volume itself */
+	argv[n++] = "-F";
+	argv[n++] = "-q";
+	argv[n++] = "-s";
+	argv[n++] = s_ss;
+	argv[n++] = "-c";
+	argv[n++] = s_unit;
+	argv[n++] = "-p";
+	argv[n++] = s_hid;
+	argv[n++] = "-H";
+	argv[n++] = "255";
+	argv[n++] = "-S";
+	argv[n++] = "63";
+	if (r->label && r->label[0]) {
+		argv[n++] = "-L";
+		argv[n++] = r->label;
+	}
+	if (r->fixed_time)
+		argv[n++] = "-T";
+	argv[n++] = file;
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid < 0)
+		return gm_fail(err, GM_E_IO, "cannot run mkntfs: %s", strerror(errno));
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		execv(mkntfs_path(), (char *const *)argv);
+		execvp("mkntfs", (char *const *)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return gm_fail(err, GM_E_IO, "mkntfs: %s", strerror(errno));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return gm_fail(err, GM_E_IO, "mkntfs failed (%s %d): is ntfs-3g installed?",
+			       WIFEXITED(st) ? "exit" : "signal",
+			       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return 0;
+}
+
+/* Writes the scratch file's bytes [from, to) onto dev: data as it is,
+ * holes as zeros (punched where the backend can). */
+static int copy_range(int fd, struct blkdev *dev, uint64_t from, uint64_t to, struct gm_err *err)
+{
+	static uint8_t buf[1 << 20];
+	uint64_t at = from;
+
+	while (at < to) {
+		off_t d = lseek(fd, (off_t)at, SEEK_DATA);
+		uint64_t data = d < 0 || (uint64_t)d > to ? to : (uint64_t)d;
+		if (data > at && blk_zero(dev, at, data - at) < 0)
+			return gm_fail(err, GM_E_IO, "zeroing the volume failed");
+		at = data;
+		if (at >= to)
+			break;
+		off_t h = lseek(fd, (off_t)at, SEEK_HOLE);
+		uint64_t hole = h < 0 || (uint64_t)h > to ? to : (uint64_t)h;
+		while (at < hole) {
+			size_t k = hole - at < sizeof(buf) ? (size_t)(hole - at) : sizeof(buf);
+			if (pread(fd, buf, k, (off_t)at) != (ssize_t)k)
+				return gm_fail(err, GM_E_IO, "reading mkntfs's file failed");
+			if (blk_write(dev, at, buf, k) < 0)
+				return gm_fail(err, GM_E_IO, "writing the volume failed");
+			at += k;
+		}
+	}
+	return 0;
+}
+
+int ntfs_format(struct blkdev *dev, const char *scratch_dir, const struct ntfs_format_req *r,
+		uint32_t *unit_out, struct gm_err *err)
+{
+	uint32_t ss = dev->sector_size, unit = r->unit ? r->unit : ntfs_default_unit(dev->size);
+	char file[4096];
+	uint8_t boot[4096];
+	int rc;
+
+	if (unit < ss || unit > 65536 || (unit & (unit - 1)))
+		return gm_fail(err, GM_E_ARGS, "the allocation unit must be a power of two "
+			       "from the sector size to 64 KB");
+	if (dev->size < (2u << 20))
+		return gm_fail(err, GM_E_ARGS, "the volume is too small for NTFS (2 MB at least)");
+	if (!dev->writable)
+		return gm_fail(err, GM_E_UNREADABLE, "the volume is read-only");
+	if (snprintf(file, sizeof(file), "%s/.format-ntfs.tmp", scratch_dir) >= (int)sizeof(file))
+		return gm_fail(err, GM_E_ARGS, "path too long");
+	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return gm_fail(err, GM_E_IO, "cannot make mkntfs's scratch file %s: %s", file,
+			       strerror(errno));
+	uint64_t size = dev->size - dev->size % ss;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		rc = gm_fail(err, GM_E_IO, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	rc = run_mkntfs(file, ss, r, unit, err);
+	/* The scratch file goes now: a crash below leaves nothing of it. */
+	unlink(file);
+	if (rc < 0)
+		goto out;
+	/* The serial number: ours (the seeded one in deterministic mode), in
+	 * the boot sector and its copy in the last sector. */
+	if (pread(fd, boot, ss, 0) != (ssize_t)ss || memcmp(boot + 3, "NTFS    ", 8) != 0) {
+		rc = gm_fail(err, GM_E_IO, "mkntfs wrote no NTFS boot sector");
+		goto out;
+	}
+	for (int i = 0; i < 8; i++)
+		boot[0x48 + i] = (uint8_t)(r->serial >> (8 * i));
+	if (pwrite(fd, boot, ss, 0) != (ssize_t)ss ||
+	    pwrite(fd, boot, ss, (off_t)(size - ss)) != (ssize_t)ss) {
+		rc = gm_fail(err, GM_E_IO, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	/* RAW first, then the body, then the boot sector. */
+	uint8_t zero[4096] = {0};
+	if (blk_write(dev, 0, zero, ss) < 0 || blk_flush(dev) < 0) {
+		rc = gm_fail(err, GM_E_IO, "writing the volume failed");
+		goto out;
+	}
+	if (!r->quick && blk_zero(dev, ss, size - ss) < 0) {
+		rc = gm_fail(err, GM_E_IO, "zeroing the volume failed");
+		goto out;
+	}
+	if ((rc = copy_range(fd, dev, ss, size, err)) < 0)
+		goto out;
+	if (blk_flush(dev) < 0 || blk_write(dev, 0, boot, ss) < 0 || blk_flush(dev) < 0) {
+		rc = gm_fail(err, GM_E_IO, "writing the volume failed");
+		goto out;
+	}
+	*unit_out = unit;
+out:
+	close(fd);
+	unlink(file); /* if not gone yet */
 	return rc;
 }

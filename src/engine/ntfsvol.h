@@ -45,3 +45,25 @@ int ntfsvol_read(struct ntfsvol *v, const char *path,
 		 struct gm_err *err);
 
 #endif
+
+/* format /fs:ntfs: mkntfs makes the file system on a sparse scratch file
+ * in scratch_dir (the machine's directory), which is then written onto dev
+ * holes and all. The order keeps a crash harmless: the old boot sector is
+ * zeroed first (the volume is RAW until the end), every other byte goes
+ * next, the new boot sector last, each step flushed. unit 0: Windows'
+ * default (4 KB up to 16 TB). serial is the volume serial number written;
+ * fixed_time (deterministic mode) gives every time stamp mkntfs writes as
+ * 1970-01-01. Returns the cluster size in *unit_out. */
+struct ntfs_format_req {
+	uint64_t hidden;    /* the volume's first sector on its disk */
+	uint32_t unit;
+	const char *label;
+	bool quick;
+	uint64_t serial;
+	bool fixed_time;
+};
+int ntfs_format(struct blkdev *dev, const char *scratch_dir, const struct ntfs_format_req *r,
+		uint32_t *unit_out, struct gm_err *err);
+/* Windows' default NTFS cluster size for a volume of that size. */
+uint32_t ntfs_default_unit(uint64_t bytes);
+uint64_t ntfsvol_total_bytes(const struct ntfsvol *v);

@@ -9,6 +9,7 @@
 #include "boot.h"
 #include "ldm_dev.h"
 #include "machine.h"
+#include "ntfsvol.h"
 
 /* Every verb ends here: the view re-read, machine.conf saved. */
 static int settle(struct machine *m, int rc, struct gm_err *err)
@@ -406,6 +407,29 @@ int volume_format(struct machine *m, const struct vol_target *t, const struct fo
 		return critical(err, "Format", false);
 	if ((rc = open_target(m, t, &h, err)) < 0)
 		return rc;
+	if (req->ntfs) {
+		res->vol_bytes = h.dev->size;
+		if (h.ss <= sizeof(sec) && blk_read(h.dev, 0, sec, h.ss) == 0)
+			fs_probe(sec, h.ss, &old);
+		else
+			memset(&old, 0, sizeof(old));
+		res->old_kind = old.kind;
+		res->planned = true;
+		uint64_t hi = rng_u32(&m->rng);
+		res->serial = rng_u32(&m->rng);
+		struct ntfs_format_req nr = {.hidden = h.hidden, .unit = req->unit,
+					     .label = req->label, .quick = req->quick,
+					     .serial = hi << 32 | res->serial,
+					     .fixed_time = m->rng.seeded};
+		rc = ntfs_format(h.dev, m->dir, &nr, &res->ntfs_unit, err);
+		struct ntfsvol *nv;
+		if (rc == 0 && ntfsvol_open(h.dev, &nv, err) == 0) {
+			res->ntfs_total = ntfsvol_total_bytes(nv);
+			res->ntfs_free = ntfsvol_free_bytes(nv);
+			ntfsvol_close(nv);
+		}
+		goto out;
+	}
 	if ((rc = fat_format_plan(h.dev->size, h.ss, req->kind, req->unit, (uint32_t)h.hidden,
 				  &res->plan, err)) < 0)
 		goto out;

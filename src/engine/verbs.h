@@ -77,6 +77,7 @@ struct vol_target {
 
 struct format_req {
 	enum fat_type kind;
+	bool ntfs;            /* NTFS (mkntfs, see ntfsvol.h) instead of kind */
 	uint32_t unit;        /* cluster bytes, 0: Windows' default */
 	const char *label;    /* checked by the front end */
 	bool quick;
@@ -92,6 +93,9 @@ struct format_result {
 	uint32_t serial;
 	char failed_vol[64];   /* a plex failed an I/O and was marked: the
 				* volume's name; "" otherwise */
+	/* NTFS: */
+	uint32_t ntfs_unit;
+	uint64_t ntfs_total, ntfs_free; /* bytes, as libntfs-3g reads them back */
 };
 
 /* Checks that the volume exists and can be opened (nothing written). */

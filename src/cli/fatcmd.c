@@ -300,7 +300,7 @@ static struct vol *open_any(struct ctx *c, char l, struct gm_err *err)
 		c->nvols++;
 		return v;
 	}
-	vol_close(c->m, &h, NULL, 0, err);
+	close_vol(c->m, &h, err);
 	return NULL;
 }
 
@@ -1191,11 +1191,11 @@ int dir_main(const char *mdir, int argc, char **argv)
 			fs_probe(sec, h.ss, &fp);
 		if (fp.kind == FS_NTFS) {
 			rc = dir_ntfs(l, h.dev, path);
-			vol_close(c.m, &h, NULL, 0, &err);
+			close_vol(c.m, &h, &err);
 			machine_close(c.m);
 			return rc;
 		}
-		vol_close(c.m, &h, NULL, 0, &err);
+		close_vol(c.m, &h, &err);
 	}
 	struct fatfs *fs = open_vol(&c, l, &err);
 	if (!fs) {

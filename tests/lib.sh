@@ -272,3 +272,14 @@ for off in range(0, size, 1 << 20):
         sys.exit('%s: plexes %s differ at byte %d' % (vol, ', '.join(p[0] for p in plexes), off))
 PY
 }
+
+# fixture_machine DIR GROUP: a machine at DIR whose slots hold the
+# Windows-written fixture disks $T/fx/ldm-GROUP-*.img (unpacked by the
+# caller), in name order; the images in the array imgs, slot k = imgs[k].
+fixture_machine() {
+	"$GM" machine create "$1" --disk 1M >/dev/null
+	"$GM" -m "$1" machine pull-disk 0 >/dev/null
+	imgs=("$T"/fx/ldm-"$2"-*.img)
+	local k
+	for k in "${!imgs[@]}"; do "$GM" -m "$1" machine insert-disk "$k" --image "${imgs[$k]}" >/dev/null; done
+}

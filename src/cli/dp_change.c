@@ -138,6 +138,27 @@ int cmd_create(struct dp *dp, int n, struct tok *t)
 	return save_conf(dp);
 }
 
+/* The volume in focus as the engine names it: a dynamic volume, or a basic
+ * volume's partition; -1 when none is in focus. */
+static int focus_target(struct dp *dp, struct vol_target *tg)
+{
+	struct volume v[MAX_VOLS];
+
+	memset(tg, 0, sizeof(*tg));
+	if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel)) {
+		tg->kind = VOLT_DYNAMIC;
+		tg->index = (size_t)dp->ldm_sel;
+		return 0;
+	}
+	int nv = volumes(dp, v), cur = sel_vol(dp, v, nv);
+	if (cur < 0)
+		return -1;
+	tg->kind = VOLT_PART;
+	tg->slot = v[cur].slot;
+	tg->pos = v[cur].part;
+	return 0;
+}
+
 int cmd_delete(struct dp *dp, int n, struct tok *t)
 {
 	static const char *const what[] = {"partition", "disk", "volume", NULL};
@@ -170,18 +191,9 @@ int cmd_delete(struct dp *dp, int n, struct tok *t)
 		return save_conf(dp);
 	}
 	if (k == 2) {
-		struct volume v[MAX_VOLS];
-		struct vol_target tg = {.kind = VOLT_DYNAMIC};
-		if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel)) {
-			tg.index = (size_t)dp->ldm_sel;
-		} else {
-			int nv = volumes(dp, v), cur = sel_vol(dp, v, nv);
-			if (cur < 0)
-				return no_focus("volume");
-			tg.kind = VOLT_PART;
-			tg.slot = v[cur].slot;
-			tg.pos = v[cur].part;
-		}
+		struct vol_target tg;
+		if (focus_target(dp, &tg) < 0)
+			return no_focus("volume");
 		int rc = volume_delete(dp->m, &tg, &err);
 		if (tg.kind == VOLT_DYNAMIC)
 			ldm_rescan(dp);
@@ -307,7 +319,6 @@ int cmd_format(struct dp *dp, int n, struct tok *t)
 			     {"quick", false, false, NULL},
 			     {"override", false, false, NULL},
 			     {NULL, false, false, NULL}};
-	struct volume v[MAX_VOLS];
 	struct gm_err err;
 	enum fat_type kind = FAT32;
 	bool ntfs = false;
@@ -345,19 +356,11 @@ int cmd_format(struct dp *dp, int n, struct tok *t)
 	struct format_req req = {.kind = kind, .ntfs = ntfs, .unit = (uint32_t)unit, .label = label,
 				 .quick = ps[3].present};
 	struct format_result res;
-	struct vol_target tg = {.kind = VOLT_DYNAMIC};
+	struct vol_target tg;
 	int keep = dp->ldm_sel;
-	if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel)) {
-		/* A dynamic volume: through the mirror, every plex written. */
-		tg.index = (size_t)dp->ldm_sel;
-	} else {
-		int nv = volumes(dp, v), cur = sel_vol(dp, v, nv);
-		if (cur < 0)
-			return no_focus("volume");
-		tg.kind = VOLT_PART;
-		tg.slot = v[cur].slot;
-		tg.pos = v[cur].part;
-	}
+	/* A dynamic volume goes through the mirror, every plex written. */
+	if (focus_target(dp, &tg) < 0)
+		return no_focus("volume");
 	int rc = volume_format(dp->m, &tg, &req, &res, &err);
 	if (tg.kind == VOLT_DYNAMIC) {
 		ldm_rescan(dp);

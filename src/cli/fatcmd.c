@@ -435,11 +435,8 @@ static int write_host(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-/* A FAT file copied into memory-less streaming between two volumes: the
- * source is read into the destination through a pipe of buffers. */
+/* A volume's file read into memory, on its way onto a FAT volume. */
 struct fat2fat {
-	struct fatfs *fs;
-	const struct fat_entry *e;
 	uint8_t *buf;
 	size_t len;
 	size_t cap; /* bytes buf holds */
@@ -453,6 +450,20 @@ static int collect_fat(void *ctx, const void *buf, size_t len)
 	memcpy(f->buf + f->len, buf, len);
 	f->len += len;
 	return 0;
+}
+
+/* Reads file name of a volume source directory to sink: FAT by its entry,
+ * NTFS by its path. */
+static int read_vol_file(struct src *s, const char *name, const struct fat_entry *fe,
+			 int (*sink)(void *, const void *, size_t), void *ctx, struct gm_err *err)
+{
+	char p[8192];
+
+	if (s->fs)
+		return fatfs_read_file(s->fs, fe, sink, ctx, err);
+	if (pathf(p, sizeof(p), "%s\\%s", s->ntpath, name) < 0)
+		return gm_fail(err, GM_E_ARGS, "path too long: %s\\%s", s->ntpath, name);
+	return ntfsvol_read(s->nt, p, sink, ctx, err);
 }
 
 static bool safe_host_name(const char *n)
@@ -520,20 +531,21 @@ static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 	}
 	printf("%s%s\n", s->shown, name);
 
-	if (s->nt) {
-		const struct ntfs_item *ni = it_ntfs;
-		char p[8192];
-		if (pathf(p, sizeof(p), "%s\\%s", s->ntpath, name) < 0)
-			return gm_fail(err, GM_E_ARGS, "path too long: %s\\%s", s->ntpath, name);
+	if (s->fs || s->nt) {
+		/* From a volume (FAT or NTFS): its size, attributes and time. */
+		uint64_t size = s->fs ? fe->d.size : it_ntfs->size;
+		uint8_t attr = (uint8_t)((s->fs ? fe->d.attr : it_ntfs->attrs) & 0x27);
+		int64_t mtime = s->fs ? fat_time_decode(fe->d.wrt_date, fe->d.wrt_time)
+				      : it_ntfs->mtime;
 		if (d->fs) {
-			struct fat2fat f = {NULL, NULL, malloc(ni->size ? ni->size : 1), 0, ni->size};
+			struct fat2fat f = {malloc(size ? size : 1), 0, size};
 			if (!f.buf)
 				return gm_fail(err, GM_E_NOMEM, "out of memory");
-			rc = ntfsvol_read(s->nt, p, collect_fat, &f, err);
+			rc = read_vol_file(s, name, fe, collect_fat, &f, err);
 			struct fat_mem_src src = {f.buf, f.len, 0};
 			if (rc == 0)
-				rc = fatfs_write_file(d->fs, d->dir, name, (uint8_t)(ni->attrs & 0x27),
-						      ni->mtime, f.len, fat_mem_read, &src, NULL, err);
+				rc = fatfs_write_file(d->fs, d->dir, name, attr, mtime, f.len,
+						      fat_mem_read, &src, NULL, err);
 			free(f.buf);
 		} else {
 			struct hostfile h;
@@ -542,39 +554,14 @@ static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 			if (h.fd < 0)
 				return gm_fail(err, GM_E_IO, "cannot create %s: %s", name,
 					       strerror(errno));
-			rc = ntfsvol_read(s->nt, p, write_host, &h, err);
+			rc = read_vol_file(s, name, fe, write_host, &h, err);
 			struct timespec ts[2];
-			ts[0].tv_sec = ts[1].tv_sec = (time_t)ni->mtime;
+			ts[0].tv_sec = ts[1].tv_sec = (time_t)mtime;
 			ts[0].tv_nsec = ts[1].tv_nsec = 0;
 			futimens(h.fd, ts);
 			if (close(h.fd) < 0 && rc == 0)
 				rc = gm_fail(err, GM_E_IO, "writing %s failed", name);
 		}
-	} else if (s->fs && d->fs) {
-		struct fat2fat f = {s->fs, fe, malloc(fe->d.size ? fe->d.size : 1), 0, fe->d.size};
-		if (!f.buf)
-			return gm_fail(err, GM_E_NOMEM, "out of memory");
-		rc = fatfs_read_file(s->fs, fe, collect_fat, &f, err);
-		struct fat_mem_src src = {f.buf, f.len, 0};
-		if (rc == 0)
-			rc = fatfs_write_file(d->fs, d->dir, name, fe->d.attr & 0x27,
-					      fat_time_decode(fe->d.wrt_date, fe->d.wrt_time),
-					      fe->d.size, fat_mem_read, &src, NULL, err);
-		free(f.buf);
-	} else if (s->fs) {
-		struct hostfile h;
-		h.fd = openat(d->fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-						   O_CLOEXEC, 0644);
-		if (h.fd < 0)
-			return gm_fail(err, GM_E_IO, "cannot create %s: %s", name,
-				       strerror(errno));
-		rc = fatfs_read_file(s->fs, fe, write_host, &h, err);
-		struct timespec ts[2];
-		ts[0].tv_sec = ts[1].tv_sec = (time_t)fat_time_decode(fe->d.wrt_date, fe->d.wrt_time);
-		ts[0].tv_nsec = ts[1].tv_nsec = 0;
-		futimens(h.fd, ts);
-		if (close(h.fd) < 0 && rc == 0)
-			rc = gm_fail(err, GM_E_IO, "writing %s failed", name);
 	} else {
 		struct hostfile h;
 		char p[8192];

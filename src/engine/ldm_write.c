@@ -1063,6 +1063,46 @@ static long gpt_entry_of(struct disk *d, uint64_t abs_start, uint64_t size)
 	return -1;
 }
 
+/* The own GPT entries of extents that leave the database (break nokeep,
+ * delete volume): collected before, dropped after the database is written,
+ * so a crash in between leaves LDM data entries no record uses, which
+ * every reader ignores. */
+#define MAX_DROPS 32
+struct drops {
+	struct {
+		int slot;
+		uint64_t start, size;
+	} v[MAX_DROPS];
+	size_t n;
+};
+
+static void drops_add_plex(struct drops *dr, const struct ldm_plex *pl)
+{
+	for (size_t e = 0; e < pl->n && dr->n < MAX_DROPS; e++)
+		if (pl->ext[e].slot >= 0) {
+			dr->v[dr->n].slot = pl->ext[e].slot;
+			dr->v[dr->n].start = pl->ext[e].abs_start;
+			dr->v[dr->n].size = pl->ext[e].rec->u.part.size;
+			dr->n++;
+		}
+}
+
+static int drops_commit(struct machine *m, const struct drops *dr, struct gm_err *err)
+{
+	for (size_t i = 0; i < dr->n; i++) {
+		struct disk *d = machine_disk(m, dr->v[i].slot);
+		long k = gpt_entry_of(d, dr->v[i].start, dr->v[i].size);
+		if (k < 0)
+			continue;
+		memmove(&d->parts[k], &d->parts[k + 1], (d->nparts - (size_t)k - 1) * sizeof(d->parts[0]));
+		d->nparts--;
+		int rc = disk_commit(d, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* break with keep: plex component cid of volume vid becomes a simple
  * volume of its own, with no letter and a name no other volume has. */
 static int keep_as_simple(struct machine *m, struct gdb *g, uint32_t vid, uint32_t cid,
@@ -1149,24 +1189,14 @@ int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_
 	}
 	vr->u.vol.nchildren--;
 	/* Extents of that plex that have their own GPT entry (on a present disk). */
-	struct {
-		int slot;
-		uint64_t start, size;
-	} drop[8];
-	size_t ndrop = 0;
-	for (size_t e = 0; e < gone->n && ndrop < 8; e++)
-		if (gone->ext[e].slot >= 0) {
-			drop[ndrop].slot = gone->ext[e].slot;
-			drop[ndrop].start = gone->ext[e].abs_start;
-			drop[ndrop].size = gone->ext[e].rec->u.part.size;
-			ndrop++;
-		}
+	struct drops dr = {.n = 0};
+	drops_add_plex(&dr, gone);
 	if (keep) {
 		if ((rc = keep_as_simple(m, &g, vid, cid, new_vol, cap, err)) < 0) {
 			free(g.recs);
 			return rc;
 		}
-		ndrop = 0; /* its partitions stay */
+		dr.n = 0; /* its partitions stay */
 	} else {
 		for (size_t i = g.n; i-- > 0;)
 			if ((g.recs[i].type == LDM_REC_COMPONENT && g.recs[i].id == cid) ||
@@ -1174,21 +1204,9 @@ int ldm_break_mirror(struct machine *m, struct ldm_view *view, const struct ldm_
 				drop_rec(&g, i);
 		g.tx++;
 	}
-	/* The database first: a crash before the GPT change leaves an LDM
-	 * data entry no record uses, which every reader ignores. */
-	if ((rc = write_all(m, &g, -1, err)) == 0) {
-		for (size_t i = 0; i < ndrop; i++) {
-			struct disk *d = machine_disk(m, drop[i].slot);
-			long k = gpt_entry_of(d, drop[i].start, drop[i].size);
-			if (k < 0)
-				continue;
-			memmove(&d->parts[k], &d->parts[k + 1],
-				(d->nparts - (size_t)k - 1) * sizeof(d->parts[0]));
-			d->nparts--;
-			if ((rc = disk_commit(d, err)) < 0)
-				break;
-		}
-	}
+	/* The database first, then the GPT entries (see struct drops). */
+	if ((rc = write_all(m, &g, -1, err)) == 0)
+		rc = drops_commit(m, &dr, err);
 	free(g.recs);
 	return rc;
 }
@@ -1197,23 +1215,13 @@ int ldm_delete_volume(struct machine *m, struct ldm_view *view, const struct ldm
 		      struct gm_err *err)
 {
 	struct gdb g;
+	struct drops dr = {.n = 0};
 	int rc;
-	struct {
-		int slot;
-		uint64_t start, size;
-	} drop[32];
-	size_t ndrop = 0;
 	char key[96];
 
 	/* Extents on present disks that have their own GPT entry go too. */
 	for (size_t p = 0; p < v->nplex; p++)
-		for (size_t e = 0; e < v->plex[p].n && ndrop < 32; e++)
-			if (v->plex[p].ext[e].slot >= 0) {
-				drop[ndrop].slot = v->plex[p].ext[e].slot;
-				drop[ndrop].start = v->plex[p].ext[e].abs_start;
-				drop[ndrop].size = v->plex[p].ext[e].rec->u.part.size;
-				ndrop++;
-			}
+		drops_add_plex(&dr, &v->plex[p]);
 	for (size_t p = 0; p < v->nplex; p++)
 		for (size_t e = 0; e < v->plex[p].n; e++) {
 			const struct ldm_extent *x = &v->plex[p].ext[e];
@@ -1235,20 +1243,9 @@ int ldm_delete_volume(struct machine *m, struct ldm_view *view, const struct ldm
 		    (g.recs[i].type == LDM_REC_VOLUME && g.recs[i].id == vid))
 			drop_rec(&g, i);
 	g.tx++;
-	/* The database first: a crash before the GPT change leaves LDM data
-	 * entries no record uses, which every reader ignores. */
-	if ((rc = write_all(m, &g, -1, err)) == 0) {
-		for (size_t i = 0; i < ndrop && rc == 0; i++) {
-			struct disk *d = machine_disk(m, drop[i].slot);
-			long k = gpt_entry_of(d, drop[i].start, drop[i].size);
-			if (k < 0)
-				continue;
-			memmove(&d->parts[k], &d->parts[k + 1],
-				(d->nparts - (size_t)k - 1) * sizeof(d->parts[0]));
-			d->nparts--;
-			rc = disk_commit(d, err);
-		}
-	}
+	/* The database first, then the GPT entries (see struct drops). */
+	if ((rc = write_all(m, &g, -1, err)) == 0)
+		rc = drops_commit(m, &dr, err);
 	/* machine.conf's records of the volume: checkpoints, failed plexes,
 	 * dirty regions (a later volume may take the same names). */
 	for (size_t p = 0; rc == 0 && p < v->nplex; p++)

@@ -156,24 +156,34 @@ static bool vol_on_part(const struct ldm_volume *lv, const struct disk *d, size_
 }
 
 /* Partition pos of disk slot is the system partition or the boot
- * partition, or holds a plex of the boot volume. */
+ * partition, or holds a plex of the boot volume lv. */
+static bool part_running_in(struct machine *m, const struct boot_running *r,
+			    const struct ldm_volume *lv, int slot, size_t pos)
+{
+	struct disk *d = machine_disk(m, slot);
+
+	if ((r->sys_slot == slot && r->sys_pos == pos) || (r->os_slot == slot && r->os_pos == pos))
+		return true;
+	return d && pos < d->nparts && vol_on_part(lv, d, pos);
+}
+
 static bool part_running(struct machine *m, int slot, size_t pos)
 {
 	struct boot_running r;
-	struct disk *d = machine_disk(m, slot);
 
 	boot_running(m, &r);
-	if ((r.sys_slot == slot && r.sys_pos == pos) || (r.os_slot == slot && r.os_pos == pos))
-		return true;
-	return d && pos < d->nparts && vol_on_part(running_dynamic(m, &r), d, pos);
+	return part_running_in(m, &r, running_dynamic(m, &r), slot, pos);
 }
 
 static bool disk_running(struct machine *m, int slot)
 {
 	struct disk *d = machine_disk(m, slot);
+	struct boot_running r;
 
+	boot_running(m, &r);
+	const struct ldm_volume *lv = running_dynamic(m, &r);
 	for (size_t i = 0; d && i < d->nparts; i++)
-		if (part_running(m, slot, i))
+		if (part_running_in(m, &r, lv, slot, i))
 			return true;
 	return false;
 }
@@ -188,10 +198,11 @@ static bool target_running(struct machine *m, const struct vol_target *t)
 	switch (t->kind) {
 	case VOLT_PART:
 		return part_running(m, t->slot, t->pos);
-	case VOLT_DYNAMIC:
+	case VOLT_DYNAMIC: {
 		boot_running(m, &r);
-		return running_dynamic(m, &r) &&
-		       running_dynamic(m, &r) == ldm_volume_at(machine_ldm(m), t->index);
+		const struct ldm_volume *lv = running_dynamic(m, &r);
+		return lv && lv == ldm_volume_at(machine_ldm(m), t->index);
+	}
 	case VOLT_LETTER:
 		if (machine_find_letter(m, t->letter, &slot, &pos, &e) == 0)
 			return part_running(m, slot, pos);

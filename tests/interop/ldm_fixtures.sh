@@ -18,11 +18,7 @@ ldmtype() { case "$1" in mirrored) echo Mirror ;; spanned) echo Spanned ;; strip
 
 for grp in 2003r2 2008r2; do
 	M=$T/m$grp
-	"$GM" machine create "$M" --disk 1M >/dev/null
-	"$GM" -m "$M" machine pull-disk 0 >/dev/null
-	imgs=("$T"/fx/ldm-$grp-*.img)
-	i=0
-	for f in "${imgs[@]}"; do "$GM" -m "$M" machine insert-disk $i --image "$f" >/dev/null; i=$((i + 1)); done
+	fixture_machine "$M" "$grp"
 	D=()
 	for f in "${imgs[@]}"; do D+=(-d "$f"); done
 	G=$(ldmtool -d /dev/null scan "${imgs[@]}" 2>/dev/null | tr -d '[]" \n')

@@ -56,14 +56,10 @@ for g in json.load(sys.stdin)['groups']:
 }
 for grp in 2003r2 2008r2; do
 	M=$T/m$grp
-	"$GM" machine create "$M" --disk 1M >/dev/null
-	"$GM" -m "$M" machine pull-disk 0 >/dev/null
-	imgs=("$T"/fx/ldm-$grp-*.img)
-	i=0
-	for f in "${imgs[@]}"; do "$GM" -m "$M" machine insert-disk $i --image "$f" >/dev/null; i=$((i + 1)); done
+	fixture_machine "$M" "$grp"
 	if check_volumes "$M" "$grp" >"$T/why" 2>&1; then pass "$grp-dir-and-xcopy-are-ntfs-3g"; else fail "$grp-dir-and-xcopy-are-ntfs-3g" "$(cat "$T/why")"; fi
 	# Degraded: a disk of the mirror and one of the RAID-5 out.
-	for k in $(seq 0 $((i - 1))); do
+	for k in "${!imgs[@]}"; do
 		case "${imgs[$k]}" in *mirrored-1.img | *raid5-1.img) "$GM" -m "$M" machine pull-disk "$k" >/dev/null ;; esac
 	done
 	lv=$("$GM" -m "$M" diskpart <<<"list volume" 2>/dev/null)

@@ -237,7 +237,9 @@ struct vol {
 	char letter;
 	struct vol_handle h;
 	struct fatfs *fs;
-	struct ntfsvol *nt; /* an NTFS volume (read through libntfs-3g) */
+	struct ntfsvol *nt; /* an NTFS volume (through libntfs-3g) */
+	bool ntw;           /* ... mounted for writing */
+	bool changed;       /* ... and written: committed at the end */
 };
 
 struct ctx {
@@ -272,9 +274,11 @@ static bool is_ntfs(struct blkdev *dev, uint32_t ss)
 	return fp.kind == FS_NTFS;
 }
 
-/* The volume of letter l, opened once: FAT (fs) or NTFS (nt). An NTFS
- * volume is opened for reading (the source of a copy). */
-static struct vol *open_any(struct ctx *c, char l, struct gm_err *err)
+/* The volume of letter l, opened once: FAT (fs) or NTFS (nt). The
+ * destination of a copy is opened first, for writing; a source volume
+ * that is NTFS is read through a mount of its own, any other is opened
+ * as a destination would be. */
+static struct vol *open_any(struct ctx *c, char l, bool write, struct gm_err *err)
 {
 	for (int i = 0; i < c->nvols; i++)
 		if (c->vols[i].letter == l)
@@ -285,57 +289,49 @@ static struct vol *open_any(struct ctx *c, char l, struct gm_err *err)
 	}
 	struct vol *v = &c->vols[c->nvols];
 	memset(v, 0, sizeof(*v));
-	struct vol_handle h;
-	if (vol_open_letter_read(c->m, l, &h, err) < 0)
-		return NULL;
-	bool nt = is_ntfs(h.dev, h.ss);
-	if (nt) {
+	struct gm_err e2;
+	if (!write) {
+		struct vol_handle h;
+		if (vol_open_letter_read(c->m, l, &h, err) < 0)
+			return NULL;
+		bool nt = is_ntfs(h.dev, h.ss);
+		if (!nt) {
+			if (close_vol(c->m, &h, err) < 0)
+				return NULL;
+			return open_any(c, l, true, err);
+		}
 		v->h = h;
 		if (ntfsvol_open(v->h.dev, &v->nt, err) < 0) {
-			struct gm_err e2;
 			vol_close(c->m, &v->h, NULL, 0, &e2);
 			return NULL;
 		}
-		v->letter = l;
-		c->nvols++;
-		return v;
-	}
-	close_vol(c->m, &h, err);
-	return NULL;
-}
-
-static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
-{
-	for (int i = 0; i < c->nvols; i++)
-		if (c->vols[i].letter == l) {
-			if (!c->vols[i].fs)
-				gm_fail(err, GM_E_NOT_SUPPORTED, "%c: is NTFS: gptmirror reads it "
-					"(dir, xcopy from it) but does not write it yet", l);
-			return c->vols[i].fs;
+	} else {
+		if (vol_open_letter(c->m, l, &v->h, err) < 0)
+			return NULL;
+		int rc = is_ntfs(v->h.dev, v->h.ss) ? ntfsvol_open_rw(v->h.dev, &v->nt, err)
+						     : fatfs_open(v->h.dev, &v->fs, err);
+		if (rc < 0) {
+			vol_close(c->m, &v->h, NULL, 0, &e2);
+			return NULL;
 		}
-	if (c->nvols == 4)
-		return NULL;
-	struct vol *v = &c->vols[c->nvols];
-	memset(v, 0, sizeof(*v));
-	if (vol_open_letter(c->m, l, &v->h, err) < 0)
-		return NULL;
-	if (is_ntfs(v->h.dev, v->h.ss)) {
-		struct gm_err e2;
-		vol_close(c->m, &v->h, NULL, 0, &e2);
-		gm_fail(err, GM_E_NOT_SUPPORTED, "%c: is NTFS: gptmirror reads it (dir, xcopy "
-			"from it) but does not write it yet", l);
-		return NULL;
-	}
-	if (fatfs_open(v->h.dev, &v->fs, err) < 0) {
-		struct gm_err e2;
-		vol_close(c->m, &v->h, NULL, 0, &e2);
-		return NULL;
+		v->ntw = v->nt != NULL;
+		if (v->fs && isatty(STDERR_FILENO))
+			fatfs_set_progress(v->fs, copy_progress, NULL);
 	}
 	v->letter = l;
 	c->nvols++;
-	if (isatty(STDERR_FILENO))
-		fatfs_set_progress(v->fs, copy_progress, NULL);
-	return v->fs;
+	return v;
+}
+
+/* A FAT volume of letter l (dir's FAT side, chkdsk). */
+static struct fatfs *open_vol(struct ctx *c, char l, struct gm_err *err)
+{
+	struct vol *v = open_any(c, l, true, err);
+
+	if (v && !v->fs)
+		gm_fail(err, GM_E_NOT_SUPPORTED, "%c: is NTFS: gptmirror checks FAT volumes "
+			"(ntfsfix -n checks NTFS)", l);
+	return v ? v->fs : NULL;
 }
 
 /* What the check before the first write of a volume found dirty did. */
@@ -359,9 +355,19 @@ static int close_vols(struct ctx *c, struct gm_err *err)
 	int rc = 0;
 
 	for (int i = 0; i < c->nvols; i++) {
-		if (c->vols[i].nt) {
-			ntfsvol_close(c->vols[i].nt);
-			if (close_vol(c->m, &c->vols[i].h, err) < 0)
+		struct vol *v = &c->vols[i];
+		if (v->nt) {
+			/* A change is committed (through its journal); a volume
+			 * mounted for writing and not written is left as it was. */
+			if (v->ntw && v->changed) {
+				char j[4096], tag[2] = {v->letter, '\0'};
+				vol_ntfs_journal(c->m, v->letter, j, sizeof(j));
+				if (ntfsvol_commit(v->nt, j, tag, err) < 0)
+					rc = -1;
+			} else {
+				ntfsvol_close(v->nt);
+			}
+			if (close_vol(c->m, &v->h, rc < 0 ? NULL : err) < 0)
 				rc = -1;
 			continue;
 		}
@@ -388,10 +394,12 @@ static bool wild(const char *mask, const char *name)
 
 /* --- the copy ------------------------------------------------------------- */
 
-/* Where files go: a FAT directory or a host directory fd. */
+/* Where files go: a FAT directory, an NTFS directory or a host directory fd. */
 struct dest {
-	struct fatfs *fs; /* NULL: host */
+	struct fatfs *fs; /* NULL: NTFS or host */
 	uint32_t dir;
+	struct vol *nv;   /* NTFS: its volume, and the directory's path */
+	char ntpath[4096];
 	int fd;
 	char shown[4096]; /* for prompts */
 	/* Not made yet: made (with its parents) when a file first goes in,
@@ -503,6 +511,50 @@ static bool may_overwrite(struct ctx *c, const char *shown, const char *name)
 
 static int make_dest(struct ctx *c, struct dest *d, struct gm_err *err);
 
+/* A file of an NTFS destination, opened for its data. */
+static int ntfs_dest_open(struct ctx *c, struct dest *d, const char *name,
+			  struct ntfs_out **o, struct gm_err *err)
+{
+	d->nv->changed = true;
+	return ntfsvol_create_file(d->nv->nt, d->ntpath, name, (int64_t)rng_time(&c->m->rng),
+				   o, err);
+}
+
+/* A host file onto NTFS: its bytes, the archive attribute, its time. */
+static int host_to_ntfs(struct ctx *c, struct dest *d, const char *name, int fd,
+			const struct stat *st, struct gm_err *err)
+{
+	static uint8_t buf[1 << 20];
+	struct ntfs_out *o;
+	uint64_t done = 0, total = (uint64_t)st->st_size;
+	int rc = ntfs_dest_open(c, d, name, &o, err);
+	bool tty = isatty(STDERR_FILENO);
+
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = gm_fail(err, GM_E_IO, "cannot read %s: %s", name, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (ntfsvol_out_write(o, buf, (size_t)n) < 0) {
+			rc = -1;
+			break;
+		}
+		done += (uint64_t)n;
+		if (tty && done <= total)
+			copy_progress(NULL, done, total);
+	}
+	if (ntfsvol_out_close(o, FAT_ATTR_ARCHIVE, (int64_t)st->st_mtime, err) < 0 && rc == 0)
+		rc = -1;
+	return rc;
+}
+
 static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 		    const char *name, const struct fat_entry *fe,
 		    const struct stat *st, const struct ntfs_item *it_ntfs, struct gm_err *err)
@@ -519,6 +571,14 @@ static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 		if (rc < 0)
 			return rc;
 		if (rc == 1 && !may_overwrite(c, d->shown, name))
+			return 0;
+	} else if (d->nv) {
+		struct ntfs_item ex;
+		char p[8192];
+		struct gm_err e2;
+		if (pathf(p, sizeof(p), "%s\\%s", d->ntpath, name) < 0)
+			return gm_fail(err, GM_E_ARGS, "path too long: %s\\%s", d->shown, name);
+		if (ntfsvol_stat(d->nv->nt, p, &ex, &e2) == 0 && !may_overwrite(c, d->shown, name))
 			return 0;
 	} else {
 		if (!safe_host_name(name))
@@ -537,7 +597,14 @@ static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 		uint8_t attr = (uint8_t)((s->fs ? fe->d.attr : it_ntfs->attrs) & 0x27);
 		int64_t mtime = s->fs ? fat_time_decode(fe->d.wrt_date, fe->d.wrt_time)
 				      : it_ntfs->mtime;
-		if (d->fs) {
+		if (d->nv) {
+			struct ntfs_out *o;
+			if ((rc = ntfs_dest_open(c, d, name, &o, err)) < 0)
+				return rc;
+			rc = read_vol_file(s, name, fe, ntfsvol_out_write, o, err);
+			if (ntfsvol_out_close(o, attr, mtime, rc < 0 ? NULL : err) < 0)
+				rc = -1;
+		} else if (d->fs) {
 			struct fat2fat f = {malloc(size ? size : 1), 0, size};
 			if (!f.buf)
 				return gm_fail(err, GM_E_NOMEM, "out of memory");
@@ -570,9 +637,12 @@ static int copy_one(struct ctx *c, struct src *s, struct dest *d,
 		h.fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (h.fd < 0)
 			return gm_fail(err, GM_E_IO, "cannot read %s: %s", p, strerror(errno));
-		rc = fatfs_write_file_fd(d->fs, d->dir, name, FAT_ATTR_ARCHIVE,
-					 (int64_t)st->st_mtime, (uint64_t)st->st_size,
-					 h.fd, NULL, err);
+		if (d->nv)
+			rc = host_to_ntfs(c, d, name, h.fd, st, err);
+		else
+			rc = fatfs_write_file_fd(d->fs, d->dir, name, FAT_ATTR_ARCHIVE,
+						 (int64_t)st->st_mtime, (uint64_t)st->st_size,
+						 h.fd, NULL, err);
 		close(h.fd);
 	}
 	if (rc == 0)
@@ -701,13 +771,14 @@ static int sub_dest(struct dest *d, const char *name, struct dest *out,
 {
 	memset(out, 0, sizeof(*out));
 	out->fs = d->fs;
+	out->nv = d->nv;
 	out->fd = -1;
 	out->pending = true;
 	out->parent = d;
 	if (pathf(out->name, sizeof(out->name), "%s", name) < 0 ||
 	    pathf(out->shown, sizeof(out->shown), "%s\\%s", d->shown, name) < 0)
 		return gm_fail(err, GM_E_ARGS, "path too long: %s", d->shown);
-	if (!d->fs && !safe_host_name(name))
+	if (!d->fs && !d->nv && !safe_host_name(name))
 		return gm_fail(err, GM_E_ARGS, "refusing to copy \"%s\" to the "
 			       "host: not a safe directory name", name);
 	return 0;
@@ -727,6 +798,13 @@ static int make_dest(struct ctx *c, struct dest *d, struct gm_err *err)
 				      (int64_t)rng_time(&c->m->rng), &e, err)) < 0)
 			return rc;
 		d->dir = e.d.first_clus;
+	} else if (d->nv) {
+		d->nv->changed = true;
+		if ((rc = ntfsvol_mkdir(d->nv->nt, d->parent->ntpath, d->name,
+					(int64_t)rng_time(&c->m->rng), err)) < 0)
+			return rc;
+		if (pathf(d->ntpath, sizeof(d->ntpath), "%s\\%s", d->parent->ntpath, d->name) < 0)
+			return gm_fail(err, GM_E_ARGS, "path too long: %s", d->shown);
 	} else {
 		if (mkdirat(d->parent->fd, d->name, 0755) < 0 && errno != EEXIST)
 			return gm_fail(err, GM_E_IO, "cannot create %s: %s", d->name,
@@ -861,11 +939,12 @@ static int resolve_src(struct ctx *c, const char *arg, struct src *s, char *mask
 	*is_single = false;
 	snprintf(mask, mcap, "*");
 	if (parse_drive(arg, &l) == 0) {
-		struct vol *nv = open_any(c, l, err);
-		if (nv && nv->nt)
-			return resolve_ntfs(nv->nt, arg, s, mask, mcap, is_single, err);
-		if (!(s->fs = open_vol(c, l, err)))
+		struct vol *nv = open_any(c, l, false, err);
+		if (!nv)
 			return -1;
+		if (nv->nt)
+			return resolve_ntfs(nv->nt, arg, s, mask, mcap, is_single, err);
+		s->fs = nv->fs;
 		snprintf(path, sizeof(path), "%s", arg + 2);
 		for (char *p = path; *p; p++)
 			if (*p == '/')
@@ -943,12 +1022,36 @@ static int resolve_dest(struct ctx *c, const char *arg, struct dest *d,
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	if (parse_drive(arg, &l) == 0) {
-		if (!(d->fs = open_vol(c, l, err)))
+		struct vol *v = open_any(c, l, true, err);
+		if (!v)
 			return -1;
+		if (v->nt && !v->ntw)
+			return gm_fail(err, GM_E_NOT_SUPPORTED, "%c: is both read and written", l);
 		snprintf(path, sizeof(path), "%s", arg + 2);
 		for (char *p = path; *p; p++)
 			if (*p == '/')
 				*p = '\\';
+		pathf(d->shown, sizeof(d->shown), "%c:%s", toupper((unsigned char)arg[0]),
+		      arg[2] ? arg + 2 : "");
+		size_t sn = strlen(d->shown);
+		if (sn && d->shown[sn - 1] == '\\')
+			d->shown[sn - 1] = '\0';
+		if (v->nt) {
+			/* Make the directories on the way, as xcopy does. */
+			d->nv = v;
+			char *save = NULL;
+			for (char *t = strtok_r(path, "\\", &save); t; t = strtok_r(NULL, "\\", &save)) {
+				char up[sizeof(d->ntpath)];
+				v->changed = true;
+				memcpy(up, d->ntpath, sizeof(up));
+				if (ntfsvol_mkdir(v->nt, up, t, (int64_t)rng_time(&c->m->rng), err) < 0)
+					return -1;
+				if (pathf(d->ntpath, sizeof(d->ntpath), "%s\\%s", up, t) < 0)
+					return gm_fail(err, GM_E_ARGS, "path too long: %s", arg);
+			}
+			return 0;
+		}
+		d->fs = v->fs;
 		/* Make the directories on the way, as xcopy does. */
 		struct fat_entry e;
 		memset(&e, 0, sizeof(e));
@@ -960,11 +1063,6 @@ static int resolve_dest(struct ctx *c, const char *arg, struct dest *d,
 					(int64_t)rng_time(&c->m->rng), &e, err) < 0)
 				return -1;
 		d->dir = e.d.first_clus;
-		pathf(d->shown, sizeof(d->shown), "%c:%s", toupper((unsigned char)arg[0]),
-		      arg[2] ? arg + 2 : "");
-		size_t n = strlen(d->shown);
-		if (n && d->shown[n - 1] == '\\')
-			d->shown[n - 1] = '\0';
 		return 0;
 	}
 	if (mkdir(arg, 0755) < 0 && errno != EEXIST)
@@ -1024,6 +1122,11 @@ int xcopy_main(const char *mdir, int argc, char **argv)
 		cli_print_err("xcopy", &err);
 		return 4;
 	}
+	char sl, dl;
+	if (parse_drive(srcarg, &sl) == 0 && parse_drive(dstarg, &dl) == 0 &&
+	    sl == dl)
+		/* One volume both read and written: mount it once, for writing. */
+		(void)open_any(&c, dl, true, &err);
 	if (resolve_src(&c, srcarg, &s, mask, sizeof(mask), &single, &is_single, &err) < 0 ||
 	    resolve_dest(&c, dstarg, &d, &err) < 0) {
 		printf("%s\n", err.code == GM_E_NO_LETTER ? "Invalid drive specification"

@@ -92,6 +92,9 @@ int cli_machine_open(const char *mdir, struct machine **m, struct gm_err *err)
 	if (r.mirrors[0])
 		fprintf(stderr, "gptmirror: %s: cut off in a write; resynchronised from "
 			"the first healthy plex\n", r.mirrors);
+	for (const char *l = r.ntfs; *l; l++)
+		fprintf(stderr, "gptmirror: %c: an NTFS change was cut off; finished from its "
+			"journal\n", *l);
 	if (rc < 0)
 		fprintf(stderr, "gptmirror: warning: %s\n", e.detail);
 	return 0;

@@ -12,6 +12,7 @@
 #include "ldm_dev.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,11 @@ int vol_open_letter(struct machine *m, char l, struct vol_handle *h, struct gm_e
 int vol_open_letter_read(struct machine *m, char l, struct vol_handle *h, struct gm_err *err)
 {
 	return open_letter(m, l, true, h, err);
+}
+
+void vol_ntfs_journal(const struct machine *m, char l, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/ntfs-journal.%c", m->dir, toupper((unsigned char)l));
 }
 
 int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,

@@ -42,4 +42,8 @@ int vol_open_ldm(struct machine *m, const struct ldm_volume *v, struct vol_handl
 int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,
 	      struct gm_err *err);
 
+/* Where a change of the NTFS on letter l waits to be finished should a
+ * crash cut it off (ntfsvol_commit): DIR/ntfs-journal.L. */
+void vol_ntfs_journal(const struct machine *m, char l, char *buf, size_t cap);
+
 #endif

@@ -4,6 +4,9 @@
  * into gptmirror's. */
 #include "ntfsvol.h"
 
+#include "../fmt/bytes.h"
+#include "../fmt/crc32.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,14 +32,135 @@ struct ntfsvol {
 	ntfs_volume *vol;
 	struct blkdev *dev;
 	uint64_t serial;
+	bool rw;
 };
 
 /* --- the device: libntfs-3g's operations over a struct blkdev -------------- */
 
+/*
+ * A volume mounted for writing keeps its writes away from the device
+ * until ntfsvol_commit, so that a crash leaves the old NTFS or the new one:
+ * bytes of clusters that were free when it was mounted go to the device at
+ * once (nothing of the old file system uses them); every other byte (the
+ * MFT, indexes, bitmaps, the log file, files overwritten in place) waits in
+ * an overlay of pages. The commit flushes the direct writes, writes the
+ * overlay as a journal file (atomically: file_replace), then onto the
+ * device, then drops the journal; a journal found later is written onto the
+ * volume again (ntfs_journal_replay), which finishes the change.
+ */
+struct opage {
+	uint64_t idx;   /* page number on the volume */
+	uint8_t *data;  /* page bytes (less in the volume's last page) */
+};
+
 struct devpriv {
 	struct blkdev *bd;
 	s64 pos;
+	bool overlay;          /* mounted for writing */
+	uint32_t page;         /* overlay page: min(cluster, 4 KiB) */
+	uint32_t cluster;
+	uint8_t *inuse;        /* $Bitmap at mount; NULL: every cluster in use */
+	uint64_t nclusters;
+	struct opage *pages;
+	size_t npages, cap;
+	size_t *hash;          /* open addressing: index into pages + 1 */
+	size_t hcap;
 };
+
+static size_t hslot(uint64_t idx, size_t hcap)
+{
+	return (size_t)((idx * 0x9E3779B97F4A7C15ull) >> 17) & (hcap - 1);
+}
+
+static struct opage *page_find(struct devpriv *p, uint64_t idx)
+{
+	if (!p->hcap)
+		return NULL;
+	for (size_t h = hslot(idx, p->hcap);; h = (h + 1) & (p->hcap - 1)) {
+		if (!p->hash[h])
+			return NULL;
+		if (p->pages[p->hash[h] - 1].idx == idx)
+			return &p->pages[p->hash[h] - 1];
+	}
+}
+
+static int hash_grow(struct devpriv *p)
+{
+	size_t nc = p->hcap ? p->hcap * 2 : 1024;
+	size_t *nh = calloc(nc, sizeof(*nh));
+
+	if (!nh)
+		return -1;
+	for (size_t i = 0; i < p->npages; i++) {
+		size_t h = hslot(p->pages[i].idx, nc);
+		while (nh[h])
+			h = (h + 1) & (nc - 1);
+		nh[h] = i + 1;
+	}
+	free(p->hash);
+	p->hash = nh;
+	p->hcap = nc;
+	return 0;
+}
+
+/* The bytes of page idx on the volume (the last one may be short). */
+static size_t page_len(const struct devpriv *p, uint64_t idx)
+{
+	uint64_t at = idx * p->page;
+	return p->bd->size - at < p->page ? (size_t)(p->bd->size - at) : p->page;
+}
+
+/* A new overlay page, filled from the device. */
+static struct opage *page_add(struct devpriv *p, uint64_t idx)
+{
+	if ((p->npages + 1) * 2 > p->hcap && hash_grow(p) < 0)
+		return NULL;
+	if (p->npages == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 256;
+		struct opage *nv = realloc(p->pages, nc * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		p->pages = nv;
+		p->cap = nc;
+	}
+	uint8_t *d = malloc(p->page);
+	if (!d)
+		return NULL;
+	int rc = blk_read(p->bd, idx * p->page, d, page_len(p, idx));
+	if (rc < 0) {
+		free(d);
+		errno = -rc;
+		return NULL;
+	}
+	struct opage *pg = &p->pages[p->npages++];
+	pg->idx = idx;
+	pg->data = d;
+	size_t h = hslot(idx, p->hcap);
+	while (p->hash[h])
+		h = (h + 1) & (p->hcap - 1);
+	p->hash[h] = p->npages;
+	return pg;
+}
+
+/* Page idx lies in a cluster the mounted file system did not use. */
+static bool page_was_free(const struct devpriv *p, uint64_t idx)
+{
+	uint64_t cl = idx * p->page / p->cluster;
+	return p->inuse && cl < p->nclusters && !(p->inuse[cl >> 3] & (1u << (cl & 7)));
+}
+
+static void overlay_free(struct devpriv *p)
+{
+	for (size_t i = 0; i < p->npages; i++)
+		free(p->pages[i].data);
+	free(p->pages);
+	free(p->hash);
+	free(p->inuse);
+	p->pages = NULL;
+	p->hash = NULL;
+	p->inuse = NULL;
+	p->npages = p->cap = p->hcap = 0;
+}
 
 static struct devpriv *priv_of(struct ntfs_device *dev)
 {
@@ -88,10 +212,35 @@ static s64 d_pread(struct ntfs_device *dev, void *buf, s64 count, s64 off)
 		return 0;
 	if ((uint64_t)(off + count) > size)
 		count = (s64)(size - (uint64_t)off);
-	int rc = blk_read(p->bd, (uint64_t)off, buf, (size_t)count);
-	if (rc < 0) {
-		errno = -rc;
-		return -1;
+	if (!p->overlay || !p->npages) {
+		int rc = blk_read(p->bd, (uint64_t)off, buf, (size_t)count);
+		if (rc < 0) {
+			errno = -rc;
+			return -1;
+		}
+		return count;
+	}
+	/* Overlay pages from memory, the runs between them from the device. */
+	uint64_t at = (uint64_t)off, end = at + (uint64_t)count;
+	uint8_t *out = buf;
+	while (at < end) {
+		uint64_t idx = at / p->page, pend = (idx + 1) * p->page;
+		uint64_t stop = pend < end ? pend : end;
+		struct opage *pg = page_find(p, idx);
+		if (pg) {
+			memcpy(out + (at - (uint64_t)off), pg->data + (at - idx * p->page), stop - at);
+			at = stop;
+			continue;
+		}
+		while (stop < end && !page_find(p, stop / p->page))
+			stop = (stop / p->page + 1) * p->page < end ? (stop / p->page + 1) * p->page
+								   : end;
+		int rc = blk_read(p->bd, at, out + (at - (uint64_t)off), (size_t)(stop - at));
+		if (rc < 0) {
+			errno = -rc;
+			return -1;
+		}
+		at = stop;
 	}
 	return count;
 }
@@ -108,10 +257,43 @@ static s64 d_pwrite(struct ntfs_device *dev, const void *buf, s64 count, s64 off
 		errno = ENOSPC;
 		return -1;
 	}
-	int rc = blk_write(p->bd, (uint64_t)off, buf, (size_t)count);
-	if (rc < 0) {
-		errno = -rc;
-		return -1;
+	if (!p->overlay) {
+		int rc = blk_write(p->bd, (uint64_t)off, buf, (size_t)count);
+		if (rc < 0) {
+			errno = -rc;
+			return -1;
+		}
+		NDevSetDirty(dev);
+		return count;
+	}
+	/* Pages of clusters free at mount go through (in runs); the rest into
+	 * the overlay. */
+	uint64_t at = (uint64_t)off, end = at + (uint64_t)count;
+	const uint8_t *in = buf;
+	while (at < end) {
+		uint64_t idx = at / p->page, pend = (idx + 1) * p->page;
+		uint64_t stop = pend < end ? pend : end;
+		struct opage *pg = page_find(p, idx);
+		if (!pg && page_was_free(p, idx)) {
+			while (stop < end && page_was_free(p, stop / p->page) &&
+			       !page_find(p, stop / p->page))
+				stop = (stop / p->page + 1) * p->page < end
+					       ? (stop / p->page + 1) * p->page : end;
+			int rc = blk_write(p->bd, at, in + (at - (uint64_t)off), (size_t)(stop - at));
+			if (rc < 0) {
+				errno = -rc;
+				return -1;
+			}
+			at = stop;
+			continue;
+		}
+		if (!pg && !(pg = page_add(p, idx))) {
+			if (!errno)
+				errno = ENOMEM;
+			return -1;
+		}
+		memcpy(pg->data + (at - idx * p->page), in + (at - (uint64_t)off), stop - at);
+		at = stop;
 	}
 	NDevSetDirty(dev);
 	return count;
@@ -186,7 +368,7 @@ static struct ntfs_device_operations ops = {
 
 /* --- the volume ------------------------------------------------------------ */
 
-int ntfsvol_open(struct blkdev *dev, struct ntfsvol **out, struct gm_err *err)
+static int mount_on(struct blkdev *dev, bool rw, struct ntfsvol **out, struct gm_err *err)
 {
 	struct ntfsvol *v = calloc(1, sizeof(*v));
 	struct devpriv *p = calloc(1, sizeof(*p));
@@ -206,9 +388,24 @@ int ntfsvol_open(struct blkdev *dev, struct ntfsvol **out, struct gm_err *err)
 	}
 	for (int i = 7; i >= 0; i--)
 		v->serial = v->serial << 8 | boot[0x48 + i];
-	/* libntfs-3g's own messages would go to stderr; its errno says why. */
-	ntfs_log_clear_levels(UINT32_MAX);
 	p->bd = dev;
+	if (rw) {
+		uint32_t bps = (uint32_t)boot[0x0b] | (uint32_t)boot[0x0c] << 8;
+		uint32_t spc = boot[0x0d] <= 0x80 ? boot[0x0d] : 1u << (256 - boot[0x0d]);
+		p->cluster = bps * spc;
+		if (bps < 256 || (bps & (bps - 1)) || !spc || (spc & (spc - 1)) ||
+		    p->cluster > (1u << 21) || !dev->writable) {
+			free(v);
+			free(p);
+			return gm_fail(err, dev->writable ? GM_E_CORRUPT : GM_E_UNREADABLE,
+				       dev->writable ? "the NTFS boot sector gives no usable "
+				       "cluster size" : "the volume is read-only");
+		}
+		p->page = p->cluster < 4096 ? p->cluster : 4096;
+		p->overlay = true;
+	}
+	/* libntfs-3g's own messages would go to stderr; its errno says why. */
+	if (!getenv("GM_NTFS_DEBUG")) ntfs_log_clear_levels(UINT32_MAX); else { ntfs_log_set_levels(0xffff); ntfs_log_set_handler(ntfs_log_handler_stderr); }
 	struct ntfs_device *nd = ntfs_device_alloc("gptmirror-volume", 0, &ops, p);
 	if (!nd) {
 		free(v);
@@ -216,18 +413,45 @@ int ntfsvol_open(struct blkdev *dev, struct ntfsvol **out, struct gm_err *err)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	}
 	errno = 0;
-	v->vol = ntfs_device_mount(nd, NTFS_MNT_RDONLY);
+	v->vol = ntfs_device_mount(nd, rw ? NTFS_MNT_NONE : NTFS_MNT_RDONLY);
 	if (!v->vol) {
 		int e = errno;
 		ntfs_device_free(nd);
+		overlay_free(p);
 		free(p);
 		free(v);
-		return gm_fail(err, GM_E_CORRUPT, "the NTFS cannot be read (libntfs-3g: %s)",
-			       e ? strerror(e) : "damaged metadata");
+		return gm_fail(err, GM_E_CORRUPT, "the NTFS cannot be %s (libntfs-3g: %s)",
+			       rw ? "written" : "read", e ? strerror(e) : "damaged metadata");
+	}
+	/* Names are found in any case, as on Windows. Only the flag:
+	 * ntfs_set_ignore_case would also build a lower-case table, and with
+	 * it ntfs_readdir lists new names in lower case. */
+	v->vol->state &= ~(1UL << NV_CaseSensitive);
+	if (rw && v->vol->lcnbmp_na && v->vol->nr_clusters > 0) {
+		/* Which clusters the file system uses now: writes to the others
+		 * need no journal. */
+		p->nclusters = (uint64_t)v->vol->nr_clusters;
+		size_t n = (size_t)((p->nclusters + 7) / 8);
+		p->inuse = malloc(n);
+		if (p->inuse && ntfs_attr_pread(v->vol->lcnbmp_na, 0, (s64)n, p->inuse) != (s64)n) {
+			free(p->inuse);
+			p->inuse = NULL;
+		}
 	}
 	v->dev = dev;
+	v->rw = rw;
 	*out = v;
 	return 0;
+}
+
+int ntfsvol_open(struct blkdev *dev, struct ntfsvol **out, struct gm_err *err)
+{
+	return mount_on(dev, false, out, err);
+}
+
+int ntfsvol_open_rw(struct blkdev *dev, struct ntfsvol **out, struct gm_err *err)
+{
+	return mount_on(dev, true, out, err);
 }
 
 void ntfsvol_close(struct ntfsvol *v)
@@ -235,9 +459,232 @@ void ntfsvol_close(struct ntfsvol *v)
 	if (!v)
 		return;
 	struct devpriv *p = v->vol->dev->d_private;
+	/* A volume mounted for writing and not committed: its overlay goes,
+	 * so the volume keeps its old state. */
 	ntfs_umount(v->vol, FALSE); /* frees the ntfs_device as well */
+	overlay_free(p);
 	free(p);
 	free(v);
+}
+
+/* --- the journal ----------------------------------------------------------- */
+
+#define JMAGIC "GMNTFSJ1"
+#define JHEAD 48 /* magic, volume size, serial, page, count, tag[16] */
+
+static int cmp_page(const void *a, const void *b)
+{
+	const struct opage *x = a, *y = b;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char d[4096];
+	snprintf(d, sizeof(d), "%s", path);
+	char *sl = strrchr(d, '/');
+	if (sl)
+		*sl = '\0';
+	else
+		snprintf(d, sizeof(d), ".");
+	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Writes the journal's pages onto dev, in runs of adjacent pages. */
+static int apply_pages(struct blkdev *dev, const uint8_t *j, uint32_t page, uint32_t count)
+{
+	const uint8_t *e = j + JHEAD;
+	for (uint32_t i = 0; i < count;) {
+		uint64_t at = get_le64(e);
+		uint32_t len = get_le32(e + 8);
+		/* A run: pages of consecutive offsets, each whole. */
+		uint32_t k = 1;
+		static uint8_t run[1 << 20];
+		memcpy(run, e + 12, len);
+		size_t rl = len;
+		const uint8_t *f = e + 12 + len;
+		while (i + k < count && len == page && rl + page <= sizeof(run) &&
+		       get_le64(f) == at + rl) {
+			uint32_t l2 = get_le32(f + 8);
+			memcpy(run + rl, f + 12, l2);
+			rl += l2;
+			f += 12 + l2;
+			k++;
+			if (l2 != page)
+				break;
+		}
+		if (blk_write(dev, at, run, rl) < 0)
+			return -1;
+		e = f;
+		i += k;
+	}
+	return blk_flush(dev);
+}
+
+int ntfsvol_commit(struct ntfsvol *v, const char *journal, const char *tag, struct gm_err *err)
+{
+	struct devpriv *p = v->vol->dev->d_private;
+	struct blkdev *dev = p->bd;
+	int rc = 0;
+
+	if (!v->rw) {
+		ntfsvol_close(v);
+		return 0;
+	}
+	/* libntfs-3g writes what it holds (into the overlay and the free
+	 * clusters); nothing of it is on the old file system's bytes yet. */
+	errno = 0;
+	if (ntfs_umount(v->vol, FALSE) < 0) {
+		rc = gm_fail(err, GM_E_IO, "the NTFS could not be written (libntfs-3g: %s); "
+			     "the volume keeps its old state", strerror(errno ? errno : EIO));
+		goto out;
+	}
+	if (blk_flush(dev) < 0) {
+		rc = gm_fail(err, GM_E_IO, "writing the volume failed; it keeps its old state");
+		goto out;
+	}
+	if (!p->npages)
+		goto out;
+	qsort(p->pages, p->npages, sizeof(*p->pages), cmp_page);
+	size_t len = JHEAD + 4;
+	for (size_t i = 0; i < p->npages; i++)
+		len += 12 + page_len(p, p->pages[i].idx);
+	uint8_t *j = calloc(1, len);
+	if (!j) {
+		rc = gm_fail(err, GM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(j, JMAGIC, 8);
+	put_le64(j + 8, dev->size);
+	put_le64(j + 16, v->serial);
+	put_le32(j + 24, p->page);
+	put_le32(j + 28, (uint32_t)p->npages);
+	snprintf((char *)j + 32, 16, "%s", tag);
+	uint8_t *e = j + JHEAD;
+	for (size_t i = 0; i < p->npages; i++) {
+		size_t pl = page_len(p, p->pages[i].idx);
+		put_le64(e, p->pages[i].idx * p->page);
+		put_le32(e + 8, (uint32_t)pl);
+		memcpy(e + 12, p->pages[i].data, pl);
+		e += 12 + pl;
+	}
+	put_le32(e, gm_crc32(j, len - 4));
+	int fr = file_replace(journal, j, len);
+	if (fr < 0) {
+		rc = gm_fail(err, GM_E_IO, "cannot write the journal %s: %s; the volume keeps "
+			     "its old state", journal, strerror(-fr));
+	} else if (apply_pages(dev, j, p->page, (uint32_t)p->npages) < 0) {
+		rc = gm_fail(err, GM_E_IO, "writing the volume failed; the next command "
+			     "finishes it from %s", journal);
+	} else {
+		unlink(journal);
+		fsync_dir_of(journal);
+	}
+	free(j);
+out:
+	overlay_free(p);
+	free(p);
+	free(v);
+	return rc;
+}
+
+/* The journal read whole and checked; NULL (and errno) when it is not one. */
+static uint8_t *journal_load(const char *journal, size_t *lenp)
+{
+	int fd = open(journal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	uint8_t *j = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || st.st_size < JHEAD + 4 || st.st_size > (off_t)1 << 34) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	size_t len = (size_t)st.st_size;
+	if (!(j = malloc(len)) || pread(fd, j, len, 0) != (ssize_t)len ||
+	    memcmp(j, JMAGIC, 8) != 0 || get_le32(j + len - 4) != gm_crc32(j, len - 4)) {
+		free(j);
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	close(fd);
+	/* Every entry inside the file, and as many as it says. */
+	uint32_t page = get_le32(j + 24), count = get_le32(j + 28);
+	size_t at = JHEAD;
+	for (uint32_t i = 0; i < count; i++) {
+		if (at + 12 > len - 4 || get_le32(j + at + 8) > page ||
+		    get_le32(j + at + 8) > len - 4 - at - 12) {
+			free(j);
+			errno = EINVAL;
+			return NULL;
+		}
+		at += 12 + get_le32(j + at + 8);
+	}
+	if (at != len - 4 || page == 0 || page > 4096) {
+		free(j);
+		errno = EINVAL;
+		return NULL;
+	}
+	*lenp = len;
+	return j;
+}
+
+int ntfs_journal_tag(const char *journal, char *tag, size_t cap)
+{
+	size_t len;
+	uint8_t *j = journal_load(journal, &len);
+
+	if (!j)
+		return errno == ENOENT ? 0 : -1;
+	snprintf(tag, cap, "%.15s", (const char *)j + 32);
+	free(j);
+	return 1;
+}
+
+int ntfs_journal_replay(const char *journal, struct blkdev *dev, struct gm_err *err)
+{
+	size_t len;
+	uint8_t *j = journal_load(journal, &len);
+	uint8_t boot[512];
+
+	if (!j) {
+		if (errno == ENOENT)
+			return 0;
+		/* Cut off before it was whole: the change never began. */
+		unlink(journal);
+		fsync_dir_of(journal);
+		return 0;
+	}
+	uint64_t serial = 0;
+	if (blk_read(dev, 0, boot, sizeof(boot)) == 0)
+		for (int i = 7; i >= 0; i--)
+			serial = serial << 8 | boot[0x48 + i];
+	if (get_le64(j + 8) != dev->size || get_le64(j + 16) != serial) {
+		free(j);
+		return gm_fail(err, GM_E_CORRUPT, "the NTFS journal %s is not of this volume "
+			       "(its size or serial number differs); left as it is", journal);
+	}
+	for (size_t at = JHEAD; at < len - 4; at += 12 + get_le32(j + at + 8))
+		if (get_le64(j + at) + get_le32(j + at + 8) > dev->size) {
+			free(j);
+			return gm_fail(err, GM_E_CORRUPT, "the NTFS journal %s writes past the "
+				       "volume's end; left as it is", journal);
+		}
+	int rc = apply_pages(dev, j, get_le32(j + 24), get_le32(j + 28));
+	free(j);
+	if (rc < 0)
+		return gm_fail(err, GM_E_IO, "writing the volume from %s failed", journal);
+	unlink(journal);
+	fsync_dir_of(journal);
+	return 1;
 }
 
 const char *ntfsvol_label(const struct ntfsvol *v)
@@ -426,6 +873,210 @@ int ntfsvol_read(struct ntfsvol *v, const char *path,
 	}
 	ntfs_attr_close(na);
 	ntfs_inode_close(ni);
+	return rc;
+}
+
+/* --- writing files --------------------------------------------------------- */
+
+static ntfs_time ntime(int64_t t)
+{
+	struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = 0};
+	return timespec2ntfs(ts);
+}
+
+/* The times of ni: all now, the data's change at mtime. */
+static void set_times(ntfs_inode *ni, int64_t mtime, int64_t now)
+{
+	ni->creation_time = ni->last_mft_change_time = ni->last_access_time = ntime(now);
+	ni->last_data_change_time = ntime(mtime);
+	NInoFileNameSetDirty(ni);
+	ntfs_inode_mark_dirty(ni);
+}
+
+/* A name Windows can make: no control characters or \ / : * ? " < > |,
+ * no trailing dot or space, at most 255 UTF-16 units. */
+static int win_name(const char *name, ntfschar **u, struct gm_err *err)
+{
+	size_t n = strlen(name);
+
+	if (!n || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || name[n - 1] == '.' ||
+	    name[n - 1] == ' ')
+		return gm_fail(err, GM_E_ARGS, "\"%s\" is not a name Windows can give a file", name);
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		if (*c < 0x20 || strchr("\\/:*?\"<>|", *c))
+			return gm_fail(err, GM_E_ARGS, "\"%s\" is not a name Windows can give a "
+				       "file", name);
+	*u = NULL;
+	int len = ntfs_mbstoucs(name, u);
+	if (len <= 0 || len > 255) {
+		free(*u);
+		*u = NULL;
+		return gm_fail(err, GM_E_ARGS, "\"%s\" is not a name NTFS can hold (UTF-8, at "
+			       "most 255 characters)", name);
+	}
+	return len;
+}
+
+static int open_dir(struct ntfsvol *v, const char *dir, ntfs_inode **ni, struct gm_err *err)
+{
+	int rc = open_path(v, dir, ni, err);
+
+	if (rc == 0 && !((*ni)->mrec->flags & MFT_RECORD_IS_DIRECTORY)) {
+		ntfs_inode_close(*ni);
+		return gm_fail(err, GM_E_ARGS, "%s is not a directory", dir);
+	}
+	return rc;
+}
+
+/* What dir holds under name (any case): the inode, or NULL. */
+static ntfs_inode *lookup(ntfs_inode *dir, const char *name)
+{
+	ntfschar *u = NULL;
+	int len = ntfs_mbstoucs(name, &u);
+	/* (ntfs_inode_lookup_by_mbsname would leak its name when not found.) */
+	u64 mref = len > 0 ? ntfs_inode_lookup_by_name(dir, u, len) : (u64)-1;
+
+	free(u);
+	return mref == (u64)-1 ? NULL : ntfs_inode_open(dir->vol, MREF(mref));
+}
+
+static ntfs_inode *create_in(ntfs_inode *dir, const char *name, mode_t type, int64_t now,
+			     struct gm_err *err)
+{
+	ntfschar *u;
+	int len = win_name(name, &u, err);
+
+	if (len < 0)
+		return NULL;
+	errno = 0;
+	ntfs_inode *ni = ntfs_create(dir, const_cpu_to_le32(0), u, (u8)len, type);
+	free(u);
+	if (!ni) {
+		gm_fail(err, errno == ENOSPC ? GM_E_NO_SPACE : GM_E_IO, "cannot create %s "
+			"(libntfs-3g: %s)", name, strerror(errno ? errno : EIO));
+		return NULL;
+	}
+	/* The directory changed now, as Windows records it. */
+	set_times(dir, now, now);
+	return ni;
+}
+
+int ntfsvol_mkdir(struct ntfsvol *v, const char *dir, const char *name, int64_t now,
+		  struct gm_err *err)
+{
+	ntfs_inode *d, *ni;
+	int rc = open_dir(v, dir, &d, err);
+
+	if (rc < 0)
+		return rc;
+	if ((ni = lookup(d, name))) {
+		bool isdir = (ni->mrec->flags & MFT_RECORD_IS_DIRECTORY) != 0;
+		ntfs_inode_close(ni);
+		ntfs_inode_close(d);
+		return isdir ? 0 : gm_fail(err, GM_E_ARGS, "%s\\%s is a file", dir, name);
+	}
+	if (!(ni = create_in(d, name, S_IFDIR, now, err))) {
+		ntfs_inode_close(d);
+		return -1;
+	}
+	/* The directory first: the new entry's index entry is then on the
+	 * volume for the new directory's own times to be written into. */
+	set_times(ni, now, now);
+	if (ntfs_inode_close(d) < 0)
+		rc = gm_fail(err, GM_E_IO, "cannot write %s (libntfs-3g: %s)", dir, strerror(errno));
+	if (ntfs_inode_close(ni) < 0 && rc == 0)
+		rc = gm_fail(err, GM_E_IO, "cannot write %s (libntfs-3g: %s)", name, strerror(errno));
+	return rc;
+}
+
+struct ntfs_out {
+	ntfs_inode *ni;
+	ntfs_attr *na;
+	s64 off;
+	int64_t now;
+	bool failed;
+	int err_no;
+};
+
+int ntfsvol_create_file(struct ntfsvol *v, const char *dir, const char *name, int64_t now,
+			struct ntfs_out **out, struct gm_err *err)
+{
+	ntfs_inode *d, *ni;
+	int rc = open_dir(v, dir, &d, err);
+
+	*out = NULL;
+	if (rc < 0)
+		return rc;
+	if ((ni = lookup(d, name))) {
+		/* xcopy over a file: the same file, its data replaced. */
+		if (ni->mrec->flags & MFT_RECORD_IS_DIRECTORY) {
+			ntfs_inode_close(ni);
+			ntfs_inode_close(d);
+			return gm_fail(err, GM_E_ARGS, "%s\\%s is a directory", dir, name);
+		}
+	} else if (!(ni = create_in(d, name, S_IFREG, now, err))) {
+		ntfs_inode_close(d);
+		return -1;
+	}
+	if (ntfs_inode_close(d) < 0) {
+		ntfs_inode_close(ni);
+		return gm_fail(err, GM_E_IO, "cannot write %s (libntfs-3g: %s)", dir, strerror(errno));
+	}
+	struct ntfs_out *o = calloc(1, sizeof(*o));
+	ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+	if (!o || !na || ntfs_attr_truncate(na, 0) < 0) {
+		int e = errno;
+		if (na)
+			ntfs_attr_close(na);
+		ntfs_inode_close(ni);
+		free(o);
+		return gm_fail(err, GM_E_IO, "cannot write %s (libntfs-3g: %s)", name,
+			       strerror(e ? e : ENOMEM));
+	}
+	o->ni = ni;
+	o->na = na;
+	o->now = now;
+	*out = o;
+	return 0;
+}
+
+int ntfsvol_out_write(void *ctx, const void *buf, size_t len)
+{
+	struct ntfs_out *o = ctx;
+	const uint8_t *b = buf;
+
+	while (len > 0 && !o->failed) {
+		errno = 0;
+		s64 n = ntfs_attr_pwrite(o->na, o->off, (s64)len, b);
+		if (n <= 0) {
+			o->failed = true;
+			o->err_no = errno ? errno : EIO;
+			break;
+		}
+		o->off += n;
+		b += n;
+		len -= (size_t)n;
+	}
+	return o->failed ? -1 : 0;
+}
+
+int ntfsvol_out_close(struct ntfs_out *o, uint32_t attrs, int64_t mtime, struct gm_err *err)
+{
+	int rc = 0;
+
+	if (!o)
+		return 0;
+	if (o->failed)
+		rc = gm_fail(err, o->err_no == ENOSPC ? GM_E_NO_SPACE : GM_E_IO,
+			     "writing the file failed (libntfs-3g: %s)", strerror(o->err_no));
+	ntfs_attr_close(o->na);
+	o->ni->flags = (o->ni->flags & ~const_cpu_to_le32(0x27)) |
+		       (cpu_to_le32(attrs) & const_cpu_to_le32(0x27));
+	set_times(o->ni, mtime, o->now);
+	if (ntfs_inode_close(o->ni) < 0 && rc == 0)
+		rc = gm_fail(err, GM_E_IO, "writing the file failed (libntfs-3g: %s)",
+			     strerror(errno));
+	free(o);
 	return rc;
 }
 

@@ -44,6 +44,38 @@ int ntfsvol_read(struct ntfsvol *v, const char *path,
 		 int (*sink)(void *ctx, const void *buf, size_t len), void *ctx,
 		 struct gm_err *err);
 
+/*
+ * Writing. ntfsvol_open_rw mounts it for writing: every change waits (in
+ * memory, or in clusters the old file system does not use) until
+ * ntfsvol_commit, which makes it durable through a journal file so that a
+ * crash leaves the old NTFS or one ntfs_journal_replay finishes into the
+ * new. ntfsvol_close without a commit drops the changes.
+ */
+int ntfsvol_open_rw(struct blkdev *dev, struct ntfsvol **out, struct gm_err *err);
+/* journal: the file (in the machine's directory); tag names the volume
+ * for the replay (its drive letter). Frees v, whatever the outcome. */
+int ntfsvol_commit(struct ntfsvol *v, const char *journal, const char *tag,
+		   struct gm_err *err);
+/* 1 and the tag when journal is a whole journal, 0 when there is none
+ * (or only a cut-off one: the change never began), -1 on error. */
+int ntfs_journal_tag(const char *journal, char *tag, size_t cap);
+/* Writes a whole journal onto dev (the volume it names: its size and serial
+ * must match) and deletes it: 1 done, 0 nothing to do, < 0 error. */
+int ntfs_journal_replay(const char *journal, struct blkdev *dev, struct gm_err *err);
+
+/* Makes directory dir\name (times: now) unless it exists. */
+int ntfsvol_mkdir(struct ntfsvol *v, const char *dir, const char *name, int64_t now,
+		  struct gm_err *err);
+/* Opens dir\name for writing its data from the start, creating it (any
+ * case matches an existing file, as on Windows). Then ntfsvol_out_write
+ * (a sink) and ntfsvol_out_close, which sets the attributes (read-only,
+ * hidden, system, archive) and the times (mtime the data's, now the rest). */
+struct ntfs_out;
+int ntfsvol_create_file(struct ntfsvol *v, const char *dir, const char *name, int64_t now,
+			struct ntfs_out **out, struct gm_err *err);
+int ntfsvol_out_write(void *ctx, const void *buf, size_t len);
+int ntfsvol_out_close(struct ntfs_out *o, uint32_t attrs, int64_t mtime, struct gm_err *err);
+
 #endif
 
 /* format /fs:ntfs: mkntfs makes the file system on a sparse scratch file

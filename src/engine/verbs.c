@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "boot.h"
 #include "ldm_dev.h"
@@ -583,6 +584,40 @@ static int heal_tables(struct machine *m, struct recover_result *r, struct gm_er
 	return 0;
 }
 
+/* NTFS changes a crash cut off after their journal was whole: written
+ * onto the volume again (the journal of one cut off sooner is dropped:
+ * that change never began). */
+static int heal_ntfs(struct machine *m, struct recover_result *r, struct gm_err *err)
+{
+	int rc = 0;
+
+	for (char l = 'A'; l <= 'Z'; l++) {
+		char path[4096], tag[16];
+		vol_ntfs_journal(m, l, path, sizeof(path));
+		if (access(path, F_OK) < 0)
+			continue;
+		if (ntfs_journal_tag(path, tag, sizeof(tag)) != 1 ||
+		    toupper((unsigned char)tag[0]) != l) {
+			unlink(path);
+			continue;
+		}
+		struct vol_handle h;
+		struct gm_err e2;
+		if (vol_open_letter(m, l, &h, err) < 0) {
+			rc = -1;
+			continue;
+		}
+		int n = ntfs_journal_replay(path, h.dev, err);
+		if (vol_close(m, &h, NULL, 0, n < 0 ? &e2 : err) < 0 && n >= 0)
+			n = -1;
+		if (n < 0)
+			rc = -1;
+		else if (n > 0 && strlen(r->ntfs) + 1 < sizeof(r->ntfs))
+			r->ntfs[strlen(r->ntfs)] = l;
+	}
+	return rc;
+}
+
 int machine_recover(struct machine *m, struct recover_result *r, struct gm_err *err)
 {
 	bool dirty = false, tables = false;
@@ -600,6 +635,8 @@ int machine_recover(struct machine *m, struct recover_result *r, struct gm_err *
 		rc = ldm_heal_dirty(m, NULL, NULL, r->mirrors, sizeof(r->mirrors), err);
 		machine_rescan(m, NULL);
 	}
+	if (rc == 0)
+		rc = heal_ntfs(m, r, err);
 	return rc < 0 ? rc : 0;
 }
 

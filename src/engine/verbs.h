@@ -142,12 +142,15 @@ int machine_delete_missing(struct machine *m, uint32_t disk_id, bool override,
 /* What every command does first, before it reads or writes a volume: the
  * table writes a crash cut off are finished (both GPT copies written from
  * the one the disk reads as), then the mirrors it cut off in a write are
- * made whole (ldm_heal_dirty). < 0 when one cannot be (a mirror still
+ * made whole (ldm_heal_dirty), then the NTFS changes it cut off after their
+ * journal was written are finished (ntfs_journal_replay). < 0 when one cannot be (a mirror still
  * marked shows Resynching and takes no write). */
 struct recover_result {
 	int tables[16];      /* disks whose table was written again */
 	int ntables;
 	char mirrors[256];   /* mirrors resynchronised, comma-separated */
+	char ntfs[27];       /* letters of NTFS volumes whose change a crash
+			      * cut off, finished from their journal */
 };
 int machine_recover(struct machine *m, struct recover_result *r, struct gm_err *err);
 

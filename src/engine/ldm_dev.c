@@ -27,6 +27,9 @@ struct vdev {
 	struct machine *m;
 	const struct ldm_volume *v;
 	uint32_t failed; /* plexes that failed a read or a write, by bit */
+	uint32_t absent; /* plexes whose disk is missing: the first write
+			  * marks them failed, before it leaves them behind */
+	struct ldm_view *view; /* the view of v, for that mark */
 	int writers;     /* plexes that take writes when it is opened */
 	struct ldm_dirty dirty; /* regions written since the last flush, as
 				 * recorded in machine.conf */
@@ -109,6 +112,16 @@ static int vdev_write_op(struct blkdev *d, uint64_t off, const void *buf, size_t
 
 	if ((rc = mark_dirty(vd, off, len)) < 0)
 		return rc;
+	if (vd->absent) {
+		/* A plex whose disk is out misses this write: it is recorded
+		 * failed first, durably, so that when its disk is back it is
+		 * copied again, not taken as Healthy. */
+		struct gm_err e;
+		if (!vd->view || ldm_mark_failed(vd->m, vd->view, vd->v, vd->absent, &e) < 0)
+			return -EIO;
+		vd->failed |= vd->absent;
+		vd->absent = 0;
+	}
 	rc = -EIO;
 	for (size_t p = 0; p < vd->v->nplex && p < 32; p++) {
 		if (!usable(vd, p))
@@ -247,7 +260,7 @@ int ldm_vol_open_read(struct machine *m, const struct ldm_volume *v, struct blkd
 		      struct gm_err *err)
 {
 	if (v->kind != LK_STRIPE && v->kind != LK_RAID5)
-		return ldm_vol_open_dev(m, v, out, err);
+		return ldm_vol_open_dev(m, NULL, v, out, err);
 	if (v->bad[0])
 		return gm_fail(err, GM_E_CORRUPT, "%s is refused: its %s", v->rec->name, v->bad);
 	struct vdev *vd = calloc(1, sizeof(*vd));
@@ -265,8 +278,8 @@ int ldm_vol_open_read(struct machine *m, const struct ldm_volume *v, struct blkd
 	return 0;
 }
 
-int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
-		     struct gm_err *err)
+int ldm_vol_open_dev(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		     struct blkdev **out, struct gm_err *err)
 {
 	if (v->kind != LK_SIMPLE && v->kind != LK_SPANNED && v->kind != LK_MIRROR)
 		return gm_fail(err, GM_E_NOT_SUPPORTED, "%s is a %s volume: gptmirror reads "
@@ -294,6 +307,7 @@ int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkde
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	vd->m = m;
 	vd->v = v;
+	vd->view = view;
 	/* Plexes whose disk is gone, or marked failed, take no I/O. */
 	for (size_t p = 0; p < v->nplex; p++) {
 		bool present = v->plex[p].complete;
@@ -304,6 +318,8 @@ int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkde
 			vd->failed |= 1u << p;
 		else if (present)
 			vd->writers++;
+		else if (p < 32)
+			vd->absent |= 1u << p;
 	}
 	ldm_dirty_init(v, &vd->dirty);
 	vd->dev.ops = &vdev_ops;
@@ -338,7 +354,7 @@ static int open_ldm(struct machine *m, struct ldm_view *view, bool own, const st
 	int rc;
 
 	memset(h, 0, sizeof(*h));
-	if ((rc = ro ? ldm_vol_open_read(m, v, &h->dev, err) : ldm_vol_open_dev(m, v, &h->dev, err)) < 0) {
+	if ((rc = ro ? ldm_vol_open_read(m, v, &h->dev, err) : ldm_vol_open_dev(m, view, v, &h->dev, err)) < 0) {
 		if (own)
 			ldm_view_free(view);
 		return rc;

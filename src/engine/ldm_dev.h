@@ -15,8 +15,10 @@
  * ldm_vol_read; the others as ldm_vol_open_dev). */
 int ldm_vol_open_read(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
 		      struct gm_err *err);
-int ldm_vol_open_dev(struct machine *m, const struct ldm_volume *v, struct blkdev **out,
-		     struct gm_err *err);
+/* view (of v) lets a write record the plexes whose disk is missing as
+ * failed; without it such a write fails. */
+int ldm_vol_open_dev(struct machine *m, struct ldm_view *view, const struct ldm_volume *v,
+		     struct blkdev **out, struct gm_err *err);
 /* Plexes (by bit) that failed an I/O since the device was opened and were
  * not failed before: the caller marks them (ldm_mark_failed). */
 uint32_t ldm_vol_dev_failed(struct blkdev *dev);

@@ -405,7 +405,7 @@ static int mount_on(struct blkdev *dev, bool rw, struct ntfsvol **out, struct gm
 		p->overlay = true;
 	}
 	/* libntfs-3g's own messages would go to stderr; its errno says why. */
-	if (!getenv("GM_NTFS_DEBUG")) ntfs_log_clear_levels(UINT32_MAX); else { ntfs_log_set_levels(0xffff); ntfs_log_set_handler(ntfs_log_handler_stderr); }
+	ntfs_log_clear_levels(UINT32_MAX);
 	struct ntfs_device *nd = ntfs_device_alloc("gptmirror-volume", 0, &ops, p);
 	if (!nd) {
 		free(v);
@@ -956,8 +956,25 @@ static ntfs_inode *create_in(ntfs_inode *dir, const char *name, mode_t type, int
 			"(libntfs-3g: %s)", name, strerror(errno ? errno : EIO));
 		return NULL;
 	}
-	/* The directory changed now, as Windows records it. */
-	set_times(dir, now, now);
+	/* The new name's own times are the creation's, not the host clock's
+	 * that libntfs-3g put there. */
+	ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
+	if (ctx && ntfs_attr_lookup(AT_FILE_NAME, AT_UNNAMED, 0, CASE_SENSITIVE, 0, NULL, 0,
+				    ctx) == 0 && !ctx->attr->non_resident) {
+		FILE_NAME_ATTR *fn = (FILE_NAME_ATTR *)((u8 *)ctx->attr +
+							le16_to_cpu(ctx->attr->value_offset));
+		fn->creation_time = fn->last_data_change_time = fn->last_mft_change_time =
+			fn->last_access_time = ntime(now);
+		ntfs_inode_mark_dirty(ni);
+	}
+	if (ctx)
+		ntfs_attr_put_search_ctx(ctx);
+	/* The directory changed now, as Windows records it; it was made
+	 * when it was. */
+	dir->last_data_change_time = dir->last_mft_change_time = dir->last_access_time =
+		ntime(now);
+	NInoFileNameSetDirty(dir);
+	ntfs_inode_mark_dirty(dir);
 	return ni;
 }
 

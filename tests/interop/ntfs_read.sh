@@ -10,13 +10,16 @@
 # - a basic NTFS partition made by mkntfs and filled by ntfscp: dir, xcopy
 #   to the host (bytes, times) and onto a FAT volume (fsck.fat accepts it,
 #   mcopy reads the same bytes back);
-# - writing NTFS is refused clearly, with no byte changed; a damaged boot
-#   sector or MFT gives a clear error, no crash, no change.
+# - writing NTFS: onto the mkntfs volume and onto Windows' own mirror (both
+#   plexes, ntfsfix -n accepts it, ntfscat reads the file); a RAID-5 is
+#   refused with no byte changed; a damaged boot sector or MFT gives a
+#   clear error, no crash, no change.
 . "$(dirname "$0")/../lib.sh"
 need ldmtool
 need ntfsls
 need ntfscat
 need mkntfs
+need ntfsfix
 need ntfscp
 need fsck.fat
 need mcopy
@@ -115,16 +118,56 @@ else
 	fail "basic-ntfs-xcopy-onto-fat" "rc=$xrc" "$(cat "$T/xc")"
 fi
 
-# Writing NTFS: refused clearly, nothing changed.
-h=$(image_hash)
-"$GM" -m "$M" xcopy "$T/h.txt" 'E:\' >"$T/xc" 2>&1
+# Writing onto NTFS that mkntfs made: ntfsfix -n accepts it, ntfscat reads
+# the new file and the old ones are still there.
+mkdir -p "$T/add/Sub dir"
+printf 'added\r\n' >"$T/add/Sub dir/new file.txt"
+"$GM" -m "$M" xcopy "$T/add" 'E:\Added' /s /e >"$T/xc" 2>&1
 wrc=$?
-if [ "$wrc" = 4 ] && grep -q "E: is NTFS: gptmirror reads it (dir, xcopy from it) but does not write it yet" "$T/xc" &&
-	[ "$h" = "$(image_hash)" ]; then
-	pass "ntfs-write-refused"
+part_extract "$M/disk0.img" 2 "$T/e2.img"
+if [ "$wrc" = 0 ] && ntfsfix -n "$T/e2.img" 2>&1 | grep -q "processed successfully" &&
+	ntfscat "$T/e2.img" "/Added/Sub dir/new file.txt" 2>/dev/null | cmp -s - "$T/add/Sub dir/new file.txt" &&
+	ntfscat "$T/e2.img" /big.bin 2>/dev/null | cmp -s - "$T/big.bin"; then
+	pass "ntfs-write-onto-mkntfs-volume"
 else
-	fail "ntfs-write-refused" "rc=$wrc" "$(cat "$T/xc")"
+	fail "ntfs-write-onto-mkntfs-volume" "rc=$wrc" "$(cat "$T/xc")"
 fi
+
+# Windows' own volumes: a write onto the 2008 R2 mirror reaches both plexes
+# (Windows' NTFS, written by libntfs-3g, still passes ntfsfix -n on each);
+# the RAID-5 is refused with nothing changed.
+M=$T/w2008
+fixture_machine "$M" 2008r2
+lv=$("$GM" -m "$M" diskpart <<<"list volume" 2>/dev/null)
+ml=$(sed -n "s/^[ *] Volume [0-9]* *\([A-Z]\)  .*NTFS  *Mirror .*/\1/p" <<<"$lv")
+rl=$(sed -n "s/^[ *] Volume [0-9]* *\([A-Z]\)  .*NTFS  *RAID-5 .*/\1/p" <<<"$lv")
+mname=$("$GM" -m "$M" volume list --json | python3 -c "
+import json,sys
+for g in json.load(sys.stdin)['groups']:
+    for v in g['volumes']:
+        if v['letter'] == sys.argv[1]: print(v['name'])" "$ml")
+"$GM" -m "$M" xcopy "$T/add" "$ml:\\Added" /s /e >"$T/xc" 2>&1
+wrc=$?
+ok=0
+{
+	[ -n "$ml" ] && [ "$wrc" = 0 ] || { ok=1; echo "mirror '$ml' rc=$wrc: $(cat "$T/xc")"; }
+	plexes_agree "$mname" || ok=1
+	"$GM" -m "$M" volume export "$mname" "$T/wm.img" >/dev/null 2>&1
+	ntfsfix -n "$T/wm.img" 2>&1 | grep -q "processed successfully" || { ok=1; echo "ntfsfix rejects the mirror"; }
+	ntfscat "$T/wm.img" "/Added/Sub dir/new file.txt" 2>/dev/null | cmp -s - "$T/add/Sub dir/new file.txt" ||
+		{ ok=1; echo "the new file differs"; }
+} >"$T/why" 2>&1
+if [ "$ok" = 0 ]; then pass "ntfs-write-onto-windows-mirror"; else fail "ntfs-write-onto-windows-mirror" "$(cat "$T/why")"; fi
+h=$(image_hash)
+"$GM" -m "$M" xcopy "$T/h.txt" "$rl:\\" >"$T/xc" 2>&1
+wrc=$?
+if [ -n "$rl" ] && [ "$wrc" = 4 ] && grep -q "is a RAID-5 volume: gptmirror reads it (volume export) but does not write it" "$T/xc" &&
+	[ "$h" = "$(image_hash)" ]; then
+	pass "ntfs-raid5-write-refused"
+else
+	fail "ntfs-raid5-write-refused" "'$rl' rc=$wrc" "$(cat "$T/xc")"
+fi
+M=$T/basic
 
 # Damage: the MFT's first record, then the boot sector's cluster size.
 damage() { # OFFSET-IN-VOLUME BYTES...: writes them into E: on a copy

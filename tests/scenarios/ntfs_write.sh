@@ -214,7 +214,8 @@ else
 fi
 
 # A mirrored NTFS volume: both plexes get the files; a plex pulled, they
-# still read; the resync makes the plexes equal.
+# still read, and a write marks the pulled plex failed (Failed Rd when its
+# disk is back); the resync makes the plexes equal.
 export GPTMIRROR_SEED=7172
 M=$T/pair
 dynamic_pair 300
@@ -241,6 +242,9 @@ ok=0
 	printf 'later\n' >"$T/later.txt"
 	"$GM" -m "$M" xcopy "$T/later.txt" 'C:\' >/dev/null 2>&1 || { ok=1; echo "degraded write failed"; }
 	"$GM" -m "$M" machine insert-disk 1 --image "$M/pulled/disk1.img" >/dev/null 2>&1
+	# Back, the plex that missed the write is not Healthy until resynced.
+	"$GM" -m "$M" volume list >"$T/vl" 2>&1
+	grep -q "Volume1 .*Failed Rd" "$T/vl" || { ok=1; echo "reinserted: $(cat "$T/vl")"; }
 	"$GM" -m "$M" volume resync >"$T/rs" 2>&1 || { ok=1; cat "$T/rs"; }
 	plexes_agree Volume1 || ok=1
 	ntfscat "$T/plex.img" /later.txt >/dev/null 2>&1 && { ok=1; echo "the stale plex had later.txt"; }

@@ -57,7 +57,11 @@ done
 GUEST_GM=${GPTMIRROR_GUEST_BIN:-$GM}
 cp "$GUEST_GM" "$S/bin/gptmirror"
 cp "$LOADER" "$S/bin/gptmirror-loader.efi"
-for lib in $(ldd "$GUEST_GM" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
+# Setup formats C: NTFS with mkntfs, as format /fs:ntfs does.
+MKNTFS=$(command -v mkntfs || echo /usr/sbin/mkntfs)
+[ -x "$MKNTFS" ] || { echo "FAIL: demo-host/setup (mkntfs is missing: run scripts/install-deps)"; exit 1; }
+cp "$MKNTFS" "$S/bin/mkntfs"
+for lib in $(ldd "$GUEST_GM" "$MKNTFS" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u); do
 	[ -e "$lib" ] && cp -L "$lib" "$S$lib" 2>/dev/null || cp -L "$lib" "$S/lib/x86_64-linux-gnu/"
 done
 MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk efivarfs fat vfat nls_cp437 nls_iso8859-1"

@@ -453,13 +453,18 @@ int setup_main(const char *mdir, int argc, char **argv)
 		} else if (strcmp(argv[i], "--loader") == 0 && v) {
 			s.loader = v;
 			i++;
+		} else if (strcmp(argv[i], "--fs") == 0 && v &&
+			   (strcasecmp(v, "ntfs") == 0 || strcasecmp(v, "fat32") == 0)) {
+			s.fat32 = strcasecmp(v, "fat32") == 0;
+			i++;
 		} else {
 			slot = -2;
 			break;
 		}
 	}
 	if (slot < 0 || slot >= GM_MAX_SLOTS) {
-		fprintf(stderr, "usage: gptmirror setup --disk N [--size MB] [--loader FILE.efi]\n");
+		fprintf(stderr, "usage: gptmirror setup --disk N [--size MB] [--fs ntfs|fat32] "
+			"[--loader FILE.efi]\n");
 		return 2;
 	}
 	if (!s.loader)
@@ -476,9 +481,9 @@ int setup_main(const char *mdir, int argc, char **argv)
 	}
 	struct disk *d = machine_disk(m, slot);
 	printf("Setup created the EFI system partition, the MSR and a %" PRIu64 " MB partition "
-	       "on disk %d,\nformatted it (FAT32) and installed Windows on it%s.\n",
+	       "on disk %d,\nformatted it (%s) and installed Windows on it%s.\n",
 	       (d->parts[r.os_pos].last_lba - d->parts[r.os_pos].first_lba + 1) * d->ss >> 20,
-	       slot, r.letter_c ? " as C:" : "");
+	       slot, s.fat32 ? "FAT32" : "NTFS", r.letter_c ? " as C:" : "");
 	printf("New boot entry Boot%04X is first in the boot order; the installed system is "
 	       "running.\n", r.entry);
 	machine_close(m);

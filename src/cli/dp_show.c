@@ -163,6 +163,7 @@ static void vline_basic(struct dp *dp, const struct volume *v, int num, bool sta
 	memset(l, 0, sizeof(*l));
 	if (blk_read(d->dev, part_offset(d, p), sec, d->ss) == 0)
 		fs_probe(sec, d->ss, &l->fs);
+	vol_ntfs_label(dp->m, v->slot, v->part, NULL, &l->fs);
 	l->num = num;
 	l->letter = v->letter;
 	l->type = "Partition";
@@ -184,6 +185,7 @@ static void vline_ldm(struct dp *dp, const struct ldm_volume *v, int num, bool s
 	memset(l, 0, sizeof(*l));
 	if (v->health != LH_FAILED && ldm_vol_read(dp->m, v, 0, 1, sec, &err) == 0)
 		fs_probe(sec, sizeof(sec), &l->fs);
+	vol_ntfs_label(dp->m, -1, 0, v, &l->fs);
 	l->num = num;
 	l->letter = ldm_volume_letter(v);
 	l->type = ldm_kind_str(v->kind);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../engine/install.h"
 #include "../engine/ldm.h"
@@ -42,7 +43,7 @@ static int cmd_create(int argc, char **argv)
 {
 	struct machine_spec spec = {.profile = PROFILE_MODERN, .ss = 512};
 	const char *dir = NULL, *loader = NULL;
-	bool install = false;
+	bool install = false, fat32 = false;
 	struct gm_err err;
 
 	for (int i = 0; i < argc; i++) {
@@ -87,6 +88,13 @@ static int cmd_create(int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--install") == 0) {
 			install = true;
+		} else if (strcmp(a, "--fs") == 0 && v) {
+			if (strcasecmp(v, "ntfs") != 0 && strcasecmp(v, "fat32") != 0) {
+				fprintf(stderr, "gptmirror: --fs must be ntfs or fat32\n");
+				return 2;
+			}
+			fat32 = strcasecmp(v, "fat32") == 0;
+			i++;
 		} else if (strcmp(a, "--loader") == 0 && v) {
 			loader = v;
 			i++;
@@ -102,10 +110,11 @@ static int cmd_create(int argc, char **argv)
 		fprintf(stderr, "usage: gptmirror machine create DIR --disk SIZE "
 			"[--disk SIZE]... [--profile 2003|modern] "
 			"[--sector-size 512|4096] | --device PATH [--device PATH]... "
-			"[--nvram efivarfs|FILE] [--install]\n");
+			"[--nvram efivarfs|FILE] [--install [--fs ntfs|fat32]]\n");
 		return 2;
 	}
-	struct install_spec is = {.loader = loader ? loader : install_default_loader(cli_env)};
+	struct install_spec is = {.loader = loader ? loader : install_default_loader(cli_env),
+				  .fat32 = fat32};
 	char pending[32];
 	install_pending_key(0, pending, sizeof(pending));
 	if (install) {
@@ -170,10 +179,10 @@ static int cmd_create(int argc, char **argv)
 		char esz[16], osz[16];
 		fmt_size(part_bytes(d, &d->parts[r.esp_pos]), esz, sizeof(esz));
 		fmt_size(part_bytes(d, &d->parts[r.os_pos]), osz, sizeof(osz));
-		printf("Installed %s on disk 0: EFI system partition (%s), MSR, C: (%s, FAT32, "
+		printf("Installed %s on disk 0: EFI system partition (%s), MSR, C: (%s, %s, "
 		       "\\WINDOWS);\nboot entry Boot%04X in nvram.fd.\n",
 		       spec.profile == PROFILE_2003 ? "Windows Server 2003" : "Windows",
-		       esz, osz, r.entry);
+		       esz, osz, fat32 ? "FAT32" : "NTFS", r.entry);
 		machine_close(m);
 	}
 	return 0;

@@ -119,6 +119,7 @@ static void ldm_seg(struct machine *m, struct seg *s, const struct ldm_volume *v
 
 	if (v->health != LH_FAILED && ldm_vol_read(m, v, 0, 1, sec, &err) == 0)
 		fs_probe(sec, sizeof(sec), &fs);
+	vol_ntfs_label(m, -1, 0, v, &fs);
 	title_of(s->title, sizeof(s->title), fs.label, l);
 	dm_size(v->sectors * 512, fsz, sizeof(fsz));
 	snprintf(s->size, sizeof(s->size), "%s %s", fsz, fs_kind_str(fs.kind));
@@ -174,6 +175,7 @@ static void present_row(struct machine *m, const struct disk *d, struct drow *r)
 		char letter = 0, fsz[24];
 		if (blk_read(d->dev, st, sec, d->ss) == 0)
 			fs_probe(sec, d->ss, &fs);
+		vol_ntfs_label(m, d->slot, i, NULL, &fs);
 		for (int k = 0; k < nv; k++)
 			if (vols[k].slot == d->slot && vols[k].part == i)
 				letter = vols[k].letter;

@@ -2,7 +2,8 @@
  * install.c - what Windows Setup leaves on a disk, as the machine's stand-in
  * for an installed server: an EFI system partition with the loader at the
  * profile's path and at the removable-media path \EFI\BOOT\BOOTX64.EFI, an
- * MSR, the boot volume C: (FAT32, with \WINDOWS) and its NVRAM entry.
+ * MSR, the boot volume C: (NTFS as Setup makes it, or FAT32 on request,
+ * with \WINDOWS) and its NVRAM entry.
  *
  * The loader is gptmirror's own EFI application; the other files the seed
  * lists on a 2003 ESP (fpswa.efi, the MSUtil tools) are small stand-ins.
@@ -22,7 +23,9 @@
 #include "fatfs.h"
 #include "ldm.h"
 #include "machine.h"
+#include "ntfsvol.h"
 #include "nvram.h"
+#include "rng.h"
 
 static int read_host_file(const char *path, uint8_t **out, size_t *len, struct gm_err *err)
 {
@@ -53,6 +56,14 @@ static int read_host_file(const char *path, uint8_t **out, size_t *len, struct g
 	*out = b;
 	*len = got;
 	return 0;
+}
+
+static const char winini[] = "; for 16-bit app support\r\n[fonts]\r\n[extensions]\r\n";
+
+static int standin_text(const char *dirpath, const char *name, char *buf, size_t cap)
+{
+	return snprintf(buf, cap, "gptmirror stand-in for %s\\%s: the file a Windows "
+			"installation keeps here.\r\n", dirpath, name);
 }
 
 /* Creates the directories of path (separated by '\') under the root. */
@@ -92,8 +103,7 @@ static int put_standin(struct machine *m, struct fatfs *fs, const char *dirpath,
 		       const char *name, struct gm_err *err)
 {
 	char text[4096];
-	int n = snprintf(text, sizeof(text), "gptmirror stand-in for %s\\%s: the file a "
-			 "Windows installation keeps here.\r\n", dirpath, name);
+	int n = standin_text(dirpath, name, text, sizeof(text));
 	return put_file(m, fs, dirpath, name, (const uint8_t *)text, (size_t)n, err);
 }
 
@@ -126,6 +136,65 @@ static int close_fs(struct blkdev *dev, struct fatfs *fs, int rc, struct gm_err 
 		rc = -1;
 	fatfs_close(fs);
 	if (blk_flush(dev) < 0 && rc == 0)
+		rc = gm_fail(err, GM_E_IO, "flush failed");
+	blk_close(dev);
+	return rc;
+}
+
+/* Where an install's NTFS change waits to be applied: a crash before the
+ * install ends is undone by its rerun, so nothing replays it. */
+static void install_journal(struct machine *m, int slot, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/ntfs-journal.install%d", m->dir, slot);
+}
+
+static int ntfs_put(struct machine *m, struct ntfsvol *v, const char *dir, const char *name,
+		    const char *data, size_t len, struct gm_err *err)
+{
+	struct ntfs_out *o;
+	int64_t now = (int64_t)rng_time(&m->rng);
+
+	if (ntfsvol_create_file(v, dir, name, now, &o, err) < 0)
+		return -1;
+	int rc = ntfsvol_out_write(o, data, len) < 0 ? -1 : 0;
+	if (ntfsvol_out_close(o, 0x20, now, err) < 0 || rc < 0)
+		return rc < 0 ? gm_fail(err, GM_E_IO, "cannot write %s\\%s", dir, name) : -1;
+	return 0;
+}
+
+/* C: as Setup makes it: NTFS with \WINDOWS (win.ini, system32\ntoskrnl.exe). */
+static int install_ntfs(struct machine *m, struct disk *d, size_t os, const char *label,
+			struct gm_err *err)
+{
+	struct blkdev *dev;
+	struct ntfsvol *v = NULL;
+	uint32_t unit;
+	char j[4096], text[512];
+	int rc;
+
+	if ((rc = machine_open_part(m, d->slot, os, &dev, err)) < 0)
+		return rc;
+	uint64_t hi = rng_u32(&m->rng);
+	struct ntfs_format_req nr = {.hidden = d->parts[os].first_lba, .label = label,
+				     .quick = true, .serial = hi << 32 | rng_u32(&m->rng),
+				     .fixed_time = m->rng.seeded};
+	install_journal(m, d->slot, j, sizeof(j));
+	int64_t now = (int64_t)rng_time(&m->rng);
+	if ((rc = ntfs_format(dev, m->dir, &nr, &unit, err)) < 0 ||
+	    (rc = ntfsvol_open_rw(dev, &v, err)) < 0)
+		goto out;
+	int n = standin_text("WINDOWS\\system32", "ntoskrnl.exe", text, sizeof(text));
+	if ((rc = ntfsvol_mkdir(v, "", "WINDOWS", now, err)) < 0 ||
+	    (rc = ntfs_put(m, v, "\\WINDOWS", "win.ini", winini, sizeof(winini) - 1, err)) < 0 ||
+	    (rc = ntfsvol_mkdir(v, "\\WINDOWS", "system32", now, err)) < 0 ||
+	    (rc = ntfs_put(m, v, "\\WINDOWS\\system32", "ntoskrnl.exe", text, (size_t)n,
+			   err)) < 0) {
+		ntfsvol_close(v);
+		goto out;
+	}
+	rc = ntfsvol_commit(v, j, "install", err);
+out:
+	if (rc == 0 && blk_flush(dev) < 0)
 		rc = gm_fail(err, GM_E_IO, "flush failed");
 	blk_close(dev);
 	return rc;
@@ -337,6 +406,9 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 		goto out;
 	if (retry && (rc = undo_partial(m, d, err)) < 0)
 		goto out;
+	char journal[4096];
+	install_journal(m, slot, journal, sizeof(journal));
+	unlink(journal);
 	/* A machine create --install cut off before its NVRAM was made. */
 	if (retry && (rc = machine_nvram_ensure(m, err)) < 0)
 		goto out;
@@ -395,15 +467,20 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 	struct fatfs *fs;
 
 	/* C: with \WINDOWS. */
-	if ((rc = format_open(m, d, os, FAT32, s->setup ? NULL : "PRIMARY", &dev, &fs, err)) < 0)
-		goto out;
-	static const char winini[] = "; for 16-bit app support\r\n[fonts]\r\n[extensions]\r\n";
-	rc = put_file(m, fs, "WINDOWS", "win.ini", (const uint8_t *)winini, sizeof(winini) - 1,
-		      err);
-	if (rc == 0)
-		rc = put_standin(m, fs, "WINDOWS\\system32", "ntoskrnl.exe", err);
-	if ((rc = close_fs(dev, fs, rc, err)) < 0)
-		goto out;
+	const char *label = s->setup ? NULL : "PRIMARY";
+	if (!s->fat32) {
+		if ((rc = install_ntfs(m, d, os, label, err)) < 0)
+			goto out;
+	} else {
+		if ((rc = format_open(m, d, os, FAT32, label, &dev, &fs, err)) < 0)
+			goto out;
+		rc = put_file(m, fs, "WINDOWS", "win.ini", (const uint8_t *)winini,
+			      sizeof(winini) - 1, err);
+		if (rc == 0)
+			rc = put_standin(m, fs, "WINDOWS\\system32", "ntoskrnl.exe", err);
+		if ((rc = close_fs(dev, fs, rc, err)) < 0)
+			goto out;
+	}
 	if (!letter_c_taken(m)) {
 		char key[64], stale[64];
 		/* A C: whose partition is on no disk of the machine now (a

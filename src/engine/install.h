@@ -21,6 +21,7 @@ struct install_spec {
 	uint64_t esp_mb;    /* 0: the profile's (2003: 204, Setup 102; modern 100) */
 	uint64_t os_mb;     /* 0: the profile's (2003: 4996, Setup 2996; modern: the rest) */
 	bool setup;         /* Setup on a replacement disk: its entry goes first */
+	bool fat32;         /* C: FAT32 instead of Setup's NTFS */
 };
 
 struct install_result {

@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fmt/fsprobe.h"
 #include "ldm_write.h"
 #include "machine.h"
+#include "ntfsvol.h"
 
 #define SEC 512u
 
@@ -423,6 +425,24 @@ int vol_open_letter_read(struct machine *m, char l, struct vol_handle *h, struct
 void vol_ntfs_journal(const struct machine *m, char l, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/ntfs-journal.%c", m->dir, toupper((unsigned char)l));
+}
+
+void vol_ntfs_label(struct machine *m, int slot, size_t pos, const struct ldm_volume *v,
+		    struct fs_probe *fs)
+{
+	struct blkdev *dev;
+	struct ntfsvol *nv;
+	struct gm_err e;
+
+	if (fs->kind != FS_NTFS)
+		return;
+	if ((v ? ldm_vol_open_read(m, v, &dev, &e) : machine_open_part(m, slot, pos, &dev, &e)) < 0)
+		return;
+	if (ntfsvol_open(dev, &nv, &e) == 0) {
+		snprintf(fs->label, sizeof(fs->label), "%s", ntfsvol_label(nv));
+		ntfsvol_close(nv);
+	}
+	blk_close(dev);
 }
 
 int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,

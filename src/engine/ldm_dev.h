@@ -48,4 +48,12 @@ int vol_close(struct machine *m, struct vol_handle *h, char *failed, size_t cap,
  * crash cut it off (ntfsvol_commit): DIR/ntfs-journal.L. */
 void vol_ntfs_journal(const struct machine *m, char l, char *buf, size_t cap);
 
+/* An NTFS volume keeps its label in its $Volume file, not in the boot
+ * sector fs_probe reads: when fs says NTFS, its label is read through
+ * libntfs-3g from dynamic volume v, or else from partition pos of slot
+ * (left empty when it cannot be read). */
+struct fs_probe;
+void vol_ntfs_label(struct machine *m, int slot, size_t pos, const struct ldm_volume *v,
+		    struct fs_probe *fs);
+
 #endif

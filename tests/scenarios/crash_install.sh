@@ -2,27 +2,35 @@
 # Setup and install can be retried: machine create --install and setup
 # --disk N killed at every write (machine.conf and nvram.fd included); the
 # same command run again ends with the disk as one uninterrupted run
-# leaves it: sgdisk and fsck.fat accept it, efibootmgr reads exactly one
+# leaves it: sgdisk, fsck.fat (the ESP) and ntfsfix -n (the NTFS C:)
+# accept it, efibootmgr reads exactly one
 # entry for it (no leftover of the cut-off run), C: holds \WINDOWS, and no
 # pending mark stays. A refused install leaves nothing behind.
 . "$(dirname "$0")/../lib.sh"
 need sgdisk
 need fsck.fat
+need ntfsfix
 need efibootmgr
 export GPTMIRROR_SEED=17
 M=$T/server
 
 # The state an install leaves, checked by the independent tools.
-# installed DISK ENTRY-NAME: the disk's ESP (partition 1) and C: pass
-# fsck.fat, the table sgdisk -v, and efibootmgr shows one ENTRY-NAME entry
+# installed DISK ENTRY-NAME: the disk's ESP (partition 1) passes fsck.fat
+# and C: ntfsfix -n, the table sgdisk -v, and efibootmgr shows one
+# ENTRY-NAME entry
 # whose HD() is that ESP.
 installed() {
 	local img=$M/disk$1.img n guid
 	sgdisk -v "$img" | grep -q "No problems found" || { echo "sgdisk -v $img"; return 1; }
-	for n in $(sgdisk -p "$img" | awk '$6 == "0700" || $6 == "EF00" { print $1 }'); do
+	for n in $(sgdisk -p "$img" | awk '$6 == "EF00" { print $1 }'); do
 		part_extract "$img" "$n" "$T/p.img"
 		fsck_clean "$T/p.img" >/dev/null || { echo "fsck.fat partition $n"; return 1; }
 	done
+	for n in $(sgdisk -p "$img" | awk '$6 == "0700" { print $1 }'); do
+		part_extract "$img" "$n" "$T/p.img"
+		ntfsfix -n "$T/p.img" 2>&1 | grep -q "processed successfully" || { echo "ntfsfix partition $n"; return 1; }
+	done
+	! ls "$M"/ntfs-journal.* >/dev/null 2>&1 || { echo "a journal stays"; return 1; }
 	guid=$(sgdisk -i 1 "$img" | sed -n 's/^Partition unique GUID: //p' | tr 'A-F' 'a-f')
 	rm -rf "$T/ev"
 	"$GM" -m "$M" nvram export "$T/ev" >/dev/null 2>&1

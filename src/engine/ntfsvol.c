@@ -673,7 +673,8 @@ int ntfs_journal_replay(const char *journal, struct blkdev *dev, struct gm_err *
 			       "(its size or serial number differs); left as it is", journal);
 	}
 	for (size_t at = JHEAD; at < len - 4; at += 12 + get_le32(j + at + 8))
-		if (get_le64(j + at) + get_le32(j + at + 8) > dev->size) {
+		if (get_le64(j + at) > dev->size ||
+		    get_le32(j + at + 8) > dev->size - get_le64(j + at)) {
 			free(j);
 			return gm_fail(err, GM_E_CORRUPT, "the NTFS journal %s writes past the "
 				       "volume's end; left as it is", journal);

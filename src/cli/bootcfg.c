@@ -69,6 +69,25 @@ static bool dm_volume(struct machine *m, int slot, uint64_t lba, char *out, size
 	return found;
 }
 
+/* A Windows that runs from a basic partition (Setup's new system on a
+ * replacement disk) has not imported the machine's dynamic disk group: it
+ * cannot name a dynamic volume, and bootcfg shows (null) for it, as in the
+ * KB's listing after Setup. A real computer's running system is Linux,
+ * which sees them all. */
+static bool dm_visible(struct machine *m)
+{
+	static int known = -1;
+
+	if (known < 0) {
+		struct boot_running r;
+		boot_running(m, &r);
+		struct disk *d = r.os_slot >= 0 ? machine_disk(m, r.os_slot) : NULL;
+		known = machine_is_real(m) || !d || r.os_pos >= d->nparts ||
+			d->parts[r.os_pos].kind == PK_LDM_DATA;
+	}
+	return known;
+}
+
 /* \Device\HarddiskVolumeN: Windows numbers the partition volumes of all
  * disks in order (ESP, data and other partitions; not the MSR nor the LDM
  * database). LDM data partitions belong to dynamic volumes: not named by
@@ -88,7 +107,8 @@ static bool nt_volume(struct machine *m, int slot, size_t pos, char *out, size_t
 			n++;
 			if (s == slot && p == pos) {
 				if (k == PK_LDM_DATA)
-					return dm_volume(m, slot, d->parts[p].first_lba, out, cap);
+					return dm_visible(m) &&
+					       dm_volume(m, slot, d->parts[p].first_lba, out, cap);
 				snprintf(out, cap, "\\Device\\HarddiskVolume%d", n);
 				return true;
 			}

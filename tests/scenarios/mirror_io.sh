@@ -2,7 +2,8 @@
 # Volume I/O through a mirror: format and xcopy onto a mirrored C: write
 # both plexes; a read error on one plex (a fault-injecting backend,
 # GPTMIRROR_FAULT_READ) is served by the other, nothing is lost, and the
-# volume shows Failed Rd until volume resync copies the plex again.
+# volume shows Failed Rd until volume resync copies the plex again; so
+# does a plex whose disk was out during a write, once the disk is back.
 . "$(dirname "$0")/../lib.sh"
 need ldmtool
 need fsck.fat
@@ -76,6 +77,27 @@ else
 	fail "resync-heals-the-failed-plex" "$(cat "$T/r" "$T/out")"
 fi
 ok "volume-list-after" "$GM" -m "$M" volume list
+
+# A write while a disk is out leaves its plex behind: the plex is marked
+# failed before the write, so when the disk is back the volume is Failed
+# Rd, not Healthy, until the resync copies it; then both plexes hold the
+# file.
+"$GM" -m "$M" machine pull-disk 1 >/dev/null
+printf 'written while disk 1 was out\r\n' >"$T/out.txt"
+"$GM" -m "$M" xcopy "$T/out.txt" 'C:\' /y >"$T/x" 2>&1
+xrc=$?
+"$GM" -m "$M" machine insert-disk 1 --image "$M/pulled/disk1.img" >/dev/null 2>&1
+dp "list volume"
+cp "$T/out" "$T/lv"
+"$GM" -m "$M" volume resync >"$T/r" 2>&1
+plex_alone 1 "$T/q0.img"
+plex_alone 0 "$T/q1.img"
+if [ "$xrc" = 0 ] && grep -q "Mirror .*Failed Rd" "$T/lv" && cmp -s "$T/q0.img" "$T/q1.img" &&
+	holds "$T/q1.img" "$T/out.txt" ::/out.txt; then
+	pass "write-with-a-disk-out-then-back-is-failed-rd-until-resynced"
+else
+	fail "write-with-a-disk-out-then-back-is-failed-rd-until-resynced" "rc=$xrc" "$(cat "$T/x" "$T/lv" "$T/r")"
+fi
 
 # On a terminal a resync shows its progress (script(1) gives it a pty).
 need script

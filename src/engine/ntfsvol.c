@@ -1008,6 +1008,8 @@ int ntfsvol_mkdir(struct ntfsvol *v, const char *dir, const char *name, int64_t 
 }
 
 struct ntfs_out {
+	struct ntfsvol *v;
+	char dir[4096], name[1024]; /* where it is, to delete it should it fail */
 	ntfs_inode *ni;
 	ntfs_attr *na;
 	s64 off;
@@ -1051,6 +1053,9 @@ int ntfsvol_create_file(struct ntfsvol *v, const char *dir, const char *name, in
 		return gm_fail(err, GM_E_IO, "cannot write %s (libntfs-3g: %s)", name,
 			       strerror(e ? e : ENOMEM));
 	}
+	o->v = v;
+	snprintf(o->dir, sizeof(o->dir), "%s", dir);
+	snprintf(o->name, sizeof(o->name), "%s", name);
 	o->ni = ni;
 	o->na = na;
 	o->now = now;
@@ -1084,9 +1089,31 @@ int ntfsvol_out_close(struct ntfs_out *o, uint32_t attrs, int64_t mtime, struct 
 
 	if (!o)
 		return 0;
-	if (o->failed)
-		rc = gm_fail(err, o->err_no == ENOSPC ? GM_E_NO_SPACE : GM_E_IO,
-			     "writing the file failed (libntfs-3g: %s)", strerror(o->err_no));
+	if (o->failed) {
+		/* As Windows' copy does, the file that could not be written whole
+		 * goes. */
+		if (o->err_no == ENOSPC)
+			rc = gm_fail(err, GM_E_NO_SPACE, "There is not enough space on the disk.");
+		else
+			rc = gm_fail(err, GM_E_IO, "writing the file failed (libntfs-3g: %s)",
+				     strerror(o->err_no));
+		ntfs_attr_close(o->na);
+		ntfs_inode_close(o->ni);
+		ntfs_inode *d;
+		ntfschar *u = NULL;
+		struct gm_err e2;
+		int len = ntfs_mbstoucs(o->name, &u);
+		if (len > 0 && open_dir(o->v, o->dir, &d, &e2) == 0) {
+			ntfs_inode *ni = ntfs_inode_open(d->vol, ntfs_inode_lookup_by_name(d, u, len));
+			if (ni)
+				ntfs_delete(d->vol, NULL, ni, d, u, (u8)len); /* closes both */
+			else
+				ntfs_inode_close(d);
+		}
+		free(u);
+		free(o);
+		return rc;
+	}
 	ntfs_attr_close(o->na);
 	o->ni->flags = (o->ni->flags & ~const_cpu_to_le32(0x27)) |
 		       (cpu_to_le32(attrs) & const_cpu_to_le32(0x27));

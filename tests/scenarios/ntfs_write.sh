@@ -7,7 +7,8 @@
 #   our dir and xcopy read it all back to the host unchanged;
 # - FAT to NTFS keeps the hidden, system and read-only attributes; NTFS to
 #   NTFS, on one volume and across two; /y overwrites, "No" keeps a file;
-#   a name Windows cannot make is refused with nothing written;
+#   a name Windows cannot make is refused with nothing written; a volume
+#   that fills says so in Windows' words and keeps no partial file;
 # - deterministic mode: the same seed writes the same bytes;
 # - a mirrored NTFS volume gets the files on both plexes (each read alone
 #   off the images at ldmtool's offsets), and with a disk pulled the files
@@ -250,3 +251,22 @@ ok=0
 	ntfscat "$T/plex.img" /later.txt >/dev/null 2>&1 && { ok=1; echo "the stale plex had later.txt"; }
 } >"$T/why" 2>&1
 if [ "$ok" = 0 ]; then pass "mirror-both-plexes-degraded-and-resynced"; else fail "mirror-both-plexes-degraded-and-resynced" "$(cat "$T/why")"; fi
+
+# A volume that fills: Windows' words, and the file that did not fit goes
+# (as Windows' copy deletes it); the one before stays; ntfsfix -n accepts it.
+export GPTMIRROR_SEED=7173
+rm -rf "$T/full" "$T/big"
+cp -r --sparse=always "$T/fresh" "$T/full"
+M=$T/full
+mkdir -p "$T/big"
+det_bytes 30000000 2 >"$T/big/a.bin"
+det_bytes 90000000 3 >"$T/big/b.bin"
+"$GM" -m "$M" xcopy "$T/big" 'F:\' /y >"$T/xf" 2>&1
+frc=$?
+"$GM" -m "$M" dir 'F:\' >"$T/df" 2>&1
+if [ "$frc" = 4 ] && grep -q "^There is not enough space on the disk.$" "$T/xf" &&
+	grep -q " 30,000,000 a.bin$" "$T/df" && ! grep -q "b.bin" "$T/df" && ntfs_ok "$M" 3; then
+	pass "full-volume-says-so-and-drops-the-partial-file"
+else
+	fail "full-volume-says-so-and-drops-the-partial-file" "rc=$frc" "$(cat "$T/xf" "$T/df" "$T/fix")"
+fi

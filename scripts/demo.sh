@@ -206,7 +206,17 @@ ldm_check "ldmtool reads the re-established mirror"
 bold "Clean up the boot entries whose disk is gone"
 cmd "bootcfg"
 "$GM" -m "$M" bootcfg
+# The KB's own deletes: add disk=0 took the place of Setup's entry (ID 1),
+# so ID 6 is the first half's secondary-plex entry and, after it, ID 2 the
+# original system's entry, as the KB means.
 ok=0
+for id in 6 2; do
+	cmd "bootcfg /delete /ID $id"
+	"$GM" -m "$M" bootcfg /delete /ID "$id" || ok=1
+done
+# Then any entry still naming a disk that is gone: the first half's clone
+# of the original entry, which the KB's own listings of the recovery do
+# not have.
 while :; do
 	# The first entry whose loader or system is on a disk that is gone.
 	STALE=$("$GM" -m "$M" bootcfg | awk '/^Boot entry ID:/ { id = $4 } /^(BootFilePath|OsFilePath): *\(null\)/ { print id; exit }')

@@ -318,7 +318,7 @@ static int do_mirror_add(struct listing *L, const struct guid *g, const char *de
 		       "Windows.\n");
 		return 1;
 	}
-	if (nvram_add_mirror_entry(L->nv, d, pos, desc, &err) < 0) {
+	if (nvram_add_mirror_entry(L->nv, d, pos, desc, -1, &err) < 0) {
 		printf("ERROR: %s\n", err.detail);
 		return 1;
 	}

@@ -228,10 +228,35 @@ int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,
 
 	if ((rc = machine_nvram_open(m, &nv, err)) < 0)
 		return rc;
+	/* The entry takes the place of a stale one, as Windows does when the
+	 * boot volume is mirrored back onto a disk Setup used: the first
+	 * Windows entry in BootOrder that loads from the same ESP as the
+	 * first Windows entry (whose loader the new entry uses) and whose
+	 * OsFilePath names a partition that is gone. Otherwise it goes last. */
+	int replace = -1;
+	struct boot_entry *e;
+	size_t n;
+	if (nvram_boot_entries(nv, &e, &n) == 0) {
+		const struct boot_entry *w = NULL;
+		struct efi_hd wh, h, os;
+		int s;
+		size_t p;
+		for (size_t i = 0; i < n && !w; i++)
+			if (e[i].windows)
+				w = &e[i];
+		for (size_t i = 0; w && replace < 0 && i < n; i++)
+			if (e[i].windows && efi_dp_get_hd(w->lo.dp, w->lo.dp_len, &wh) &&
+			    efi_dp_get_hd(e[i].lo.dp, e[i].lo.dp_len, &h) && guid_eq(&h.sig, &wh.sig) &&
+			    efi_dp_get_hd(e[i].win.os_dp, e[i].win.os_dp_len, &os) &&
+			    !boot_find_gpt_part(m, &os.sig, &s, &p))
+				replace = e[i].num;
+		nvram_boot_entries_free(e, n);
+	}
 	rc = gm_fail(err, GM_E_NO_PART, "the new plex has no GPT entry");
 	for (size_t i = 0; d && i < d->nparts; i++)
 		if (guid_eq(&d->parts[i].ent.uniq, plex)) {
-			rc = nvram_add_mirror_entry(nv, d, i, "Boot Mirror C: - secondary plex", err);
+			rc = nvram_add_mirror_entry(nv, d, i, "Boot Mirror C: - secondary plex",
+						    replace, err);
 			if (rc == 0)
 				rc = nvram_commit(nv, err);
 		}

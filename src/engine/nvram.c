@@ -523,7 +523,8 @@ static int os_options(const struct disk *d, size_t pos, const char *os_dir,
 
 /* Encodes an active load option and adds it as a new Boot####. */
 static int add_option(struct nvram *nv, const char *desc, const uint8_t *dp, int dp_len,
-		      const uint8_t *opt, int opt_len, uint16_t *num, struct gm_err *err)
+		      const uint8_t *opt, int opt_len, int replace, uint16_t *num,
+		      struct gm_err *err)
 {
 	uint8_t out[8192];
 	struct efi_loadopt lo = {.attrs = EFI_LOAD_OPTION_ACTIVE};
@@ -540,13 +541,21 @@ static int add_option(struct nvram *nv, const char *desc, const uint8_t *dp, int
 	int len = efi_loadopt_encode(&lo, out, sizeof(out));
 	if (len < 0)
 		return gm_fail(err, GM_E_ARGS, "the boot entry does not fit");
-	if ((rc = nvram_add_boot(nv, out, (size_t)len, &k, err)) == 0 && num)
+	if (replace >= 0) {
+		char name[16];
+		k = (uint16_t)replace;
+		boot_name(k, name);
+		rc = nv->ops->set(nv, name, &EFI_GLOBAL_GUID, NV_ATTRS, out, (size_t)len, err);
+	} else {
+		rc = nvram_add_boot(nv, out, (size_t)len, &k, err);
+	}
+	if (rc == 0 && num)
 		*num = k;
 	return rc;
 }
 
 int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
-			   const char *desc, struct gm_err *err)
+			   const char *desc, int replace, struct gm_err *err)
 {
 	struct boot_entry *e;
 	size_t n;
@@ -565,7 +574,7 @@ int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
 			       "loader the mirror entry can use.");
 	}
 	rc = add_option(nv, desc, w->lo.dp, (int)w->lo.dp_len, opt,
-			os_options(d, pos, NULL, NULL, opt, sizeof(opt)), NULL, err);
+			os_options(d, pos, NULL, NULL, opt, sizeof(opt)), replace, NULL, err);
 	nvram_boot_entries_free(e, n);
 	return rc;
 }
@@ -582,7 +591,7 @@ int nvram_add_loader_entry(struct nvram *nv, const struct loader_entry *e, uint1
 	n = n < 0 ? -1 : efi_dp_add_end(dp, (size_t)n, sizeof(dp));
 	if (e->os_d)
 		on = os_options(e->os_d, e->os_pos, e->os_dir, e->options, opt, sizeof(opt));
-	if ((rc = add_option(nv, e->desc, dp, n, opt, on, &k, err)) < 0)
+	if ((rc = add_option(nv, e->desc, dp, n, opt, on, -1, &k, err)) < 0)
 		return rc;
 	if (num)
 		*num = k;
@@ -618,5 +627,5 @@ int nvram_add_vendor_entry(struct nvram *nv, const char *desc, const struct guid
 	dp[1] = 3;
 	put_le16(dp + 2, 20);
 	memcpy(dp + 4, vendor->b, 16);
-	return add_option(nv, desc, dp, efi_dp_add_end(dp, 20, sizeof(dp)), NULL, 0, num, err);
+	return add_option(nv, desc, dp, efi_dp_add_end(dp, 20, sizeof(dp)), NULL, 0, -1, num, err);
 }

@@ -97,8 +97,10 @@ int nvram_delete_boot(struct nvram *nv, uint16_t num, struct gm_err *err);
  * volume). GM_E_NO_PART if there is no Windows entry to take it from.
  */
 struct disk;
+/* replace >= 0: the entry is written over Boot<replace>, which keeps its
+ * place in BootOrder; else it is a new entry, last. */
 int nvram_add_mirror_entry(struct nvram *nv, const struct disk *d, size_t pos,
-			   const char *desc, struct gm_err *err);
+			   const char *desc, int replace, struct gm_err *err);
 /* An entry that loads `loader` from partition esp_pos of esp_d, with
  * WINDOWS_OS_OPTIONS naming os_dir (default \WINDOWS) on os_pos of os_d
  * and the OsLoadOptions text `options` (os_d NULL: no OS options); first

@@ -197,8 +197,7 @@ t2=$(now)
 "$GM" -m "$W/c" xcopy "$W/one" 'C:\sub' /y >/dev/null
 t3=$(now)
 echo "  the 200 MiB file alone: gptmirror $(((t3 - t2) / 1000)) us, ntfscp $(((t1 - t0) / 1000)) us"
-part_first=$(sgdisk -i 2 "$W/c/disk0.img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
-dd if="$W/c/disk0.img" of="$W/vol.ntfs" bs=1M skip=$((part_first / 2048)) count=1024 conv=sparse status=none
+dd if="$W/c/disk0.img" of="$W/vol.ntfs" bs=1M skip=$((first / 2048)) count=1024 conv=sparse status=none
 ntfsfix -n "$W/vol.ntfs" >/dev/null 2>&1 && ntfsfix -n "$W/peer.ntfs" >/dev/null 2>&1 &&
 	ntfscat "$W/vol.ntfs" /big.bin | cmp -s - "$W/src/big.bin" &&
 	ntfscat "$W/vol.ntfs" /file1999.txt | cmp -s - "$W/src/small/file1999.txt" &&

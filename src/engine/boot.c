@@ -244,9 +244,10 @@ int boot_add_plex_entry(struct machine *m, int slot, const struct guid *plex,
 		for (size_t i = 0; i < n && !w; i++)
 			if (e[i].windows)
 				w = &e[i];
-		for (size_t i = 0; w && replace < 0 && i < n; i++)
-			if (e[i].windows && efi_dp_get_hd(w->lo.dp, w->lo.dp_len, &wh) &&
-			    efi_dp_get_hd(e[i].lo.dp, e[i].lo.dp_len, &h) && guid_eq(&h.sig, &wh.sig) &&
+		bool have = w && efi_dp_get_hd(w->lo.dp, w->lo.dp_len, &wh);
+		for (size_t i = 0; have && replace < 0 && i < n; i++)
+			if (e[i].windows && efi_dp_get_hd(e[i].lo.dp, e[i].lo.dp_len, &h) &&
+			    guid_eq(&h.sig, &wh.sig) &&
 			    efi_dp_get_hd(e[i].win.os_dp, e[i].win.os_dp_len, &os) &&
 			    !boot_find_gpt_part(m, &os.sig, &s, &p))
 				replace = e[i].num;

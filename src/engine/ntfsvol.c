@@ -110,6 +110,13 @@ static size_t page_len(const struct devpriv *p, uint64_t idx)
 	return p->bd->size - at < p->page ? (size_t)(p->bd->size - at) : p->page;
 }
 
+/* Where the page holding byte at ends, or end if sooner. */
+static uint64_t page_stop(const struct devpriv *p, uint64_t at, uint64_t end)
+{
+	uint64_t next = (at / p->page + 1) * p->page;
+	return next < end ? next : end;
+}
+
 /* A new overlay page, filled from the device. */
 static struct opage *page_add(struct devpriv *p, uint64_t idx)
 {
@@ -224,8 +231,7 @@ static s64 d_pread(struct ntfs_device *dev, void *buf, s64 count, s64 off)
 	uint64_t at = (uint64_t)off, end = at + (uint64_t)count;
 	uint8_t *out = buf;
 	while (at < end) {
-		uint64_t idx = at / p->page, pend = (idx + 1) * p->page;
-		uint64_t stop = pend < end ? pend : end;
+		uint64_t idx = at / p->page, stop = page_stop(p, at, end);
 		struct opage *pg = page_find(p, idx);
 		if (pg) {
 			memcpy(out + (at - (uint64_t)off), pg->data + (at - idx * p->page), stop - at);
@@ -233,8 +239,7 @@ static s64 d_pread(struct ntfs_device *dev, void *buf, s64 count, s64 off)
 			continue;
 		}
 		while (stop < end && !page_find(p, stop / p->page))
-			stop = (stop / p->page + 1) * p->page < end ? (stop / p->page + 1) * p->page
-								   : end;
+			stop = page_stop(p, stop, end);
 		int rc = blk_read(p->bd, at, out + (at - (uint64_t)off), (size_t)(stop - at));
 		if (rc < 0) {
 			errno = -rc;
@@ -271,14 +276,12 @@ static s64 d_pwrite(struct ntfs_device *dev, const void *buf, s64 count, s64 off
 	uint64_t at = (uint64_t)off, end = at + (uint64_t)count;
 	const uint8_t *in = buf;
 	while (at < end) {
-		uint64_t idx = at / p->page, pend = (idx + 1) * p->page;
-		uint64_t stop = pend < end ? pend : end;
+		uint64_t idx = at / p->page, stop = page_stop(p, at, end);
 		struct opage *pg = page_find(p, idx);
 		if (!pg && page_was_free(p, idx)) {
 			while (stop < end && page_was_free(p, stop / p->page) &&
 			       !page_find(p, stop / p->page))
-				stop = (stop / p->page + 1) * p->page < end
-					       ? (stop / p->page + 1) * p->page : end;
+				stop = page_stop(p, stop, end);
 			int rc = blk_write(p->bd, at, in + (at - (uint64_t)off), (size_t)(stop - at));
 			if (rc < 0) {
 				errno = -rc;
@@ -386,8 +389,7 @@ static int mount_on(struct blkdev *dev, bool rw, struct ntfsvol **out, struct gm
 		free(p);
 		return gm_fail(err, GM_E_CORRUPT, "the volume does not hold an NTFS file system");
 	}
-	for (int i = 7; i >= 0; i--)
-		v->serial = v->serial << 8 | boot[0x48 + i];
+	v->serial = get_le64(boot + 0x48);
 	p->bd = dev;
 	if (rw) {
 		uint32_t bps = (uint32_t)boot[0x0b] | (uint32_t)boot[0x0c] << 8;
@@ -602,71 +604,57 @@ static uint8_t *journal_load(const char *journal, size_t *lenp)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || st.st_size < JHEAD + 4 || st.st_size > (off_t)1 << 34) {
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
+	if (fstat(fd, &st) < 0 || st.st_size < JHEAD + 4 || st.st_size > (off_t)1 << 34)
+		goto bad;
 	size_t len = (size_t)st.st_size;
 	if (!(j = malloc(len)) || pread(fd, j, len, 0) != (ssize_t)len ||
-	    memcmp(j, JMAGIC, 8) != 0 || get_le32(j + len - 4) != gm_crc32(j, len - 4)) {
-		free(j);
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	close(fd);
+	    memcmp(j, JMAGIC, 8) != 0 || get_le32(j + len - 4) != gm_crc32(j, len - 4))
+		goto bad;
 	/* Every entry inside the file, and as many as it says. */
 	uint32_t page = get_le32(j + 24), count = get_le32(j + 28);
 	size_t at = JHEAD;
 	for (uint32_t i = 0; i < count; i++) {
 		if (at + 12 > len - 4 || get_le32(j + at + 8) > page ||
-		    get_le32(j + at + 8) > len - 4 - at - 12) {
-			free(j);
-			errno = EINVAL;
-			return NULL;
-		}
+		    get_le32(j + at + 8) > len - 4 - at - 12)
+			goto bad;
 		at += 12 + get_le32(j + at + 8);
 	}
-	if (at != len - 4 || page == 0 || page > 4096) {
-		free(j);
-		errno = EINVAL;
-		return NULL;
-	}
+	if (at != len - 4 || page == 0 || page > 4096)
+		goto bad;
+	close(fd);
 	*lenp = len;
 	return j;
-}
-
-int ntfs_journal_tag(const char *journal, char *tag, size_t cap)
-{
-	size_t len;
-	uint8_t *j = journal_load(journal, &len);
-
-	if (!j)
-		return errno == ENOENT ? 0 : -1;
-	snprintf(tag, cap, "%.15s", (const char *)j + 32);
+bad:
 	free(j);
-	return 1;
+	close(fd);
+	errno = EINVAL;
+	return NULL;
 }
 
-int ntfs_journal_replay(const char *journal, struct blkdev *dev, struct gm_err *err)
+int ntfs_journal_replay(const char *journal, const char *tag, struct blkdev *dev,
+			struct gm_err *err)
 {
 	size_t len;
 	uint8_t *j = journal_load(journal, &len);
 	uint8_t boot[512];
 
-	if (!j) {
-		if (errno == ENOENT)
+	/* Cut off before it was whole (the change never began), or of
+	 * another volume's name: dropped. */
+	if (!j || strncmp((const char *)j + 32, tag, 15) != 0) {
+		int e = j ? 0 : errno;
+		free(j);
+		if (e == ENOENT)
 			return 0;
-		/* Cut off before it was whole: the change never began. */
 		unlink(journal);
 		fsync_dir_of(journal);
 		return 0;
 	}
-	uint64_t serial = 0;
-	if (blk_read(dev, 0, boot, sizeof(boot)) == 0)
-		for (int i = 7; i >= 0; i--)
-			serial = serial << 8 | boot[0x48 + i];
+	if (!dev) {
+		free(j);
+		return gm_fail(err, GM_E_NO_LETTER, "the volume of the NTFS journal %s cannot "
+			       "be opened; left as it is", journal);
+	}
+	uint64_t serial = blk_read(dev, 0, boot, sizeof(boot)) == 0 ? get_le64(boot + 0x48) : 0;
 	if (get_le64(j + 8) != dev->size || get_le64(j + 16) != serial) {
 		free(j);
 		return gm_fail(err, GM_E_CORRUPT, "the NTFS journal %s is not of this volume "
@@ -1099,13 +1087,12 @@ int ntfsvol_out_close(struct ntfs_out *o, uint32_t attrs, int64_t mtime, struct 
 				     strerror(o->err_no));
 		ntfs_attr_close(o->na);
 		ntfs_inode_close(o->ni);
-		ntfs_inode *d;
+		ntfs_inode *d, *ni;
 		ntfschar *u = NULL;
 		struct gm_err e2;
 		int len = ntfs_mbstoucs(o->name, &u);
 		if (len > 0 && open_dir(o->v, o->dir, &d, &e2) == 0) {
-			ntfs_inode *ni = ntfs_inode_open(d->vol, ntfs_inode_lookup_by_name(d, u, len));
-			if (ni)
+			if ((ni = lookup(d, o->name)))
 				ntfs_delete(d->vol, NULL, ni, d, u, (u8)len); /* closes both */
 			else
 				ntfs_inode_close(d);
@@ -1275,8 +1262,7 @@ int ntfs_format(struct blkdev *dev, const char *scratch_dir, const struct ntfs_f
 		rc = gm_fail(err, GM_E_IO, "mkntfs wrote no NTFS boot sector");
 		goto out;
 	}
-	for (int i = 0; i < 8; i++)
-		boot[0x48 + i] = (uint8_t)(r->serial >> (8 * i));
+	put_le64(boot + 0x48, r->serial);
 	if (pwrite(fd, boot, ss, 0) != (ssize_t)ss ||
 	    pwrite(fd, boot, ss, (off_t)(size - ss)) != (ssize_t)ss) {
 		rc = gm_fail(err, GM_E_IO, "%s: %s", file, strerror(errno));

@@ -56,12 +56,12 @@ int ntfsvol_open_rw(struct blkdev *dev, struct ntfsvol **out, struct gm_err *err
  * for the replay (its drive letter). Frees v, whatever the outcome. */
 int ntfsvol_commit(struct ntfsvol *v, const char *journal, const char *tag,
 		   struct gm_err *err);
-/* 1 and the tag when journal is a whole journal, 0 when there is none
- * (or only a cut-off one: the change never began), -1 on error. */
-int ntfs_journal_tag(const char *journal, char *tag, size_t cap);
-/* Writes a whole journal onto dev (the volume it names: its size and serial
- * must match) and deletes it: 1 done, 0 nothing to do, < 0 error. */
-int ntfs_journal_replay(const char *journal, struct blkdev *dev, struct gm_err *err);
+/* Writes a whole journal of tag onto dev (the volume it names: its size
+ * and serial must match) and deletes it: 1 done, 0 nothing to do (none, or
+ * a cut-off one or one of another tag, which is deleted), < 0 error (dev
+ * NULL, the volume cannot be opened: a whole journal is an error). */
+int ntfs_journal_replay(const char *journal, const char *tag, struct blkdev *dev,
+			struct gm_err *err);
 
 /* Makes directory dir\name (times: now) unless it exists. */
 int ntfsvol_mkdir(struct ntfsvol *v, const char *dir, const char *name, int64_t now,

@@ -592,22 +592,19 @@ static int heal_ntfs(struct machine *m, struct recover_result *r, struct gm_err 
 	int rc = 0;
 
 	for (char l = 'A'; l <= 'Z'; l++) {
-		char path[4096], tag[16];
+		char path[4096], tag[2] = {l, '\0'};
 		vol_ntfs_journal(m, l, path, sizeof(path));
 		if (access(path, F_OK) < 0)
 			continue;
-		if (ntfs_journal_tag(path, tag, sizeof(tag)) != 1 ||
-		    toupper((unsigned char)tag[0]) != l) {
-			unlink(path);
-			continue;
-		}
 		struct vol_handle h;
 		struct gm_err e2;
 		if (vol_open_letter(m, l, &h, err) < 0) {
-			rc = -1;
+			/* A cut-off journal still goes; a whole one waits. */
+			if (ntfs_journal_replay(path, tag, NULL, &e2) != 0)
+				rc = -1;
 			continue;
 		}
-		int n = ntfs_journal_replay(path, h.dev, err);
+		int n = ntfs_journal_replay(path, tag, h.dev, err);
 		if (vol_close(m, &h, NULL, 0, n < 0 ? &e2 : err) < 0 && n >= 0)
 			n = -1;
 		if (n < 0)

@@ -1,7 +1,7 @@
 /*
  * fuzz_ntfsjournal.c - the journal an NTFS change waits in (ntfsvol_commit)
- * given as input: ntfs_journal_tag and ntfs_journal_replay read it and
- * apply it to a 1 MiB memory volume. The input's checksum is set right
+ * given as input: ntfs_journal_replay reads it and applies it to a 1 MiB
+ * memory volume. The input's checksum is set right
  * and, when the input asks (its first byte odd), its size and serial are
  * those of the volume, so that the entries themselves are what is fuzzed:
  * any of them may claim any offset and length, and none may write outside
@@ -26,7 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char path[64];
 	struct blkdev *dev;
 	struct gm_err err;
-	char tag[16];
 
 	if (size < HEAD || size > (1u << 22))
 		return 0;
@@ -52,8 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fwrite(j, 1, size + 4, f);
 		fclose(f);
 		if (blk_open_mem(img, VOL, 512, &dev) == 0) {
-			ntfs_journal_tag(path, tag, sizeof(tag));
-			ntfs_journal_replay(path, dev, &err);
+			ntfs_journal_replay(path, "E", dev, &err);
 			blk_close(dev);
 		}
 		unlink(path);

@@ -99,6 +99,41 @@ else
 	fail "write-with-a-disk-out-then-back-is-failed-rd-until-resynced" "rc=$xrc" "$(cat "$T/x" "$T/lv" "$T/r")"
 fi
 
+# The same write killed at each of its writes: when the disk is back, the
+# volume is Failed Rd, or Healthy only with both plexes equal.
+"$GM" -m "$M" machine pull-disk 1 >/dev/null
+rm -rf "$T/deg"
+cp -r --sparse=always "$M" "$T/deg"
+SAVED=$M
+M=$T/deg
+W=$(writes_of xcopy "$T/out.txt" 'C:\again\' /y)
+tried=0 fired=0 bad=""
+for k in $(seq 1 "${W:-0}"); do
+	rm -rf "$T/k"
+	cp -r --sparse=always "$T/deg" "$T/k"
+	M=$T/k
+	tried=$((tried + 1))
+	crashed "$k" "$GM" -m "$M" xcopy "$T/out.txt" 'C:\again\' /y >/dev/null 2>&1 && fired=$((fired + 1))
+	"$GM" -m "$M" machine insert-disk 1 --image "$M/pulled/disk1.img" >/dev/null 2>&1
+	dp "list volume"
+	if grep -q "Mirror .*Healthy" "$T/out"; then
+		plex_alone 1 "$T/q0.img"
+		plex_alone 0 "$T/q1.img"
+		cmp -s "$T/q0.img" "$T/q1.img" || bad="$bad healthy-but-differs@$k"
+	elif ! grep -q "Mirror .*Failed Rd" "$T/out"; then
+		bad="$bad state@$k"
+	fi
+done
+M=$SAVED
+echo "crash points in a write with a disk out: $tried tried, $fired fired"
+if [ "${W:-0}" -gt 0 ] && [ "$fired" = "$tried" ] && [ -z "$bad" ]; then
+	pass "write-with-a-disk-out-crashed-at-every-write-never-healthy-and-different ($tried points)"
+else
+	fail "write-with-a-disk-out-crashed-at-every-write-never-healthy-and-different" "W=$W fired=$fired/$tried:$bad"
+fi
+"$GM" -m "$M" machine insert-disk 1 --image "$M/pulled/disk1.img" >/dev/null 2>&1
+"$GM" -m "$M" volume resync >/dev/null 2>&1
+
 # On a terminal a resync shows its progress (script(1) gives it a pty).
 need script
 dp "select volume c" "break disk=1 nokeep"

@@ -68,12 +68,14 @@ EFI_CFLAGS := -I$(EFI_INC) -I$(EFI_INC)/x86_64 -fpic -ffreestanding \
 	-maccumulate-outgoing-args -DEFI_FUNCTION_WRAPPER -O2 -Wall -Wextra \
 	-Wno-unused-parameter
 
-build/efi/loader.so: efi/loader.c | deps
+# The loader carries the NTFS reader the emulated boot uses (no C library).
+build/efi/loader.so: efi/loader.c src/fmt/ntfsfind.c src/fmt/ntfsfind.h src/fmt/bytes.h | deps
 	@mkdir -p $(dir $@)
-	gcc $(EFI_CFLAGS) -c $< -o build/efi/loader.o
+	gcc $(EFI_CFLAGS) -c efi/loader.c -o build/efi/loader.o
+	gcc $(EFI_CFLAGS) -c src/fmt/ntfsfind.c -o build/efi/ntfsfind.o
 	ld -nostdlib -znocombreloc -T $(EFI_LIB)/elf_x86_64_efi.lds -shared \
 		-Bsymbolic -L$(EFI_LIB) $(EFI_LIB)/crt0-efi-x86_64.o build/efi/loader.o \
-		-o $@ -lefi -lgnuefi
+		build/efi/ntfsfind.o -o $@ -lefi -lgnuefi
 
 bin/gptmirror-loader.efi: build/efi/loader.so
 	@mkdir -p bin

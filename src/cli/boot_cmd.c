@@ -122,32 +122,54 @@ static void clean_line(char *s)
 }
 
 /* What the loader and OVMF printed on the serial console: OVMF's boot
- * messages are shown, the loader's GPTMIRROR- lines fill in q. */
+ * messages are shown, the loader's GPTMIRROR- lines fill in q. The loader
+ * may run more than once: a run that did not find its OS prints Windows'
+ * message and returns (GPTMIRROR-RETURN), and the firmware goes on to the
+ * next entry; q is the run that powered the machine off. */
 static void read_serial(const char *log, struct qemu_result *q)
 {
 	FILE *f = fopen(log, "rb");
 	char line[4096];
+	struct qemu_result run;
+
+	memset(&run, 0, sizeof(run));
+	run.bootcurrent = -1;
 	while (f && fgets(line, sizeof(line), f)) {
 		clean_line(line);
 		char *p;
 		if ((p = strstr(line, "BdsDxe: ")) && (strstr(p, "failed") || strstr(p, "loading") ||
 							 strstr(p, "starting") || strstr(p, "No bootable")))
 			printf("  OVMF: %s\n", p);
+		if (strstr(line, "GPTMIRROR-LOADER BOOTED")) {
+			memset(&run, 0, sizeof(run));
+			run.bootcurrent = -1;
+			run.booted = true;
+		}
 		if ((p = strstr(line, "GPTMIRROR-PARTITION "))) {
 			char g[64] = "";
 			int num;
 			if (sscanf(p, "GPTMIRROR-PARTITION %d %63s", &num, g) == 2)
-				snprintf(q->part_guid, sizeof(q->part_guid), "%s", g);
+				snprintf(run.part_guid, sizeof(run.part_guid), "%s", g);
 		}
 		if ((p = strstr(line, "GPTMIRROR-FILE ")))
-			snprintf(q->file, sizeof(q->file), "%s", p + 15);
+			snprintf(run.file, sizeof(run.file), "%s", p + 15);
 		if ((p = strstr(line, "GPTMIRROR-BOOTCURRENT "))) {
 			unsigned v;
 			if (sscanf(p, "GPTMIRROR-BOOTCURRENT %x", &v) == 1)
-				q->bootcurrent = (int)v;
+				run.bootcurrent = (int)v;
 		}
-		if (strstr(line, "GPTMIRROR-LOADER BOOTED"))
-			q->booted = true;
+		if ((p = strstr(line, "GPTMIRROR-OS ")) && strncmp(p + 13, "none", 4) != 0)
+			printf("  loader: OS %s\n", p + 13);
+		if ((p = strstr(line, "GPTMIRROR-MSG ")))
+			printf("  loader: %s\n", p + 14);
+		if ((p = strstr(line, "GPTMIRROR-NTFS ")))
+			printf("  loader: NTFS: %s\n", p + 15);
+		if (strstr(line, "GPTMIRROR-RETURN")) {
+			printf("  loader: returned to the firmware (Not Found)\n");
+			run.booted = false;
+		}
+		if (strstr(line, "GPTMIRROR-POWEROFF") && run.booted)
+			*q = run;
 	}
 	if (f)
 		fclose(f);
@@ -401,6 +423,22 @@ int cli_boot(struct machine *m, int entry)
 	return cli_boot_result(&r);
 }
 
+/* Windows' loader, when it cannot find its OS (NT 5.2's words), each line
+ * after prefix. */
+static void cli_loader_message(bool missing, const char *prefix)
+{
+	static const char *const disk[] = {
+		"Windows could not start because of a computer disk hardware configuration problem.",
+		"Could not read from the selected boot disk.  Check boot path and disk hardware.",
+		NULL};
+	static const char *const file[] = {
+		"Windows could not start because the following file is missing or corrupt:",
+		"<Windows root>\\system32\\ntoskrnl.exe.", "Please re-install a copy of the above file.",
+		NULL};
+	for (const char *const *l = missing ? file : disk; *l; l++)
+		printf("%s%s\n", prefix, *l);
+}
+
 int cli_boot_result(const struct boot_result *r)
 {
 	/* The firmware's messages, as the KB shows them. */
@@ -411,7 +449,9 @@ int cli_boot_result(const struct boot_result *r)
 			continue;
 		}
 		printf("LOADING.: %s\n", a->desc);
-		if (!a->loaded)
+		if (a->os == BOOT_OS_NO_DISK || a->os == BOOT_OS_MISSING)
+			cli_loader_message(a->os == BOOT_OS_MISSING, "");
+		else if (!a->loaded)
 			printf("Load of %s failed: Not Found\n", a->desc);
 	}
 	if (r->paused)

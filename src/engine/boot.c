@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "../fmt/bytes.h"
+#include "../fmt/fsprobe.h"
+#include "../fmt/ntfsfind.h"
 #include "fatfs.h"
 #include "machine.h"
 #include "nvram.h"
@@ -37,6 +39,55 @@ static int file_on(struct machine *m, struct disk *d, size_t pos, const char *pa
 	}
 	blk_close(dev);
 	return rc;
+}
+
+static int dev_read(void *ctx, uint64_t off, void *buf, uint32_t len)
+{
+	return blk_read(ctx, off, buf, len) == 0 ? 0 : -1;
+}
+
+/* What the loader of a Windows entry finds where its OsFilePath leads, read
+ * as a loader reads it: the partition its HD() node names, on a present
+ * disk, and on it <OS directory>\system32\ntoskrnl.exe (NTFS through the
+ * reader the test loader carries too, FAT through gptmirror's). */
+static enum boot_os os_check(struct machine *m, const struct boot_entry *be)
+{
+	struct efi_hd hd;
+	char dir[512], path[600];
+	int slot, rc = -1;
+	size_t pos;
+	struct blkdev *dev;
+	struct gm_err err;
+
+	if (!be->windows || !be->win.os_dp)
+		return BOOT_OS_UNCHECKED;
+	if (!efi_dp_get_hd(be->win.os_dp, be->win.os_dp_len, &hd) || hd.sig_type != 2 ||
+	    !boot_find_gpt_part(m, &hd.sig, &slot, &pos) ||
+	    machine_open_part(m, slot, pos, &dev, &err) < 0)
+		return BOOT_OS_NO_DISK;
+	if (!efi_dp_get_file(be->win.os_dp, be->win.os_dp_len, dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), "\\WINDOWS");
+	snprintf(path, sizeof(path), "%s\\system32\\ntoskrnl.exe", dir);
+	uint8_t sec[512];
+	struct fs_probe fp;
+	if (blk_read(dev, 0, sec, sizeof(sec)) == 0) {
+		fs_probe(sec, sizeof(sec), &fp);
+		if (fp.kind == FS_NTFS) {
+			struct ntfs_find *f = malloc(sizeof(*f));
+			if (f && ntfs_find_open(f, dev_read, dev, dev->size) == 0)
+				rc = ntfs_find_path(f, path) == NTFS_FIND_FILE;
+			free(f);
+		} else if (fp.kind != FS_RAW) {
+			struct fatfs *fs;
+			struct fat_entry e;
+			if (fatfs_open(dev, &fs, &err) == 0) {
+				rc = fatfs_lookup(fs, path + 1, &e, &err) == 0 && !fat_entry_is_dir(&e);
+				fatfs_close(fs);
+			}
+		}
+	}
+	blk_close(dev);
+	return rc < 0 ? BOOT_OS_NO_DISK : rc ? BOOT_OS_FOUND : BOOT_OS_MISSING;
 }
 
 /* Where an entry's device path leads: 1 loadable, 0 Not Found. */
@@ -75,6 +126,7 @@ static struct boot_attempt *attempt(struct boot_result *r, const char *desc, int
 	snprintf(a->desc, sizeof(a->desc), "%s", desc);
 	a->removable_disk = disk;
 	a->loaded = false;
+	a->os = BOOT_OS_UNCHECKED;
 	return a;
 }
 
@@ -132,7 +184,8 @@ int boot_emulate(struct machine *m, int entry, struct boot_result *r, struct gm_
 		if (!be || !be->valid || !(be->lo.attrs & EFI_LOAD_OPTION_ACTIVE))
 			continue;
 		struct boot_attempt *a = attempt(r, be->lo.desc, -1);
-		if (resolve(m, &be->lo, r) == 1) {
+		if (resolve(m, &be->lo, r) == 1 &&
+		    (a->os = os_check(m, be)) != BOOT_OS_NO_DISK && a->os != BOOT_OS_MISSING) {
 			a->loaded = true;
 			r->booted = true;
 			r->entry = be->num;

@@ -13,11 +13,22 @@
 
 struct machine;
 
+/* What a Windows loader found where its entry's OsFilePath leads. */
+enum boot_os {
+	BOOT_OS_UNCHECKED, /* not loaded, or not an entry with an OsFilePath */
+	BOOT_OS_FOUND,     /* the OS volume, with <OS dir>\system32\ntoskrnl.exe */
+	BOOT_OS_NO_DISK,   /* the partition is not on a present disk, or unreadable */
+	BOOT_OS_MISSING,   /* the volume is there, the kernel is not */
+};
+
 /* One load the boot manager tried, in order. */
 struct boot_attempt {
 	char desc[512];     /* the entry's description, or "" for removable media */
 	int removable_disk; /* >= 0: the removable-media path of that disk */
-	bool loaded;
+	bool loaded;        /* the loader ran and found its OS */
+	enum boot_os os;    /* the loader ran: what it found (a failure goes on
+			     * to the next entry, as the firmware does when a
+			     * loader returns) */
 };
 
 struct boot_result {

@@ -12,9 +12,11 @@ extern const struct unit_test misc_tests[];
 extern const struct unit_test fat_tests[];
 extern const struct unit_test efi_tests[];
 extern const struct unit_test ldm_tests[];
+extern const struct unit_test ntfsfind_tests[];
 
 static const struct unit_test *const groups[] = {codec_tests, gpt_tests,
-						 disk_tests, misc_tests, fat_tests, efi_tests, ldm_tests};
+						 disk_tests, misc_tests, fat_tests, efi_tests, ldm_tests,
+						 ntfsfind_tests};
 
 int main(int argc, char **argv)
 {

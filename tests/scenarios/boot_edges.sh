@@ -3,7 +3,10 @@
 # QEMU with OVMF, which must agree: disk 1 pulled instead of disk 0; both
 # disks pulled (nothing boots, said clearly); disk 0 pulled in the middle
 # of a resync; ESPs that drifted apart (the boot uses what is on the disk
-# it boots from); and a replacement disk smaller than the original.
+# it boots from); a replacement disk smaller than the original; and the
+# loader's OS check: the OS on the pulled disk with the loader on the other,
+# a mirror with one plex present, the OS partition deleted, C:'s \WINDOWS
+# gone (FAT) and an OS directory that is not there (NTFS).
 . "$(dirname "$0")/../lib.sh"
 need qemu-system-x86_64
 need mdel
@@ -91,7 +94,42 @@ if [ "$fired" = 0 ] && grep -qE "Mirror .*(Failed|Rebuild)" "$T/out" && ! grep -
 else
 	fail "disk-0-pulled-mid-resync-volume-not-healthy" "W=$W rc=$xrc" "$(cat "$T/out" "$T/x")"
 fi
-both "disk-0-pulled-mid-resync-shadow-esp-boots" "$G1"
+# The Windows entries on the shadow's ESP load, but the OS volume their
+# OsFilePath names is on the pulled disk (and the shadow's plex is not
+# whole): the loader says so in Windows' words and returns, in the
+# emulation and under OVMF alike; what the firmware then starts is the
+# shadow ESP's removable-media path, no Windows entry.
+"$GM" -m "$M" machine boot >"$T/emu" 2>&1
+erc=$?
+"$GM" -m "$M" machine boot --qemu >"$T/qemu" 2>&1
+qrc=$?
+if [ "$erc" = 0 ] && [ "$qrc" = 0 ] &&
+	grep -A1 -x "LOADING.: Windows 2003 Server, Enterprise Cloned_Entry" "$T/emu" |
+	grep -q "Windows could not start because of a computer disk hardware configuration problem." &&
+	! grep -q '^Booted Boot' "$T/emu" &&
+	grep -q "^Booted removable media, disk 1 .*{$G1}: .EFI.BOOT.BOOTX64.EFI" "$T/emu" &&
+	grep -q "loader: OS NO-DISK" "$T/qemu" &&
+	grep -q 'failed to start Boot0004 "Windows 2003 Server, Enterprise Cloned_Entry"' "$T/qemu" &&
+	grep -q "^QEMU: the loader booted: Boot[0-9A-F]* from partition {$G1}: .EFI.BOOT.BOOTX64.EFI" "$T/qemu"; then
+	pass "disk-0-pulled-mid-resync-no-windows-entry-boots"
+else
+	fail "disk-0-pulled-mid-resync-no-windows-entry-boots" "rc $erc / $qrc" "$(cat "$T/emu" "$T/qemu")"
+fi
+
+# A mirror with one plex present: disk 0 pulled from the whole mirror. The
+# clone of the original entry loads from disk 1's ESP but names disk 0's
+# plex as its OS volume, so its loader fails; the secondary plex's entry
+# finds \WINDOWS on disk 1's plex and boots, in both.
+restore mirrored
+"$GM" -m "$M" machine pull-disk 0 >/dev/null
+both "mirror-with-one-plex-boots-the-secondary-plex-entry" "$G1"
+if grep -q '^Booted .*"Boot Mirror C: - secondary plex Cloned_Entry"' "$T/emu" &&
+	grep -A1 -x "LOADING.: Windows 2003 Server, Enterprise Cloned_Entry" "$T/emu" | grep -q "Windows could not start" &&
+	grep -q "loader: OS NO-DISK" "$T/qemu" && grep -q "loader: OS FOUND" "$T/qemu"; then
+	pass "os-on-the-pulled-disk-loader-on-the-other-fails-in-both"
+else
+	fail "os-on-the-pulled-disk-loader-on-the-other-fails-in-both" "$(cat "$T/emu" "$T/qemu")"
+fi
 
 # Drift: the loader is gone from disk 0's ESP; the entries that point
 # there fail and the clone on disk 1 boots, from disk 1's own files.
@@ -119,6 +157,16 @@ dp "select volume c" "break disk=m0 nokeep" "select disk m0" "delete disk" "sele
 	"select partition 3" "delete partition" "convert dynamic"
 dp_refused "smaller-replacement-disk-refused-clearly" \
 	"There is not enough usable space for this operation." "select volume c" "add disk=0"
+# Setup's partition is deleted, its entry stays first in BootOrder: its
+# loader is still on the ESP but its OS partition is gone, so it fails in
+# both, and the original system (on the mirror's plex on disk 1) boots.
+both "os-partition-deleted-entry-fails-next-boots" "$G1"
+if grep -A1 -x "LOADING.: Microsoft Windows Server 2003, Enterprise Edition" "$T/emu" | grep -q "Windows could not start" &&
+	grep -q "loader: OS NO-DISK" "$T/qemu" && grep -q 'failed to start Boot0007 "Microsoft Windows Server 2003' "$T/qemu"; then
+	pass "os-partition-deleted-loader-message-in-both"
+else
+	fail "os-partition-deleted-loader-message-in-both" "$(cat "$T/emu" "$T/qemu")"
+fi
 ok "gpt-clean-after" all_clean
 
 # The modern profile's install boots Windows Boot Manager from its ESP.
@@ -127,3 +175,48 @@ M=$T/modern
 MG=$("$GM" -m "$M" bootcfg /list 0 | awk '/^Partition GUID:/ { g = $3 } /^GUID type:/ && /c12a7328/ { print g; exit }' | tr -d '{}')
 both "modern-install-boots-windows-boot-manager" "$MG"
 grep -q 'bootmgfw.efi' "$T/qemu" && pass "modern-loader-path" || fail "modern-loader-path" "$(cat "$T/qemu")"
+
+# C:'s \WINDOWS gone (FAT C:, moved away with mtools): the loader is on
+# the ESP and the partition is there, the kernel is not: Windows' missing-
+# file message in both, and nothing else boots.
+M=$T/fat
+"$GM" machine create "$M" --disk 2G --profile 2003 --install --fs fat32 >/dev/null || fail fat-install "machine create --install --fs fat32 failed"
+FG=$("$GM" -m "$M" bootcfg /list 0 | awk '/^Partition GUID:/ { g = $3 } /^GUID type:/ && /c12a7328/ { print g; exit }' | tr -d '{}')
+both "fat-c-drive-boots" "$FG"
+cfirst=$(sgdisk -p "$M/disk0.img" | awk '$6 == "0700" || $7 == "Basic" { print $2 }' | tail -1)
+mmove -i "$M/disk0.img@@$((cfirst * 512))" ::/WINDOWS ::/WINDOWS.OLD
+"$GM" -m "$M" machine boot >"$T/emu" 2>&1
+erc=$?
+"$GM" -m "$M" machine boot --qemu >"$T/qemu" 2>&1
+qrc=$?
+if [ "$erc" = 0 ] && [ "$qrc" = 0 ] && ! grep -q '^Booted Boot' "$T/emu" &&
+	grep -q "^Booted removable media, disk 0 .*{$FG}: .EFI.BOOT.BOOTX64.EFI" "$T/emu" &&
+	grep -q "^QEMU: the loader booted: Boot[0-9A-F]* from partition {$FG}: .EFI.BOOT.BOOTX64.EFI" "$T/qemu"; then
+	pass "windows-directory-gone-no-windows-entry-boots"
+else
+	fail "windows-directory-gone-no-windows-entry-boots" "rc $erc / $qrc" "$(cat "$T/emu" "$T/qemu")"
+fi
+if grep -q "<Windows root>.system32.ntoskrnl.exe" "$T/emu" && grep -q "loader: OS MISSING" "$T/qemu" &&
+	grep -q "loader: <Windows root>.system32.ntoskrnl.exe" "$T/qemu"; then
+	pass "windows-directory-gone-missing-file-message-in-both"
+else
+	fail "windows-directory-gone-missing-file-message-in-both" "$(cat "$T/emu" "$T/qemu")"
+fi
+
+# NTFS: an entry whose OS directory is not on C: (\WINNT where Setup put
+# \WINDOWS) fails with the missing-file message; the installed entry after
+# it boots, in both.
+M=$T/ntfs
+"$GM" machine create "$M" --disk 2G --profile 2003 --install >/dev/null || fail ntfs-install "machine create --install failed"
+NG=$("$GM" -m "$M" bootcfg /list 0 | awk '/^Partition GUID:/ { g = $3 } /^GUID type:/ && /c12a7328/ { print g; exit }' | tr -d '{}')
+"$GM" -m "$M" nvram create -L "Wrong root" -d 0 -p 1 -l '\EFI\Microsoft\WINNT50\ia64ldr.efi' \
+	--os-disk 0 --os-part 2 --os-dir '\WINNT' >/dev/null 2>&1 || fail ntfs-entry "nvram create failed"
+"$GM" -m "$M" bootcfg /default /id 5 >/dev/null || fail ntfs-default "bootcfg /default /id 5 failed"
+both "ntfs-wrong-os-directory-fails-next-boots" "$NG"
+if grep -A1 -x "LOADING.: Wrong root" "$T/emu" | grep -q "missing or corrupt" &&
+	grep -q "loader: OS MISSING" "$T/qemu" && grep -q 'failed to start Boot0004 "Wrong root"' "$T/qemu" &&
+	grep -q '^Booted Boot0000 ' "$T/emu"; then
+	pass "ntfs-wrong-os-directory-missing-file-message-in-both"
+else
+	fail "ntfs-wrong-os-directory-missing-file-message-in-both" "$(cat "$T/emu" "$T/qemu")"
+fi

@@ -28,9 +28,12 @@
 #include "../engine/boot.h"
 #include "../engine/install.h"
 #include "../engine/machine.h"
+#include "../engine/rebuild.h"
+#include "../engine/verbs.h"
 #include "../engine/nvram.h"
 #include "../fmt/bytes.h"
 #include "cli.h"
+#include "out.h"
 
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 
@@ -355,6 +358,21 @@ int machine_boot_main(const char *mdir, int argc, char **argv)
 			qemu ? " --qemu" : "");
 		machine_close(m);
 		return 1;
+	}
+	/* A mirror being copied in the background: the restart takes the
+	 * copy over and finishes it first, as a reboot does. */
+	struct rebuild_state st;
+	rebuild_get(m, &st);
+	if (st.running) {
+		struct reboot_result rr = {0};
+		fprintf(stderr, "gptmirror: finishing the mirror's background copy before the "
+			"boot\n");
+		if (machine_resync(m, isatty(STDERR_FILENO) ? cli_progress : NULL, NULL, &rr,
+				   &err) < 0 || machine_save(m, &err) < 0) {
+			cli_print_err("gptmirror", &err);
+			machine_close(m);
+			return 1;
+		}
 	}
 	if (entry < -1) {
 		/* Menu position to Boot####. */

@@ -28,6 +28,7 @@
 #include "../engine/ldm_dev.h"
 #include "../engine/ldm_write.h"
 #include "../engine/machine.h"
+#include "../engine/rebuild.h"
 #include "../engine/nvram.h"
 #include "../engine/verbs.h"
 #include "../fmt/fsprobe.h"

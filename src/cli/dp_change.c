@@ -408,7 +408,10 @@ int cmd_add(struct dp *dp, int n, struct tok *t)
 	}
 	struct mirror_result r;
 	int keep = dp->ldm_sel;
-	int rc = volume_add_mirror(dp->m, (size_t)dp->ldm_sel, (int)target,
+	/* As on Windows, the copy goes on in the background (list volume shows
+	 * Rebuild); wait, or GPTMIRROR_REBUILD=wait, copies here. */
+	bool wait = ps[2].present || cli_env->rebuild_wait;
+	int rc = volume_add_mirror(dp->m, (size_t)dp->ldm_sel, (int)target, wait,
 				   isatty(STDERR_FILENO) ? cli_progress : NULL, NULL, &r, &err);
 	ldm_rescan(dp);
 	dp->ldm_sel = keep;

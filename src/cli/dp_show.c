@@ -151,6 +151,7 @@ struct vline {
 	const struct ldm_volume *lv; /* dynamic */
 	int slot;                    /* basic: disk and partition number */
 	size_t partno;
+	int rebuild_pct;             /* Rebuild: how far, 0-100; else -1 */
 };
 
 static void vline_basic(struct dp *dp, const struct volume *v, int num, bool star,
@@ -174,6 +175,7 @@ static void vline_basic(struct dp *dp, const struct volume *v, int num, bool sta
 	l->star = star;
 	l->slot = v->slot;
 	l->partno = v->part + 1;
+	l->rebuild_pct = -1;
 }
 
 static void vline_ldm(struct dp *dp, const struct ldm_volume *v, int num, bool star,
@@ -196,6 +198,7 @@ static void vline_ldm(struct dp *dp, const struct ldm_volume *v, int num, bool s
 	l->star = star;
 	l->lv = v;
 	l->slot = -1;
+	l->rebuild_pct = ldm_rebuild_percent(dp->m, v);
 }
 
 static void vol_header(void)
@@ -442,12 +445,31 @@ static int list_volume(struct dp *dp)
 
 static const char *const objects[] = {"disk", "partition", "volume", NULL};
 
+/* A background copy that has finished is marked healthy before volumes
+ * are shown (and one that was killed goes on), so that list volume, asked
+ * again and again, turns from Rebuild to Healthy as Windows' does. */
+static void poll_rebuild(struct dp *dp)
+{
+	struct gm_err err;
+	int keep = dp->ldm_sel, rc = rebuild_poll(dp->m, &err);
+
+	if (rc > 0) {
+		ldm_rescan(dp);
+		dp->ldm_sel = keep;
+		if (machine_save(dp->m, &err) < 0)
+			printf("\nWARNING: %s\n", err.detail);
+	} else if (rc < 0) {
+		printf("\nWARNING: the mirror's background copy: %s\n", err.detail);
+	}
+}
+
 int cmd_list(struct dp *dp, int n, struct tok *t)
 {
 	int k = n == 1 ? match_kw(t[0].key, objects) : -1;
 
 	if (k < 0 || t[0].val)
 		return bad_args("LIST");
+	poll_rebuild(dp);
 	switch (k) {
 	case 0:
 		return list_disk(dp);
@@ -808,8 +830,11 @@ static void volume_props(struct dp *dp, const struct vline *l, bool no_default_l
 		fprintf(dp->json, "], \"volume\": ");
 		vline_json(dp->json, l);
 		fprintf(dp->json, ", \"read_only\": false, \"hidden\": false, "
-				  "\"no_default_drive_letter\": %s, \"capacity_bytes\": %" PRIu64 "}\n",
+				  "\"no_default_drive_letter\": %s, \"capacity_bytes\": %" PRIu64,
 			tf(no_default_letter), l->size);
+		if (l->rebuild_pct >= 0)
+			fprintf(dp->json, ", \"rebuild_percent\": %d", l->rebuild_pct);
+		fprintf(dp->json, "}\n");
 		return;
 	}
 	dsize(dp, l->size, cap, sizeof(cap));
@@ -822,6 +847,9 @@ static void volume_props(struct dp *dp, const struct vline *l, bool no_default_l
 	       "Installable            : No\n\n"
 	       "Volume Capacity        : %7s\n",
 	       no_default_letter ? "Yes" : "No", cap);
+	/* How far a rebuild is (Disk Management shows it as "Resynching (N%)"). */
+	if (l->rebuild_pct >= 0)
+		printf("Rebuild                : %5d %%\n", l->rebuild_pct);
 }
 
 static void detail_start(struct dp *dp)
@@ -900,6 +928,7 @@ int cmd_detail(struct dp *dp, int n, struct tok *t)
 
 	if (k < 0 || t[0].val)
 		return bad_args("DETAIL");
+	poll_rebuild(dp);
 	switch (k) {
 	case 0:
 		return detail_disk(dp);

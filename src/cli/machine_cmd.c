@@ -12,6 +12,7 @@
 #include "../engine/ldm.h"
 #include "../engine/ldm_write.h"
 #include "../engine/machine.h"
+#include "../engine/rebuild.h"
 #include "../engine/verbs.h"
 #include <unistd.h>
 #include "cli.h"
@@ -447,6 +448,22 @@ static int cmd_status(struct machine *m)
 					       !x->stale ? "current"
 					       : x->tx ? "out of date" : "damaged");
 			}
+		}
+		/* Mirrors being rebuilt, and by whom. */
+		struct rebuild_state st;
+		rebuild_get(m, &st);
+		for (size_t i = 0; i < ldm_volume_count(v); i++) {
+			const struct ldm_volume *V = ldm_volume_at(v, i);
+			int pct = ldm_rebuild_percent(m, V);
+			if (pct < 0)
+				continue;
+			printf("Rebuild: %s, %d %% copied, ", V->rec->name, pct);
+			if (st.running)
+				printf("in the background (process %ld)\n", st.pid);
+			else if (st.present && strcmp(st.state, "stopped") == 0)
+				printf("stopped (%s): gptmirror volume resync goes on\n", st.why);
+			else
+				printf("not running: gptmirror volume resync goes on\n");
 		}
 	}
 	const char *bc = machine_extra_get(m, "bootcurrent");

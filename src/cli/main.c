@@ -11,6 +11,7 @@
 #include "../engine/env.h"
 #include "../engine/err.h"
 #include "../engine/machine.h"
+#include "../engine/rebuild.h"
 #include "../engine/verbs.h"
 #include "../io/blkio.h"
 #include "cli.h"
@@ -97,6 +98,12 @@ int cli_machine_open(const char *mdir, struct machine **m, struct gm_err *err)
 			"journal\n", *l);
 	if (rc < 0)
 		fprintf(stderr, "gptmirror: warning: %s\n", e.detail);
+	/* A background copy that finished is marked healthy; one that was
+	 * killed goes on from its checkpoint. */
+	if ((rc = rebuild_poll(*m, &e)) > 0)
+		rc = machine_save(*m, &e);
+	if (rc < 0)
+		fprintf(stderr, "gptmirror: warning: the mirror's background copy: %s\n", e.detail);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "../engine/ldm.h"
 #include "../engine/ldm_write.h"
 #include "../engine/machine.h"
+#include "../engine/rebuild.h"
 #include "../engine/verbs.h"
 #include "cli.h"
 #include "out.h"
@@ -225,6 +226,46 @@ static void list_json(struct ldm_view *v)
 	printf("]}\n");
 }
 
+/* volume resync --background: the plexes being rebuilt are copied by a
+ * background process; says which, and how far each is. */
+static int background(struct machine *m, struct gm_err *err)
+{
+	struct ldm_view *v = machine_ldm(m);
+	struct rebuild_state st;
+	int n = 0;
+
+	if (!v) {
+		*err = m->ldm_err;
+		return -1;
+	}
+	for (size_t i = 0; i < ldm_volume_count(v); i++) {
+		const struct ldm_volume *V = ldm_volume_at(v, i);
+		int pct = ldm_rebuild_percent(m, V);
+		if (pct < 0)
+			continue;
+		printf("%s: Rebuild, %d %% copied.\n", V->rec->name, pct);
+		n++;
+	}
+	if (n == 0) {
+		printf("0 mirror plexes to resynchronise.\n");
+		return 0;
+	}
+	if (machine_is_real(m))
+		return gm_fail(err, GM_E_NOT_SUPPORTED, "a machine of block devices copies in the "
+			       "foreground (its devices are opened exclusively): gptmirror volume "
+			       "resync");
+	int rc = rebuild_spawn(m, err);
+	if (rc < 0)
+		return rc;
+	rebuild_get(m, &st);
+	if (st.running)
+		printf("The copy goes on in the background (process %ld); volume list and "
+		       "diskpart's list volume show how far it is.\n", st.pid);
+	else
+		printf("The copy is done.\n");
+	return 0;
+}
+
 int volume_main(const char *mdir, int argc, char **argv)
 {
 	struct machine *m;
@@ -232,6 +273,21 @@ int volume_main(const char *mdir, int argc, char **argv)
 	struct gm_err err;
 	int rc;
 
+	/* The background copy itself (rebuild.h), started by add disk or by
+	 * resync --background: no lock, no recovery of its own. */
+	if (argc == 2 && strcmp(argv[0], "resync") == 0 && strcmp(argv[1], "--worker") == 0)
+		return rebuild_worker(machine_dir_default(mdir, cli_env), cli_env);
+	if (argc == 2 && strcmp(argv[0], "resync") == 0 && strcmp(argv[1], "--background") == 0) {
+		if (cli_machine_open(mdir, &m, &err) < 0) {
+			cli_print_err("volume", &err);
+			return 1;
+		}
+		rc = background(m, &err);
+		if (rc < 0)
+			cli_print_err("volume", &err);
+		machine_close(m);
+		return rc < 0 ? 1 : 0;
+	}
 	if (argc == 1 && strcmp(argv[0], "resync") == 0) {
 		struct reboot_result r = {0};
 		if (cli_machine_open(mdir, &m, &err) < 0) {
@@ -253,7 +309,7 @@ int volume_main(const char *mdir, int argc, char **argv)
 	    (strcmp(argv[0], "list") == 0 && argc != 1 && !json)) {
 		fprintf(stderr, "usage: gptmirror volume list [--json]\n"
 				"       gptmirror volume export VOLUME FILE\n"
-				"       gptmirror volume resync\n");
+				"       gptmirror volume resync [--background]\n");
 		return 2;
 	}
 	if (cli_machine_open(mdir, &m, &err) < 0) {

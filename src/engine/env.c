@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const struct gm_env gm_env_none;
 
@@ -26,6 +27,7 @@ void gm_env_read(struct gm_env *e)
 	e->efivarfs = var("GPTMIRROR_EFIVARFS");
 	e->iostats = var("GPTMIRROR_IOSTATS") != NULL;
 	e->no_color = var("NO_COLOR") != NULL;
+	e->rebuild_wait = (s = var("GPTMIRROR_REBUILD")) && strcmp(s, "wait") == 0;
 	if ((s = var("GPTMIRROR_SEED"))) {
 		errno = 0;
 		unsigned long long v = strtoull(s, &end, 0);

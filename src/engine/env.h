@@ -31,6 +31,10 @@ struct gm_env {
 	bool iostats;            /* GPTMIRROR_IOSTATS: byte counts at exit */
 	bool no_color;           /* NO_COLOR set and not empty: no colour on a
 				  * terminal (no-color.org) */
+	bool rebuild_wait;       /* GPTMIRROR_REBUILD=wait: add disk copies in
+				  * the foreground, as add disk=N wait does (the
+				  * tests whose transcripts must not depend on
+				  * timing) */
 };
 
 extern const struct gm_env gm_env_none;

@@ -21,6 +21,7 @@
 #include "ldm_write.h"
 #include "machine.h"
 #include "ntfsvol.h"
+#include "rebuild.h"
 
 #define SEC 512u
 
@@ -106,10 +107,23 @@ static int mark_dirty(struct vdev *vd, uint64_t off, uint64_t len)
 	return 0;
 }
 
+static int write_plexes(struct vdev *vd, uint64_t off, const void *buf, size_t len, int op);
+
 static int vdev_write_op(struct blkdev *d, uint64_t off, const void *buf, size_t len,
 			 int op)
 {
 	struct vdev *vd = d->priv;
+
+	/* Every plex under one hold of the I/O lock: a background copy
+	 * (rebuild.c) never copies a region between two plexes' writes. */
+	rebuild_io_lock(vd->m);
+	int rc = write_plexes(vd, off, buf, len, op);
+	rebuild_io_unlock(vd->m);
+	return rc;
+}
+
+static int write_plexes(struct vdev *vd, uint64_t off, const void *buf, size_t len, int op)
+{
 	int ok = 0, rc = -EIO;
 
 	if ((rc = mark_dirty(vd, off, len)) < 0)

@@ -21,6 +21,7 @@
 #include "../fmt/bytes.h"
 #include "boot.h"
 #include "machine.h"
+#include "rebuild.h"
 
 #define SEC 512u
 
@@ -199,9 +200,13 @@ static int write_member(struct machine *m, const struct gdb *g, const struct mem
 		return gm_fail(err, GM_E_NO_DISK, "disk %d is not present", mb->slot);
 	}
 	if ((rc = build_private(m, g, mb, priv, err)) == 0) {
+		/* A background copy waits, and reads the database again. */
+		rebuild_io_lock(m);
+		rebuild_layout_changed(m);
 		rc = blk_write(d->dev, mb->ph.private_start * SEC, priv, len);
 		if (rc == 0)
 			rc = blk_flush(d->dev);
+		rebuild_io_unlock(m);
 		if (rc < 0)
 			rc = gm_fail(err, GM_E_IO, "writing the dynamic disk database on disk %d "
 				     "failed", mb->slot);
@@ -499,12 +504,17 @@ static const char *checkpoint_key(const struct ldm_rec *part, char *buf, size_t 
 	return buf;
 }
 
+/* machine.conf's checkpoint, or the background copy's (rebuild.c) when it
+ * is further on. */
 static uint64_t checkpoint_get(const struct machine *m, const struct ldm_rec *part)
 {
 	char k[96];
 	const char *v = machine_extra_get(m, checkpoint_key(part, k, sizeof(k)));
+	uint64_t c = v ? strtoull(v, NULL, 10) : 0, bg;
 
-	return v ? strtoull(v, NULL, 10) : 0;
+	if (rebuild_checkpoint_get(m, part->name, &bg) && bg > c)
+		c = bg;
+	return c;
 }
 
 int ldm_rebuild_percent(const struct machine *m, const struct ldm_volume *v)
@@ -529,6 +539,10 @@ static int checkpoint_set(struct machine *m, const struct ldm_rec *part, uint64_
 {
 	char k[96], v[32];
 
+	/* The background copy keeps its own: machine.conf is the lock
+	 * holder's. */
+	if (m->rb_worker)
+		return rebuild_checkpoint_set(m, part->name, done, err);
 	namef(v, sizeof(v), "%" PRIu64, done);
 	return machine_extra_set(m, checkpoint_key(part, k, sizeof(k)), remove ? NULL : v, err);
 }
@@ -577,8 +591,11 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 	uint8_t *buf = malloc((size_t)chunk * SEC);
 	struct disk *dst = machine_disk(m, x->slot);
 	uint64_t s = checkpoint_get(m, x->rec), last_ck = s;
-	/* A checkpoint every GiB, or every eighth of a smaller volume. */
-	uint64_t ck_every = v->sectors / 8 < 2097152 ? v->sectors / 8 : 2097152;
+	/* A checkpoint every GiB, or every eighth of a smaller volume; the
+	 * background copy's, which list volume shows, every 64 MiB or
+	 * thirty-second. */
+	uint64_t ck_max = m->rb_worker ? 131072 : 2097152, ck_part = m->rb_worker ? 32 : 8;
+	uint64_t ck_every = v->sectors / ck_part < ck_max ? v->sectors / ck_part : ck_max;
 	if (ck_every < 2048)
 		ck_every = 2048;
 	int rc = 0;
@@ -604,6 +621,15 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 	while (s < v->sectors) {
 		uint32_t n = v->sectors - s < chunk ? (uint32_t)(v->sectors - s) : chunk;
 		uint64_t off = (x->abs_start + s) * SEC;
+		/* Each step under the I/O lock, so that a write to the volume
+		 * (both plexes) never falls between its read and its write;
+		 * the background copy stops when the layout changed. */
+		rebuild_io_lock(m);
+		if (!rebuild_layout_same(m)) {
+			rebuild_io_unlock(m);
+			rc = gm_fail(err, GM_E_AGAIN, "the disks changed");
+			break;
+		}
 		/* Holes of the source stay holes, and are not read. */
 		struct blkdev *sd;
 		uint64_t sabs, savail, run;
@@ -618,6 +644,7 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 				rs = ck_every;
 			if (data == 0 && rs > 0) {
 				if (blk_zero(dst->dev, off, rs * SEC) < 0) {
+					rebuild_io_unlock(m);
 					rc = gm_fail(err, GM_E_IO, "writing the new plex failed");
 					break;
 				}
@@ -632,8 +659,8 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 			 * a source that fails is read through the volume below,
 			 * which falls over to another plex. */
 			uint64_t nc = rs < savail ? rs : savail;
-			if (nc > 131072) /* 64 MiB per call */
-				nc = 131072;
+			if (nc > (m->rb_worker ? chunk : 131072)) /* 64 MiB per call */
+				nc = m->rb_worker ? chunk : 131072;
 			if (nc > ck_every)
 				nc = ck_every;
 			if (data == 1 && nc > 0 &&
@@ -642,11 +669,14 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 				goto advanced;
 			}
 		}
-		if ((rc = ldm_vol_read(m, &src, s, n, buf, err)) < 0)
+		if ((rc = ldm_vol_read(m, &src, s, n, buf, err)) < 0) {
+			rebuild_io_unlock(m);
 			break;
+		}
 		rc = zero(buf, (size_t)n * SEC) ? blk_zero(dst->dev, off, (size_t)n * SEC)
 						: blk_write(dst->dev, off, buf, (size_t)n * SEC);
 		if (rc < 0) {
+			rebuild_io_unlock(m);
 			rc = gm_fail(err, GM_E_IO, "writing the new plex failed");
 			break;
 		}
@@ -656,10 +686,13 @@ advanced:
 			progress(pctx, s, v->sectors);
 		if (s - last_ck >= ck_every && s < v->sectors) {
 			if ((rc = blk_flush(dst->dev)) < 0 ||
-			    (rc = checkpoint_set(m, x->rec, s, false, err)) < 0)
+			    (rc = checkpoint_set(m, x->rec, s, false, err)) < 0) {
+				rebuild_io_unlock(m);
 				break;
+			}
 			last_ck = s;
 		}
+		rebuild_io_unlock(m);
 	}
 	free(buf);
 	if (rc == 0 && (rc = blk_flush(dst->dev)) < 0)
@@ -730,8 +763,8 @@ static int mark_healthy(struct machine *m, struct ldm_view *view, uint32_t part_
 }
 
 int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *v,
-		   int target, struct guid *plex_guid, ldm_progress_fn progress, void *pctx,
-		   struct gm_err *err)
+		   int target, struct guid *plex_guid, bool background, ldm_progress_fn progress,
+		   void *pctx, struct gm_err *err)
 {
 	struct disk *d = machine_disk(m, target);
 	struct gdb g;
@@ -837,7 +870,10 @@ int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *
 		return rc;
 	}
 	free(g.recs);
-	/* The copy, resumable from its checkpoint. */
+	/* The copy, resumable from its checkpoint: here, or in the
+	 * background (the caller starts it: rebuild_spawn). */
+	if (background)
+		return 0;
 	return ldm_resync(m, progress, pctx, err) < 0 ? -1 : 0;
 }
 
@@ -846,7 +882,12 @@ int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 {
 	struct ldm_view *view;
 	int done = 0, rc;
+	bool left = false;
 
+	/* A background copy is taken over: it stops, and this one goes on
+	 * from its checkpoint. */
+	if (!m->rb_worker)
+		rebuild_stop(m);
 	if ((rc = ldm_scan(m, &view, err)) < 0)
 		return rc;
 	for (size_t gi = 0; gi < view->ngroups; gi++) {
@@ -866,6 +907,16 @@ int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 					uint32_t pid = x->rec->id;
 					if ((rc = copy_plex(m, v, x, progress, pctx, err)) < 0)
 						goto out;
+					/* The background copy records the extent whole;
+					 * the plex is marked healthy under the machine
+					 * lock (rebuild_poll). */
+					if (m->rb_worker) {
+						if ((rc = checkpoint_set(m, x->rec, x->rec->u.part.size,
+									 false, err)) < 0)
+							goto out;
+						left = true;
+						continue;
+					}
 					if ((rc = mark_healthy(m, view, pid, err)) < 0 ||
 					    (rc = checkpoint_set(m, x->rec, 0, true, err)) < 0 ||
 					    (rc = failed_set(m, x->rec, false, err)) < 0)
@@ -876,6 +927,9 @@ int ldm_resync(struct machine *m, ldm_progress_fn progress, void *pctx,
 		}
 	}
 	rc = done;
+	/* Every plex is whole: the background copy's file goes. */
+	if (!left && !m->rb_worker)
+		rebuild_forget(m);
 out:
 	ldm_view_free(view);
 	return rc;
@@ -1026,7 +1080,11 @@ int ldm_heal_dirty(struct machine *m, ldm_progress_fn progress, void *pctx, char
 			const struct ldm_volume *v = &view->groups[gi].vols[i];
 			if (!v->dirty)
 				continue;
-			if ((rc = heal_volume(m, view, v, progress, pctx, err)) < 0)
+			/* Under the I/O lock: a background copy waits. */
+			rebuild_io_lock(m);
+			rc = heal_volume(m, view, v, progress, pctx, err);
+			rebuild_io_unlock(m);
+			if (rc < 0)
 				break;
 			healed++;
 			if (names && o < cap)

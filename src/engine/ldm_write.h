@@ -17,9 +17,10 @@ typedef void (*ldm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 int ldm_convert_dynamic(struct machine *m, struct ldm_view *view, int slot,
 			struct gm_err *err);
 /* Puts a second plex of simple volume v on disk target and copies the
- * volume onto it (resumable: see ldm_resync). */
+ * volume onto it (resumable: see ldm_resync); background: the plex is only
+ * recorded, the copy is the caller's to start (rebuild_spawn). */
 int ldm_add_mirror(struct machine *m, struct ldm_view *view, struct ldm_volume *v,
-		   int target, struct guid *plex_guid, ldm_progress_fn progress,
+		   int target, struct guid *plex_guid, bool background, ldm_progress_fn progress,
 		   void *pctx, struct gm_err *err);
 /* Finishes every interrupted resync of the machine, from its checkpoint.
  * Returns how many plexes it completed, or < 0. */

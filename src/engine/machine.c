@@ -1,5 +1,6 @@
 /* machine.c - machine directory, machine.conf, slots and letters. */
 #include "machine.h"
+#include "rebuild.h"
 #include "ldm.h"
 #include "nvram.h"
 
@@ -396,7 +397,16 @@ static int table_mark(void *ctx, int slot, bool begin, struct gm_err *err)
 	char k[32];
 
 	snprintf(k, sizeof(k), "writing.disk%d", slot);
-	return machine_extra_set(ctx, k, begin ? "1" : NULL, err);
+	/* A background copy waits while a table changes, and reads the disks
+	 * again after it. */
+	if (begin) {
+		rebuild_io_lock(ctx);
+		rebuild_layout_changed(ctx);
+	}
+	int rc = machine_extra_set(ctx, k, begin ? "1" : NULL, err);
+	if (!begin)
+		rebuild_io_unlock(ctx);
+	return rc;
 }
 
 static void open_slot(struct machine *m, int i)
@@ -487,7 +497,8 @@ static int check_slots(struct machine *m, struct gm_err *err)
 		const char *base = strrchr(img, '/') ? strrchr(img, '/') + 1 : img;
 		size_t bl = strlen(base);
 		if (strcmp(base, GM_CONF) == 0 || strcmp(base, GM_NVRAM) == 0 ||
-		    strcmp(base, ".lock") == 0 || (bl > 4 && strcmp(base + bl - 4, ".tmp") == 0))
+		    strcmp(base, ".lock") == 0 || strcmp(base, ".rebuild") == 0 ||
+		    strcmp(base, ".rebuild.lock") == 0 || (bl > 4 && strcmp(base + bl - 4, ".tmp") == 0))
 			return gm_fail(err, GM_E_MACHINE, "%s/%s: disk%d = %s names one of the "
 				       "machine's own files, not a disk image; gptmirror refuses it",
 				       m->dir, GM_CONF, i, img);
@@ -513,8 +524,8 @@ static int check_slots(struct machine *m, struct gm_err *err)
 	return 0;
 }
 
-int machine_open(const char *dir, const struct gm_env *env, struct machine **out,
-		 struct gm_err *err)
+static int open_machine(const char *dir, const struct gm_env *env, bool lock,
+			struct machine **out, struct gm_err *err)
 {
 	struct machine *m = calloc(1, sizeof(*m));
 	uint64_t counter = 0;
@@ -523,6 +534,7 @@ int machine_open(const char *dir, const struct gm_env *env, struct machine **out
 	if (!m)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	m->lockfd = -1;
+	m->rbfd = -1;
 	m->env = *env;
 	crash_hook.after = env->crash_after_writes;
 	file_replace_crash_hook(&crash_hook);
@@ -537,7 +549,7 @@ int machine_open(const char *dir, const struct gm_env *env, struct machine **out
 	char *conf = path_in(dir, GM_CONF);
 	bool have = conf && access(conf, F_OK) == 0;
 	free(conf);
-	if (have && (rc = take_lock(m, err)) < 0)
+	if (have && lock && (rc = take_lock(m, err)) < 0)
 		goto fail;
 	if ((rc = read_conf(m, &counter, err)) < 0)
 		goto fail;
@@ -555,11 +567,24 @@ int machine_open(const char *dir, const struct gm_env *env, struct machine **out
 	m->saved_counter = counter;
 	for (int i = 0; i < m->nslots; i++)
 		open_slot(m, i);
+	rebuild_attach(m);
 	*out = m;
 	return 0;
 fail:
 	machine_close(m);
 	return rc;
+}
+
+int machine_open(const char *dir, const struct gm_env *env, struct machine **out,
+		 struct gm_err *err)
+{
+	return open_machine(dir, env, true, out, err);
+}
+
+int machine_open_unlocked(const char *dir, const struct gm_env *env, struct machine **out,
+			  struct gm_err *err)
+{
+	return open_machine(dir, env, false, out, err);
 }
 
 int machine_save(struct machine *m, struct gm_err *err)
@@ -596,6 +621,8 @@ void machine_close(struct machine *m)
 	ldm_view_free(m->ldm);
 	if (m->lockfd >= 0)
 		close(m->lockfd);
+	if (m->rbfd >= 0)
+		close(m->rbfd);
 	free(m->dir);
 	free(m);
 }
@@ -669,6 +696,7 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 	crash_hook.after = env->crash_after_writes;
 	file_replace_crash_hook(&crash_hook);
 	m->lockfd = -1;
+	m->rbfd = -1;
 	m->env = *env;
 	m->dir = strdup(dir);
 	m->profile = spec->profile;
@@ -771,6 +799,11 @@ int machine_pull_disk(struct machine *m, int n, char *kept, size_t cap, struct g
 	if (n < 0 || n >= m->nslots || !m->slots[n].image)
 		return gm_fail(err, GM_E_NO_DISK, "slot %d holds no disk", n);
 	s = &m->slots[n];
+	/* A background copy waits until this command ends (the lock goes with
+	 * machine_close, after machine.conf is saved), then reads the slots
+	 * again. */
+	rebuild_io_lock(m);
+	rebuild_layout_changed(m);
 	/* The pulled disk is kept aside, so it can be inserted again with
 	 * --image, as a real disk can be put back. */
 	dir = path_in(m->dir, "pulled");
@@ -887,6 +920,8 @@ int machine_insert_disk(struct machine *m, int n, uint64_t size,
 	if (n < m->nslots && m->slots[n].image)
 		return gm_fail(err, GM_E_ARGS, "slot %d already holds a disk; "
 			       "pull it first", n);
+	rebuild_io_lock(m); /* held until machine_close, as for pull-disk */
+	rebuild_layout_changed(m);
 	if (ss != 512 && ss != 4096)
 		return gm_fail(err, GM_E_ARGS, "sector size must be 512 or 4096");
 	snprintf(name, sizeof(name), "disk%d.img", n);
@@ -931,6 +966,8 @@ int machine_insert_device(struct machine *m, int n, const char *path, struct gm_
 			       n, GM_MAX_SLOTS - 1);
 	if (n < m->nslots && m->slots[n].image)
 		return gm_fail(err, GM_E_ARGS, "slot %d already holds a disk", n);
+	rebuild_io_lock(m); /* held until machine_close, as for pull-disk */
+	rebuild_layout_changed(m);
 	if (stat(path, &st) < 0 || (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)))
 		return gm_fail(err, GM_E_NO_DISK, "%s is neither a block device nor an image "
 			       "file (--device names an existing one; nothing is created)", path);

@@ -53,6 +53,11 @@ struct machine {
 	struct gm_err ldm_err;
 	char *nvram;      /* "efivarfs", a store file the user named, or NULL:
 			   * nvram.fd in the machine directory */
+	int rbfd;         /* .rebuild.lock (rebuild.h), or -1: no background
+			   * rebuild was ever started */
+	int rb_depth;     /* nested holds of the I/O lock */
+	bool rb_worker;   /* this process is the background copy */
+	uint64_t rb_gen;  /* the worker: the layout generation it read */
 };
 
 struct machine_spec {
@@ -80,6 +85,11 @@ int machine_create(const char *dir, const struct machine_spec *spec,
  * machine.conf and opens its disks. */
 int machine_open(const char *dir, const struct gm_env *env, struct machine **out,
 		 struct gm_err *err);
+/* The same without the lock, for the background copy (rebuild.c), which
+ * never writes machine.conf and writes only a new plex, under the I/O
+ * lock. */
+int machine_open_unlocked(const char *dir, const struct gm_env *env, struct machine **out,
+			  struct gm_err *err);
 /* Rewrites machine.conf atomically if anything in it changed. */
 int machine_save(struct machine *m, struct gm_err *err);
 void machine_close(struct machine *m);

@@ -10,6 +10,7 @@
 #include "boot.h"
 #include "ldm_dev.h"
 #include "machine.h"
+#include "rebuild.h"
 #include "ntfsvol.h"
 
 /* Every verb ends here: the view re-read, machine.conf saved. */
@@ -485,8 +486,9 @@ int volume_delete(struct machine *m, const struct vol_target *t, struct gm_err *
 	return settle(m, ldm_delete_volume(m, machine_ldm(m), lv, err), err);
 }
 
-int volume_add_mirror(struct machine *m, size_t index, int target, ldm_progress_fn progress,
-		      void *pctx, struct mirror_result *r, struct gm_err *err)
+int volume_add_mirror(struct machine *m, size_t index, int target, bool wait,
+		      ldm_progress_fn progress, void *pctx, struct mirror_result *r,
+		      struct gm_err *err)
 {
 	struct ldm_view *view = machine_ldm(m);
 	struct ldm_volume *v = (struct ldm_volume *)ldm_volume_at(view, index);
@@ -496,7 +498,8 @@ int volume_add_mirror(struct machine *m, size_t index, int target, ldm_progress_
 	if (!v)
 		return gm_fail(err, GM_E_NO_VOLUME, "There is no dynamic volume %zu.", index);
 	r->boot_volume = ldm_volume_letter(v) == 'C';
-	rc = ldm_add_mirror(m, view, v, target, &r->plex, progress, pctx, err);
+	r->background = !wait && !machine_is_real(m);
+	rc = ldm_add_mirror(m, view, v, target, &r->plex, r->background, progress, pctx, err);
 	machine_rescan(m, NULL);
 	/* The boot volume's new plex gets its boot entry, as Windows adds
 	 * "Boot Mirror C: - secondary plex". */
@@ -504,6 +507,10 @@ int volume_add_mirror(struct machine *m, size_t index, int target, ldm_progress_
 		struct gm_err e2;
 		r->boot_entry_failed = boot_add_plex_entry(m, target, &r->plex, &e2) < 0;
 	}
+	/* Then the copy, in a process of its own: machine.conf is saved
+	 * first, so that it reads the machine as it is now. */
+	if (rc == 0 && r->background && (rc = machine_save(m, err)) == 0)
+		rc = rebuild_spawn(m, err);
 	return settle(m, rc, err);
 }
 

@@ -115,11 +115,16 @@ struct mirror_result {
 	struct guid plex;       /* the new plex's partition */
 	bool boot_volume;       /* the volume is C:, the boot volume */
 	bool boot_entry_failed; /* ... and its boot entry was not written */
+	bool background;        /* the copy goes on in a background process */
 };
 /* add disk=target to dynamic volume index (see ldm_add_mirror); the boot
- * volume's new plex gets "Boot Mirror C: - secondary plex" in NVRAM. */
-int volume_add_mirror(struct machine *m, size_t index, int target, ldm_progress_fn progress,
-		      void *pctx, struct mirror_result *r, struct gm_err *err);
+ * volume's new plex gets "Boot Mirror C: - secondary plex" in NVRAM. With
+ * wait false the copy goes on in a background process (rebuild.h) and this
+ * returns once the plex is recorded; a machine of block devices (opened
+ * exclusively, so a second process cannot) always waits. */
+int volume_add_mirror(struct machine *m, size_t index, int target, bool wait,
+		      ldm_progress_fn progress, void *pctx, struct mirror_result *r,
+		      struct gm_err *err);
 
 struct break_result {
 	long new_index;   /* keep: the new simple volume's index, else -1 */

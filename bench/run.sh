@@ -252,7 +252,7 @@ resync_case() { # NAME SIZE-MB DISK-SIZE FILL
 		truncate -s "$dsz" "$W/peer.img"
 		sync
 		t0=$(now)
-		rss=$( { printf 'select volume e\nadd disk=1\n' | maxrss "$GM" -m "$m" diskpart; } 3>&1 >/dev/null)
+		rss=$( { printf 'select volume e\nadd disk=1 wait\n' | maxrss "$GM" -m "$m" diskpart; } 3>&1 >/dev/null)
 		t1=$(now)
 		sync
 		t2=$(now)
@@ -325,7 +325,7 @@ loop_round() { # prints: ours-us peer-us peer-fsync-us rss-KiB, or fails
 	printf 'select disk 0\nconvert dynamic\nselect disk 1\nconvert dynamic\n' | "$GM" -m "$m" diskpart >/dev/null
 	sync
 	t0=$(now)
-	rss=$( { printf 'select volume e\nadd disk=1\n' | maxrss "$GM" -m "$m" diskpart; } 3>&1 >/dev/null)
+	rss=$( { printf 'select volume e\nadd disk=1 wait\n' | maxrss "$GM" -m "$m" diskpart; } 3>&1 >/dev/null)
 	t1=$(now)
 	second=$(sgdisk -p "$l1" | grep 'LDM data' | tail -1 | awk '{ print $2 }')
 	cmp -s <(dd if="$l0" bs=4M skip=$((first * 512)) count=$((mb << 20)) iflag=skip_bytes,count_bytes status=none) \

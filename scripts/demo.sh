@@ -49,6 +49,24 @@ images_clean() {
 	done
 	return $ok
 }
+# The KB: "wait for the volume synchronization to complete ... use the list
+# volume command repeatedly until the status changes from Rebuild to
+# Healthy". add disk returned at once; its copy goes on in the background.
+wait_healthy() {
+	local out i ok=1
+	bold "Wait for the synchronization: list volume until Rebuild turns Healthy"
+	for i in $(seq 1 600); do
+		out=$(printf 'list volume\nexit\n' | "$GM" -m "$M" diskpart | sed -n '/^DISKPART> list/,/^DISKPART> exit/p' | sed '$d')
+		if ! grep -q Rebuild <<<"$out"; then
+			ok=0
+			break
+		fi
+		[ "$i" = 1 ] && echo "$out"
+		sleep 1
+	done
+	echo "$out"
+	verdict "the mirror's background copy ends Healthy" $ok
+}
 # step TITLE diskpart-commands... : one diskpart session, shown as a transcript.
 step() {
 	local title=$1 ok=0
@@ -142,6 +160,7 @@ verdict "machine reboot (conversion of disk 0)" $?
 ldm_check "ldmtool reads both dynamic disks"
 step "Establish the mirror of the boot volume on the shadow drive" \
 	"list disk" "Select volume C" "add disk=1" "list volume" "exit"
+wait_healthy
 ldm_check "ldmtool reads the mirror"
 
 bold "Bootcfg: the boot entries, then the partition tables of both disks"
@@ -202,6 +221,7 @@ step "Re-establish the mirror: break the missing plex, delete the missing disk" 
 step "Delete Setup's partition on disk 0, convert it to dynamic, mirror C: back onto it" \
 	"select disk 0" "list partition" "select partition 3" "delete partition" "convert dynamic" \
 	"list volume" "select volume 0" "add disk=0" "list volume" "exit"
+wait_healthy
 ldm_check "ldmtool reads the re-established mirror"
 bold "Clean up the boot entries whose disk is gone"
 cmd "bootcfg"

@@ -16,6 +16,10 @@ case "$0" in */interop/*) GROUP="interop/$GROUP" ;; */meta/*) GROUP="meta/$GROUP
 T=$(mktemp -d /tmp/gptmirror-test.XXXXXX)
 trap "${KEEP_T:+:} rm -rf \"\$T\"" EXIT
 unset GPTMIRROR_MACHINE GPTMIRROR_IOSTATS
+# add disk copies in the foreground, as add disk=N wait does, so that the
+# transcripts and crash counts do not depend on timing; rebuild_bg.sh
+# tests the background copy (it unsets this).
+export GPTMIRROR_REBUILD=wait
 # gptmirror's EFI loader, for machine create --install and setup.
 LOADER_EFI=${LOADER_EFI:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/gptmirror-loader.efi}
 export LOADER_EFI GPTMIRROR_LOADER=$LOADER_EFI

@@ -618,8 +618,11 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 		return gm_fail(err, GM_E_UNREADABLE, "%s has no healthy plex to copy from",
 			       v->rec->name);
 	}
+	/* The background copy goes in 4 MiB steps: a command's write waits
+	 * for one step at most. */
+	const uint32_t step = m->rb_worker ? chunk / 2 : chunk;
 	while (s < v->sectors) {
-		uint32_t n = v->sectors - s < chunk ? (uint32_t)(v->sectors - s) : chunk;
+		uint32_t n = v->sectors - s < step ? (uint32_t)(v->sectors - s) : step;
 		uint64_t off = (x->abs_start + s) * SEC;
 		/* Each step under the I/O lock, so that a write to the volume
 		 * (both plexes) never falls between its read and its write;
@@ -659,8 +662,8 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 			 * a source that fails is read through the volume below,
 			 * which falls over to another plex. */
 			uint64_t nc = rs < savail ? rs : savail;
-			if (nc > (m->rb_worker ? chunk : 131072)) /* 64 MiB per call */
-				nc = m->rb_worker ? chunk : 131072;
+			if (nc > (m->rb_worker ? step : 131072)) /* 64 MiB per call */
+				nc = m->rb_worker ? step : 131072;
 			if (nc > ck_every)
 				nc = ck_every;
 			if (data == 1 && nc > 0 &&

@@ -332,6 +332,12 @@ static int take_lock(struct machine *m, struct gm_err *err)
  * machine handle made the write, as GPTMIRROR_IOSTATS counts them. */
 static struct blk_crash crash_hook;
 
+void machine_crash_hook(const struct gm_env *env)
+{
+	crash_hook.after = env->crash_after_writes;
+	file_replace_crash_hook(&crash_hook);
+}
+
 /* What makes a device slot's disk that disk: the kernel's identity
  * (serial, WWN, a loop device's backing file), size, sector size and, once
  * it has one, its GPT disk GUID: "id=...;size=...;ss=...;guid=...". */
@@ -536,8 +542,7 @@ static int open_machine(const char *dir, const struct gm_env *env, bool lock,
 	m->lockfd = -1;
 	m->rbfd = -1;
 	m->env = *env;
-	crash_hook.after = env->crash_after_writes;
-	file_replace_crash_hook(&crash_hook);
+	machine_crash_hook(env);
 	m->dir = strdup(dir);
 	if (!m->dir) {
 		free(m);

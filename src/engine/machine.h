@@ -85,6 +85,9 @@ int machine_create(const char *dir, const struct machine_spec *spec,
  * machine.conf and opens its disks. */
 int machine_open(const char *dir, const struct gm_env *env, struct machine **out,
 		 struct gm_err *err);
+/* Sets the tests' crash hook (GPTMIRROR_CRASH_AFTER_WRITES) for the
+ * process; machine_open does, and whatever writes before it. */
+void machine_crash_hook(const struct gm_env *env);
 /* The same without the lock, for the background copy (rebuild.c), which
  * never writes machine.conf and writes only a new plex, under the I/O
  * lock. */

@@ -4,8 +4,11 @@
  * Two files in the machine directory:
  *   .rebuild.lock  byte 0: held (a POSIX record lock, so that F_GETLK names
  *                  its process) by the worker while it copies; byte 1: the
- *                  I/O lock (an open-file-description lock); bytes 8-15:
- *                  the layout generation, bumped under the I/O lock.
+ *                  I/O lock (an open-file-description lock); byte 2: a
+ *                  command's turn, taken before byte 1, which the worker
+ *                  waits on before each chunk, so that a command waits for
+ *                  one chunk at most; bytes 8-15: the layout generation,
+ *                  bumped under the I/O lock.
  *   .rebuild       the worker's state and checkpoints, "key = value" lines,
  *                  replaced whole (file_replace): pid, state, why, and one
  *                  "ext.<extent> = <sectors done>" per plex extent.
@@ -197,24 +200,40 @@ void rebuild_forget(struct machine *m)
 
 /* --- the I/O lock and the generation ---------------------------------------- */
 
-static void io_lock(int fd, short type)
+static void byte_lock(int fd, off_t at, short type)
 {
-	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1};
 
 	while (fcntl(fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW, &fl) < 0 && errno == EINTR)
 		;
 }
 
+static void io_lock(int fd, short type)
+{
+	byte_lock(fd, 1, type);
+}
+
 void rebuild_io_lock(struct machine *m)
 {
-	if (m->rbfd >= 0 && m->rb_depth++ == 0)
-		io_lock(m->rbfd, F_WRLCK);
+	if (m->rbfd < 0 || m->rb_depth++ > 0)
+		return;
+	if (m->rb_worker) {
+		/* A command waiting for its turn goes first. */
+		byte_lock(m->rbfd, 2, F_WRLCK);
+		byte_lock(m->rbfd, 2, F_UNLCK);
+	} else {
+		byte_lock(m->rbfd, 2, F_WRLCK);
+	}
+	io_lock(m->rbfd, F_WRLCK);
 }
 
 void rebuild_io_unlock(struct machine *m)
 {
-	if (m->rbfd >= 0 && m->rb_depth > 0 && --m->rb_depth == 0)
-		io_lock(m->rbfd, F_UNLCK);
+	if (m->rbfd < 0 || m->rb_depth == 0 || --m->rb_depth > 0)
+		return;
+	io_lock(m->rbfd, F_UNLCK);
+	if (!m->rb_worker)
+		byte_lock(m->rbfd, 2, F_UNLCK);
 }
 
 static uint64_t gen_read(int fd)
@@ -351,21 +370,24 @@ static void set_state(const char *dir, const char *state, const char *why)
 
 int rebuild_worker(const char *dir, const struct gm_env *env)
 {
-	int fd = open_lock(dir, false);
+	int fd = open_lock(dir, true);
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 	struct gm_err err;
 	struct machine *m;
 	int rc;
 
 	if (fd < 0) {
-		fprintf(stderr, "volume: %s has no background rebuild\n", dir);
+		fprintf(stderr, "volume: %s/.rebuild.lock: %s\n", dir, strerror(errno));
 		return 1;
 	}
 	if (fcntl(fd, F_SETLK, &fl) < 0) {
 		close(fd); /* another worker is at it */
 		return 0;
 	}
-	set_state(dir, "copying", NULL);
+	machine_crash_hook(env);
+	struct state_file s0;
+	if (state_read(dir, &s0) && strcmp(s0.state, "copying") != 0)
+		set_state(dir, "copying", NULL);
 	for (;;) {
 		/* The generation first, then the disks: a change after this
 		 * read is seen before the first chunk. */

@@ -8,6 +8,10 @@
  *   imgtool extract IMG OFFSET LENGTH OUT
  *                          copies a byte range (a partition) into a new
  *                          sparse file, reading only the data extents
+ *   imgtool cmprange A AOFF B BOFF LENGTH
+ *                          exit 0 if the two byte ranges hold the same
+ *                          bytes (where both are holes nothing is read);
+ *                          else 1, and the first offset that differs
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -102,8 +106,50 @@ static int extract(const char *img, off_t off, off_t len, const char *out)
 	return close(o) < 0 ? 2 : 0;
 }
 
+/* The next offset (relative to the range) from rel on where the range of
+ * fd starting at base may hold data: its next data extent. */
+static off_t next_data(int fd, off_t base, off_t rel, off_t len)
+{
+	off_t d = lseek(fd, base + rel, SEEK_DATA);
+
+	return d < 0 || d - base > len ? len : d - base;
+}
+
+static int cmprange(const char *a, off_t ao, const char *b, off_t bo, off_t len)
+{
+	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
+	static uint8_t x[1 << 20], y[1 << 20];
+
+	if (fa < 0 || fb < 0)
+		return 2;
+	for (off_t rel = 0; rel < len;) {
+		off_t da = next_data(fa, ao, rel, len), db = next_data(fb, bo, rel, len);
+		/* Holes in both up to the first data of either. */
+		rel = da < db ? da : db;
+		if (rel >= len)
+			break;
+		size_t n = (size_t)(len - rel < (off_t)sizeof(x) ? len - rel : (off_t)sizeof(x));
+		if (pread(fa, x, n, ao + rel) != (ssize_t)n || pread(fb, y, n, bo + rel) != (ssize_t)n)
+			return 2;
+		if (memcmp(x, y, n) != 0) {
+			size_t i = 0;
+			while (x[i] == y[i])
+				i++;
+			printf("the ranges differ at byte %lld\n", (long long)(rel + (off_t)i));
+			return 1;
+		}
+		rel += (off_t)n;
+	}
+	close(fa);
+	close(fb);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 7 && strcmp(argv[1], "cmprange") == 0)
+		return cmprange(argv[2], (off_t)strtoll(argv[3], NULL, 0), argv[4],
+				(off_t)strtoll(argv[5], NULL, 0), (off_t)strtoll(argv[6], NULL, 0));
 	if (argc == 6 && strcmp(argv[1], "extract") == 0)
 		return extract(argv[2], (off_t)strtoll(argv[3], NULL, 0),
 			       (off_t)strtoll(argv[4], NULL, 0), argv[5]);

@@ -166,6 +166,7 @@ _gptmirror()
 		if [ -z "$sub" ]; then _gptmirror_words "list export resync" "$cur"; return; fi
 		case $sub in
 		list) _gptmirror_words "--json" "$cur" ;;
+		resync) _gptmirror_words "--background" "$cur" ;;
 		export) COMPREPLY=($(compgen -f -- "$cur")) ;;
 		esac
 		;;

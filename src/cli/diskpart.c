@@ -333,10 +333,13 @@ static int cmd_help(struct dp *dp, int n, struct tok *t);
 static const struct cmd cmds[] = {
 	{"ADD", "Add a mirror to a simple volume.", cmd_add,
 	 "    Mirrors the simple dynamic volume in focus onto disk N: a second\n"
-	 "    plex on N's free space, the database updated on every disk, and\n"
-	 "    the volume copied onto the new plex (progress on a terminal). An\n"
-	 "    interrupted copy resumes from its checkpoint (gptmirror volume\n"
-	 "    resync, or machine reboot).\n\n"
+	 "    plex on N's free space and the database updated on every disk.\n"
+	 "    The volume is copied onto the new plex by a background process,\n"
+	 "    as Windows resynchronises: LIST VOLUME shows Rebuild until the\n"
+	 "    copy is done, then Healthy. WAIT copies before returning, with\n"
+	 "    progress on a terminal. An interrupted copy resumes from its\n"
+	 "    checkpoint (the next command, gptmirror volume resync, or machine\n"
+	 "    reboot).\n\n"
 	 "Syntax:  ADD DISK=<N> [WAIT] [NOERR]\n"},
 	{"ASSIGN", "Assign a drive letter or mount point to the selected volume.",
 	 cmd_assign,

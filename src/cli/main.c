@@ -57,7 +57,7 @@ static void usage(FILE *f)
 		"  nvram repair\n"
 		"  volume list [--json]\n"
 		"  volume export VOLUME FILE\n"
-		"  volume resync\n"
+		"  volume resync [--background]\n"
 		"\n"
 		"X: is a drive letter, SRC and DST X:\\path or host paths. The machine is\n"
 		"-m DIR, --machine DIR, $GPTMIRROR_MACHINE, or the current directory.\n"

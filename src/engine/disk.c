@@ -810,7 +810,7 @@ static int find_room(const struct disk *d, const struct create_req *req, uint64_
 		uint64_t bytes;
 		if (mul_u64(req->offset_kb, 1024, &bytes) < 0)
 			return gm_fail(err, GM_E_NO_SPACE, "offset too large");
-		uint64_t start = (bytes + d->ss - 1) / d->ss;
+		uint64_t start = req->at_lba ? req->at_lba : (bytes + d->ss - 1) / d->ss;
 		for (size_t i = 0; i < nex; i++) {
 			if (start < ex[i].first || start > ex[i].last)
 				continue;
@@ -877,7 +877,9 @@ int disk_create_part(struct disk *d, struct rng *rng, enum profile prof,
 	if (d->nparts >= d->max_parts)
 		return gm_fail(err, GM_E_TABLE_FULL, "The partition table of "
 			       "disk %d is full.", d->slot);
-	if (req->size_mb) {
+	if (req->sectors) {
+		want = req->sectors;
+	} else if (req->size_mb) {
 		if (mul_u64(req->size_mb, MIB, &want) < 0 ||
 		    want / d->ss < 1)
 			return gm_fail(err, GM_E_NO_SPACE, "size too large");

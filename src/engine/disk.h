@@ -130,6 +130,9 @@ struct create_req {
 	uint64_t size_mb;      /* 0: default for the kind */
 	bool has_offset;
 	uint64_t offset_kb;
+	uint64_t at_lba;       /* has_offset: the first sector instead (Setup's
+			        * layouts, not on a KB boundary) */
+	uint64_t sectors;      /* instead of size_mb: so many sectors */
 	bool has_type;         /* id=: a type GUID (GPT) or byte (MBR) */
 	struct guid type;
 	uint8_t mbr_type;

@@ -209,6 +209,58 @@ static int create(struct machine *m, struct disk *d, enum part_kind kind, uint64
 	return disk_create_part(d, &m->rng, m->profile, &req, pos, err);
 }
 
+/* Server 2003 Setup laid GPT disks out on the old geometry's cylinders
+ * (255 heads of 63 sectors): the ESP from the second track (LBA 63, "32
+ * KB") to the end of the last whole cylinder of its size, and in Setup's
+ * own layout the MSR whole cylinders after it; so the KB lists the ESP as
+ * "204 MB" at "32 KB" (213,825,024 bytes at 32,256), and after Setup's
+ * install on a new disk "102 MB" at "32 KB", "31 MB" at "102 MB" and C:
+ * at "133 MB". */
+#define TRACK 63u
+#define CYL (255u * TRACK)
+
+static uint64_t whole_cylinders(uint64_t mb)
+{
+	return (mb << 20) / 512 / CYL * CYL;
+}
+
+static int create_at(struct machine *m, struct disk *d, enum part_kind kind, uint64_t at,
+		     uint64_t sectors, size_t *pos, struct gm_err *err)
+{
+	struct create_req req = {.kind = kind, .has_offset = true, .at_lba = at, .sectors = sectors};
+
+	return disk_create_part(d, &m->rng, m->profile, &req, pos, err);
+}
+
+/* Setup's 2003 layout (see TRACK): ESP, then (Setup) MSR and C:, or
+ * (the first install) C: and the MSR at 9 GB. */
+static int layout_2003(struct machine *m, struct disk *d, const struct install_spec *s,
+		       uint64_t esp_mb, uint64_t msr_mb, uint64_t os_mb, size_t *pos,
+		       struct gm_err *err)
+{
+	uint64_t esp_end = whole_cylinders(esp_mb), at;
+	int rc;
+
+	if (esp_end <= TRACK)
+		esp_end = TRACK + (esp_mb << 20) / 512;
+	if ((rc = create_at(m, d, PK_ESP, TRACK, esp_end - TRACK, pos, err)) < 0)
+		return rc;
+	at = esp_end;
+	if (s->setup) {
+		uint64_t msr = whole_cylinders(msr_mb);
+		if (msr == 0)
+			msr = (msr_mb << 20) / 512;
+		if ((rc = create_at(m, d, PK_MSR, at, msr, pos, err)) < 0)
+			return rc;
+		return create_at(m, d, PK_BASIC, at + msr, (os_mb << 20) / 512, pos, err);
+	}
+	if ((rc = create_at(m, d, PK_BASIC, at, (os_mb << 20) / 512, pos, err)) < 0)
+		return rc;
+	uint64_t at_kb = 9437184;
+	bool far = (d->dev->size >> 10) >= at_kb + (msr_mb << 10) + 1024;
+	return create(m, d, PK_MSR, msr_mb, far, at_kb, pos, err);
+}
+
 static size_t find_kind(const struct disk *d, enum part_kind k)
 {
 	for (size_t i = 0; i < d->nparts; i++)
@@ -440,9 +492,13 @@ int install_windows(struct machine *m, int slot, const struct install_spec *s,
 		}
 		os_mb = room;
 	}
-	if ((rc = create(m, d, PK_ESP, esp_mb, false, 0, &pos, err)) < 0)
+	if (y2003 && d->ss == 512) {
+		/* Server 2003 Setup's own layout, on cylinders. */
+		if ((rc = layout_2003(m, d, s, esp_mb, msr_mb, os_mb, &pos, err)) < 0)
+			goto out;
+	} else if ((rc = create(m, d, PK_ESP, esp_mb, false, 0, &pos, err)) < 0) {
 		goto out;
-	if (y2003 && !s->setup) {
+	} else if (y2003 && !s->setup) {
 		/* A Server 2003 install: ESP, C:, and the MSR at 9 GB as in
 		 * the KB's listing of disk 0 (after C: when the disk is small). */
 		if ((rc = create(m, d, PK_BASIC, os_mb, false, 0, &pos, err)) < 0)

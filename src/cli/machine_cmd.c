@@ -178,8 +178,10 @@ static int cmd_create(int argc, char **argv)
 		}
 		struct disk *d = machine_disk(m, 0);
 		char esz[16], osz[16];
-		fmt_size(part_bytes(d, &d->parts[r.esp_pos]), esz, sizeof(esz));
-		fmt_size(part_bytes(d, &d->parts[r.os_pos]), osz, sizeof(osz));
+		/* In the profile's rounding, as diskpart lists them. */
+		enum size_rule rule = spec.profile == PROFILE_2003 ? SIZE_2003 : SIZE_MODERN;
+		fmt_size_rule(part_bytes(d, &d->parts[r.esp_pos]), rule, esz, sizeof(esz));
+		fmt_size_rule(part_bytes(d, &d->parts[r.os_pos]), rule, osz, sizeof(osz));
 		printf("Installed %s on disk 0: EFI system partition (%s), MSR, C: (%s, %s, "
 		       "\\WINDOWS);\nboot entry Boot%04X in nvram.fd.\n",
 		       spec.profile == PROFILE_2003 ? "Windows Server 2003" : "Windows",

@@ -71,16 +71,8 @@ M=$T/m
 	fail install "machine create failed"
 dp "select disk 1" "convert gpt" "select disk 1" "convert dynamic" "select disk 0" "convert dynamic"
 "$GM" -m "$M" machine reboot >/dev/null 2>&1
-C0=$(python3 - "$M"/disk0.img <<'PY'
-import json, subprocess, sys
-img = sys.argv[1]
-g = json.loads(subprocess.run(['ldmtool', '-d', '/dev/null', 'scan', img], capture_output=True, text=True).stdout)[0]
-v = json.loads(subprocess.run(['ldmtool', '-d', img, 'show', 'volume', g, 'Volume1'], capture_output=True, text=True).stdout)
-p = json.loads(subprocess.run(['ldmtool', '-d', img, 'show', 'partition', g, v['partitions'][0]], capture_output=True, text=True).stdout)
-d = json.loads(subprocess.run(['ldmtool', '-d', img, 'show', 'disk', g, p['disk']], capture_output=True, text=True).stdout)
-print((d['data-start'] + p['start']) * 512)
-PY
-)
+# Where C: (a simple volume yet) starts in disk 0's image, by ldmtool.
+C0=$(plex_offsets | awk 'NR == 1 { print $2 }')
 # 768 MiB of data in C:'s free clusters (from 1 GiB into the volume), so
 # that the copy takes a while.
 yes gptmirror-rebuild-data | head -c 768M |
@@ -187,16 +179,7 @@ fi
 # recorded by add disk=1 wait cut off just before its copy's first write.
 M=$T/small
 dynamic_pair 100
-SC=$(python3 - "$M"/disk0.img <<'PY'
-import json, subprocess, sys
-img = sys.argv[1]
-g = json.loads(subprocess.run(['ldmtool', '-d', '/dev/null', 'scan', img], capture_output=True, text=True).stdout)[0]
-v = json.loads(subprocess.run(['ldmtool', '-d', img, 'show', 'volume', g, 'Volume1'], capture_output=True, text=True).stdout)
-p = json.loads(subprocess.run(['ldmtool', '-d', img, 'show', 'partition', g, v['partitions'][0]], capture_output=True, text=True).stdout)
-d = json.loads(subprocess.run(['ldmtool', '-d', img, 'show', 'disk', g, p['disk']], capture_output=True, text=True).stdout)
-print((d['data-start'] + p['start']) * 512)
-PY
-)
+SC=$(plex_offsets | awk 'NR == 1 { print $2 }')
 yes gptmirror-crash-data | head -c 32M |
 	dd of="$M/disk0.img" bs=1M seek=$(((SC + (48 << 20)) / 1048576)) conv=notrunc status=none
 # The plex recorded and no copy begun: add disk=1 (the background form)

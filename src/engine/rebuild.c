@@ -91,13 +91,14 @@ static int state_write(const char *dir, const struct state_file *s)
 
 	if (!p)
 		return -ENOMEM;
-	len = snprintf(buf, sizeof(buf), "pid = %ld\nstate = %s\n", s->pid, s->state);
+	/* Each line fits: the fields are bounded (see struct state_file). */
+	len = snprintf(buf, sizeof(buf), "pid = %ld\nstate = %.15s\n", s->pid, s->state);
 	if (s->why[0])
-		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "why = %s\n", s->why);
-	for (size_t i = 0; i < s->n; i++)
-		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "ext.%s = %" PRIu64 "\n",
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "why = %.199s\n", s->why);
+	for (size_t i = 0; i < s->n && i < MAX_EXT; i++)
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "ext.%.79s = %" PRIu64 "\n",
 				s->ext[i], s->done[i]);
-	rc = file_replace(p, buf, (size_t)len);
+	rc = len > 0 && (size_t)len < sizeof(buf) ? file_replace(p, buf, (size_t)len) : -ENOSPC;
 	free(p);
 	return rc;
 }

@@ -55,6 +55,15 @@ int bad_args(const char *topic)
 	return DP_ARGS;
 }
 
+int no_focus_vol(const struct dp *dp)
+{
+	if (dp->cdrom_sel) {
+		say("Virtual Disk Service error:\nThe device is not ready.");
+		return DP_SERVICE;
+	}
+	return no_focus("volume");
+}
+
 int no_focus(const char *what)
 {
 	say("There is no %s selected.\nPlease select a %s and try again.", what,
@@ -246,6 +255,7 @@ void focus_volume_of_part(struct dp *dp)
 	int n = volumes(dp, v);
 
 	dp->has_vol = false;
+	dp->cdrom_sel = false;
 	for (int i = 0; i < n; i++) {
 		if (v[i].slot == dp->disk && (long)v[i].part == dp->part) {
 			dp->has_vol = true;
@@ -289,6 +299,11 @@ int vol_num_ldm(struct dp *dp, size_t i)
 	return vol_num(dp, key);
 }
 
+int vol_num_cdrom(struct dp *dp)
+{
+	return vol_num(dp, "CDROM");
+}
+
 int vol_num_basic(struct dp *dp, const struct volume *v)
 {
 	char key[96], pk[64];
@@ -298,8 +313,9 @@ int vol_num_basic(struct dp *dp, const struct volume *v)
 	return vol_num(dp, key);
 }
 
-/* At the start of a session: dynamic volumes first, then basic ones, as
- * Windows enumerates them. */
+/* At the start of a session: dynamic volumes first, then the CD-ROM drive,
+ * then basic ones, as the KB's list after Setup shows (C: 0, CD-ROM 1,
+ * then the partitions). */
 void number_volumes(struct dp *dp)
 {
 	struct volume v[MAX_VOLS];
@@ -307,6 +323,8 @@ void number_volumes(struct dp *dp)
 
 	for (size_t i = 0; i < ldm_count(dp); i++)
 		vol_num_ldm(dp, i);
+	if (machine_has_cdrom(dp->m))
+		vol_num_cdrom(dp);
 	for (int i = 0; i < n; i++)
 		vol_num_basic(dp, &v[i]);
 }

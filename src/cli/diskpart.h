@@ -63,6 +63,7 @@ struct dp {
 	bool has_vol;
 	int ldm_sel;       /* focused dynamic volume (flat index), -1 none */
 	int missing;       /* focused missing disk M<n>, -1 none */
+	bool cdrom_sel;    /* the empty CD-ROM drive is the volume in focus */
 	bool quit;
 	FILE *json;        /* diskpart --json: listings go here as JSON */
 	/* Volume numbers as Windows keeps them within a session: each volume
@@ -105,6 +106,8 @@ void row(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dsize(const struct dp *dp, uint64_t bytes, char *buf, size_t cap);
 int bad_args(const char *topic);
 int no_focus(const char *what);
+/* No volume to act on: none in focus, or the CD-ROM drive with no media. */
+int no_focus_vol(const struct dp *dp);
 int service_error(const char *text, const struct gm_err *err);
 int engine_error(const struct gm_err *err);
 int match_kw(const char *word, const char *const *list);
@@ -118,6 +121,7 @@ int sel_vol(struct dp *dp, struct volume *vols, int n);
 void focus_volume_of_part(struct dp *dp);
 size_t ldm_count(const struct dp *dp);
 int vol_num_ldm(struct dp *dp, size_t i);
+int vol_num_cdrom(struct dp *dp);
 int vol_num_basic(struct dp *dp, const struct volume *v);
 void number_volumes(struct dp *dp);
 const struct ldm_volume *ldm_at(const struct dp *dp, size_t i);

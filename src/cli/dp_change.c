@@ -193,7 +193,7 @@ int cmd_delete(struct dp *dp, int n, struct tok *t)
 	if (k == 2) {
 		struct vol_target tg;
 		if (focus_target(dp, &tg) < 0)
-			return no_focus("volume");
+			return no_focus_vol(dp);
 		int rc = volume_delete(dp->m, &tg, &err);
 		if (tg.kind == VOLT_DYNAMIC)
 			ldm_rescan(dp);
@@ -266,7 +266,7 @@ int cmd_assign(struct dp *dp, int n, struct tok *t)
 		return DP_SERVICE;
 	}
 	if (target_part(dp, &slot, &pos) < 0)
-		return no_focus("volume");
+		return no_focus_vol(dp);
 	if (machine_assign(dp->m, slot, pos, l, NULL, &err) < 0) {
 		if (err.code == GM_E_NOT_SUPPORTED || err.code == GM_E_NO_LETTER) {
 			say("Virtual Disk Service error:\n%s", err.detail);
@@ -296,7 +296,7 @@ int cmd_remove(struct dp *dp, int n, struct tok *t)
 	    (ps[0].present && !letter_arg(ps[0].value, &l)) || ps[1].present)
 		return bad_args("REMOVE");
 	if (target_part(dp, &slot, &pos) < 0)
-		return no_focus("volume");
+		return no_focus_vol(dp);
 	if (machine_unassign(dp->m, slot, pos, l, &err) < 0) {
 		if (err.code == GM_E_NO_LETTER) {
 			say("Virtual Disk Service error:\n%s", err.detail);
@@ -360,7 +360,7 @@ int cmd_format(struct dp *dp, int n, struct tok *t)
 	int keep = dp->ldm_sel;
 	/* A dynamic volume goes through the mirror, every plex written. */
 	if (focus_target(dp, &tg) < 0)
-		return no_focus("volume");
+		return no_focus_vol(dp);
 	int rc = volume_format(dp->m, &tg, &req, &res, &err);
 	if (tg.kind == VOLT_DYNAMIC) {
 		ldm_rescan(dp);
@@ -394,11 +394,11 @@ int cmd_add(struct dp *dp, int n, struct tok *t)
 			    "volume: convert its disk to dynamic first.");
 			return DP_SERVICE;
 		}
-		return no_focus("volume");
+		return no_focus_vol(dp);
 	}
 	const struct ldm_volume *v = ldm_at(dp, (size_t)dp->ldm_sel);
 	if (!v)
-		return no_focus("volume");
+		return no_focus_vol(dp);
 	/* Asked for a state: a mirror with a plex on that disk already is one. */
 	if (v->kind == LK_MIRROR && v->nplex > 1 && ldm_plex_on_slot(v, (int)target) >= 0) {
 		bool rb = ldm_plex_rebuilding(&v->plex[ldm_plex_on_slot(v, (int)target)]);
@@ -439,7 +439,7 @@ int cmd_break(struct dp *dp, int n, struct tok *t)
 	if (parse_params(n, t, ps) < 0 || !ps[0].present)
 		return bad_args("BREAK");
 	if (dp->ldm_sel < 0)
-		return no_focus("volume");
+		return no_focus_vol(dp);
 	const struct ldm_volume *v = ldm_at(dp, (size_t)dp->ldm_sel);
 	const char *a = ps[0].value;
 	if ((a[0] == 'm' || a[0] == 'M') && parse_num(a + 1, &num)) {

@@ -201,6 +201,20 @@ static void vline_ldm(struct dp *dp, const struct ldm_volume *v, int num, bool s
 	l->rebuild_pct = ldm_rebuild_percent(dp->m, v);
 }
 
+/* The empty CD-ROM drive (machine_has_cdrom), as the KB lists it. */
+static void vline_cdrom(struct dp *dp, struct vline *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->num = vol_num_cdrom(dp);
+	l->letter = GM_CDROM_LETTER;
+	l->type = "CD-ROM";
+	l->status = "Healthy";
+	l->info = "";
+	l->star = dp->cdrom_sel;
+	l->slot = -1;
+	l->rebuild_pct = -1;
+}
+
 static void vol_header(void)
 {
 	row("  Volume ###  Ltr  Label        Fs     Type        Size     Status     Info");
@@ -240,6 +254,8 @@ static void vline_json(FILE *f, const struct vline *l)
 	if (l->lv) {
 		json_fstr(f, l->lv->rec->name);
 		fprintf(f, ", \"disk\": null, \"partition\": null}");
+	} else if (l->slot < 0) {
+		fprintf(f, "null, \"disk\": null, \"partition\": null}");
 	} else {
 		fprintf(f, "null, \"disk\": %d, \"partition\": %zu}", l->slot, l->partno);
 	}
@@ -422,7 +438,7 @@ static int list_volume(struct dp *dp)
 
 	if (dp->json) {
 		fprintf(dp->json, "{\"listing\": \"volume\", \"volumes\": [");
-	} else if (n == 0 && nl == 0) {
+	} else if (n == 0 && nl == 0 && !machine_has_cdrom(dp->m)) {
 		say("There are no volumes.");
 		return DP_OK;
 	} else {
@@ -433,8 +449,10 @@ static int list_volume(struct dp *dp)
 	 * session first saw each volume. */
 	for (size_t i = 0; i < nl && k < 2 * MAX_VOLS; i++)
 		vline_ldm(dp, ldm_at(dp, i), vol_num_ldm(dp, i), dp->ldm_sel == (int)i, &lines[k++]);
+	if (machine_has_cdrom(dp->m) && k < 2 * MAX_VOLS)
+		vline_cdrom(dp, &lines[k++]);
 	for (int i = 0; i < n && k < 2 * MAX_VOLS; i++)
-		vline_basic(dp, &v[i], vol_num_basic(dp, &v[i]), i == cur, &lines[k++]);
+		vline_basic(dp, &v[i], vol_num_basic(dp, &v[i]), i == cur && !dp->cdrom_sel, &lines[k++]);
 	qsort(lines, k, sizeof(lines[0]), cmp_vline);
 	for (size_t i = 0; i < k; i++)
 		rows_vol(&r, &lines[i]);
@@ -559,7 +577,9 @@ static int select_volume(struct dp *dp, const char *arg)
 
 	if (!arg) {
 		int cur = sel_vol(dp, v, n);
-		if (dp->ldm_sel >= 0)
+		if (dp->cdrom_sel)
+			say("Volume %d is the selected volume.", vol_num_cdrom(dp));
+		else if (dp->ldm_sel >= 0)
 			say("Volume %d is the selected volume.", vol_num_ldm(dp, (size_t)dp->ldm_sel));
 		else if (cur < 0)
 			say("There is no volume selected.");
@@ -571,6 +591,19 @@ static int select_volume(struct dp *dp, const char *arg)
 	int found = -1;
 	bool is_letter = isalpha((unsigned char)arg[0]) &&
 			 (arg[1] == '\0' || (arg[1] == ':' && arg[2] == '\0'));
+	dp->cdrom_sel = false;
+	/* The CD-ROM drive, by its number or its letter. */
+	if (machine_has_cdrom(dp->m) &&
+	    ((parse_num(arg, &num) && num == (uint64_t)vol_num_cdrom(dp)) ||
+	     (is_letter && toupper((unsigned char)arg[0]) == GM_CDROM_LETTER &&
+	      strcmp(machine_letter_key(dp->m, GM_CDROM_LETTER), GM_CDROM_KEY) == 0))) {
+		dp->cdrom_sel = true;
+		dp->has_vol = false;
+		dp->ldm_sel = -1;
+		dp->part = -1;
+		say("Volume %d is the selected volume.", vol_num_cdrom(dp));
+		return DP_OK;
+	}
 	if (parse_num(arg, &num)) {
 		for (size_t i = 0; i < nl; i++)
 			if ((uint64_t)vol_num_ldm(dp, i) == num)
@@ -911,7 +944,16 @@ static int detail_volume(struct dp *dp)
 	if (dp->ldm_sel >= 0 && ldm_at(dp, (size_t)dp->ldm_sel))
 		return detail_ldm_volume(dp, ldm_at(dp, (size_t)dp->ldm_sel),
 					 vol_num_ldm(dp, (size_t)dp->ldm_sel));
-
+	if (dp->cdrom_sel) {
+		/* No media: no disk under it, nothing to size. */
+		if (dp->json)
+			detail_start(dp);
+		else
+			say("There are no disks attached to this volume.");
+		vline_cdrom(dp, &vl);
+		volume_props(dp, &vl, false);
+		return DP_OK;
+	}
 	if (cur < 0)
 		return no_focus("volume");
 	detail_start(dp);

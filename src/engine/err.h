@@ -53,6 +53,7 @@ enum gm_code {
 	GM_E_NOT_ESP,        /* an EFI system partition was needed */
 	GM_E_NO_ENTRY,       /* no boot entry matched */
 	GM_E_TOO_LONG,       /* a name or description does not fit */
+	GM_E_NOT_READY,      /* a drive with no media (the empty CD-ROM drive) */
 	GM_E_AGAIN,          /* the layout changed under a background copy: read
 			      * the disks again and go on */
 };

@@ -1013,11 +1013,19 @@ char machine_letter_of(const struct machine *m, const char *key)
 	return 0;
 }
 
+bool machine_has_cdrom(const struct machine *m)
+{
+	return m->profile == PROFILE_2003 && !machine_is_real(m);
+}
+
 const char *machine_letter_key(const struct machine *m, char letter)
 {
 	for (int i = 0; i < m->nletters; i++)
 		if (m->letters[i].letter == letter)
 			return m->letters[i].key;
+	/* The empty CD-ROM drive holds its letter. */
+	if (letter == GM_CDROM_LETTER && machine_has_cdrom(m))
+		return GM_CDROM_KEY;
 	return NULL;
 }
 
@@ -1114,6 +1122,9 @@ int machine_find_letter(struct machine *m, char l, int *slot, size_t *pos,
 {
 	const char *key = machine_letter_key(m, l);
 
+	/* Windows' words for a drive with no media. */
+	if (key && strcmp(key, GM_CDROM_KEY) == 0)
+		return gm_fail(err, GM_E_NOT_READY, "The device is not ready.");
 	if (key) {
 		for (int s = 0; s < m->nslots; s++) {
 			struct disk *d = m->slots[s].disk;

@@ -117,6 +117,13 @@ int machine_rescan(struct machine *m, struct gm_err *err);
 struct ldm_view;
 struct ldm_view *machine_ldm(struct machine *m);
 
+/* The 2003 profile's image machines have the KB's empty CD-ROM drive: a
+ * volume with no media (list volume's "CD-ROM 0 B"), holding letter D, and
+ * the CDROM boot entry. */
+#define GM_CDROM_LETTER 'D'
+#define GM_CDROM_KEY "cdrom"
+bool machine_has_cdrom(const struct machine *m);
+
 /* Letters: 0 if none. */
 char machine_letter_of(const struct machine *m, const char *key);
 const char *machine_letter_key(const struct machine *m, char letter);

@@ -19,7 +19,7 @@ dp "select disk 0" "convert gpt" "select partition 1" "delete partition override
 	"create partition efi size=100" "select disk 0" "select partition 1" "assign letter=P" \
 	"select disk 1" "select partition 1" "assign letter=S"
 [ "$RC" = 0 ] || fail setup "$(cat "$T/out")"
-dp "list volume" "select volume p" "remove" "list volume" "select volume 2" "detail volume"
+dp "list volume" "select volume p" "remove" "list volume" "select volume 3" "detail volume"
 python3 - "$T/out" >"$T/why" 2>&1 <<'PY'
 import re, sys
 blocks = open(sys.argv[1]).read().split('DISKPART> ')
@@ -27,9 +27,9 @@ def vols(b):
     return {m.group(2).strip() or '-': int(m.group(1)) for m in re.finditer(r'^[ *] Volume (\d+) +(\S)? ', b, re.M)}
 lists = [vols(b) for b in blocks if b.startswith('list volume')]
 first, second = lists
-assert first == {'P': 0, 'C': 1, 'S': 2}, first
-assert second == {'C': 1, 'S': 2}, second
-assert 'select volume 2\n\nVolume 2 is the selected volume.' in open(sys.argv[1]).read()
+assert first == {'D': 0, 'P': 1, 'C': 2, 'S': 3}, first
+assert second == {'D': 0, 'C': 2, 'S': 3}, second
+assert 'select volume 3\n\nVolume 3 is the selected volume.' in open(sys.argv[1]).read()
 print('ok')
 PY
 if [ "$RC" = 0 ] && grep -q '^ok$' "$T/why"; then
@@ -39,7 +39,42 @@ else
 fi
 dp "list volume"
 fresh=$(grep -E "^[ *] Volume [0-9]" "$T/out" | awk '{print $2}' | tr '\n' ' ')
-if [ "$fresh" = "0 1 " ]; then pass "a-new-session-numbers-afresh"; else fail "a-new-session-numbers-afresh" "$fresh" "$(cat "$T/out")"; fi
+if [ "$fresh" = "0 1 2 " ]; then pass "a-new-session-numbers-afresh"; else fail "a-new-session-numbers-afresh" "$fresh" "$(cat "$T/out")"; fi
+
+# The 2003 machine's empty CD-ROM drive: listed as the KB lists it, after
+# the dynamic volumes and before the partitions; it holds D; anything done
+# to it says the device is not ready and writes nothing; a modern machine
+# has none.
+before=$(image_hash)
+conf=$(sha256sum <"$M/machine.conf")
+dp "list volume" "select volume d" "detail volume"
+listed=$(grep -c "^  Volume 0     D                       CD-ROM          0 B  Healthy *$" "$T/out")
+sel=$(grep -c "^Volume 0 is the selected volume.$" "$T/out")
+nodisk=$(grep -c "^There are no disks attached to this volume.$" "$T/out")
+refused=0
+for c in "format fs=fat32 quick" "assign letter=e" "remove" "delete volume" "add disk=1"; do
+	dp "select volume d" "$c"
+	[ "$RC" = 4 ] && grep -q "^The device is not ready.$" "$T/out" || refused=$((refused + 1))
+done
+for c in "dir d:\\" "format d: /fs:fat32 /q /y" "chkdsk d:"; do
+	"$GM" -m "$M" $c >"$T/o" 2>&1
+	[ $? != 0 ] && grep -q "^The device is not ready.$" "$T/o" || refused=$((refused + 1))
+done
+dp "select disk 1" "select partition 1" "assign letter=D"
+held=$(grep -c "The specified drive letter is not free to be assigned." "$T/out")
+if [ "$listed" = 1 ] && [ "$sel" = 1 ] && [ "$nodisk" = 1 ] && [ "$refused" = 0 ] && [ "$held" = 1 ] &&
+	[ "$before" = "$(image_hash)" ] && [ "$conf" = "$(sha256sum <"$M/machine.conf")" ]; then
+	pass "empty-cdrom-drive"
+else
+	fail "empty-cdrom-drive" "listed $listed sel $sel nodisk $nodisk refused-wrong $refused held $held"
+fi
+"$GM" machine create "$T/modern" --disk 1G >/dev/null
+M=$T/modern dp "list volume"
+if grep -q "There are no volumes." "$T/out" && ! grep -q "CD-ROM" "$T/out"; then
+	pass "modern-machine-has-no-cdrom"
+else
+	fail "modern-machine-has-no-cdrom" "$(cat "$T/out")"
+fi
 
 # A missing disk in focus.
 M=$T/pair

@@ -88,7 +88,7 @@ fired=$?
 dp "list volume"
 "$GM" -m "$M" volume export Volume1 "$T/v.img" >"$T/x" 2>&1
 xrc=$?
-if [ "$fired" = 0 ] && grep -qE "Mirror .*(Failed|Rebuild)" "$T/out" && ! grep -q "Healthy" "$T/out" && [ "$xrc" != 0 ] &&
+if [ "$fired" = 0 ] && grep -qE "Mirror .*(Failed|Rebuild)" "$T/out" && ! grep -q "Mirror .*Healthy" "$T/out" && [ "$xrc" != 0 ] &&
 	grep -qi "no .*plex\|not readable\|cannot" "$T/x"; then
 	pass "disk-0-pulled-mid-resync-volume-not-healthy"
 else

@@ -243,6 +243,24 @@ fixed_times() { find "$@" -exec touch -h -d @1048852800 {} +; }
 # det_bytes N [SEED]: N pseudo-random bytes, the same in every run.
 det_bytes() { python3 -c 'import random, sys; r = random.Random(int(sys.argv[2])); sys.stdout.buffer.write(r.randbytes(int(sys.argv[1])))' "$1" "${2:-1}"; }
 
+# plex_places VOLUME: where ldmtool (not gptmirror) puts each plex of
+# VOLUME of machine $M: "image byte-offset byte-length" lines.
+plex_places() {
+	python3 - "$1" "$M"/disk*.img <<'PY'
+import json, subprocess, sys
+vol, imgs = sys.argv[1], sys.argv[2:]
+def ldm(*a):
+    return json.loads(subprocess.run(['ldmtool'] + [x for i in imgs for x in ('-d', i)] + list(a),
+                                     capture_output=True, text=True).stdout)
+g = json.loads(subprocess.run(['ldmtool', '-d', '/dev/null', 'scan'] + imgs,
+                              capture_output=True, text=True).stdout)[0]
+for p in ldm('show', 'volume', g, vol)['partitions']:
+    pr = ldm('show', 'partition', g, p)
+    d = ldm('show', 'disk', g, pr['disk'])
+    print(d['device'], (d['data-start'] + pr['start']) * 512, pr['size'] * 512)
+PY
+}
+
 # plexes_agree VOLUME: every plex of mirror VOLUME of machine $M, read off
 # the images where ldmtool (not gptmirror) puts it (the disk's data-start
 # plus the partition's start), holds the same bytes. Says which differ.

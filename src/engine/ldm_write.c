@@ -580,16 +580,72 @@ static int plex_map(struct machine *m, const struct ldm_plex *p, uint64_t s,
 	return -1;
 }
 
+/* What one step of a plex copy works with (copy_plex). */
+struct copy_job {
+	const struct ldm_volume *v;     /* the volume */
+	const struct ldm_extent *x;     /* the extent being built */
+	struct ldm_volume src;          /* the volume through its healthy plexes */
+	struct disk *dst;
+	uint8_t *buf;                   /* step sectors */
+	uint32_t step;                  /* sectors read and written at most */
+	uint64_t max_hole;              /* sectors of a hole at most */
+	uint64_t max_copy;              /* sectors of a kernel copy at most */
+};
+
+/* Copies from sector *s on, one step: a hole of the source as a hole, data
+ * disk to disk in the kernel where it can be, else read through the
+ * healthy plexes (which fall over to another) and written; *s advances. */
+static int copy_step(struct machine *m, struct copy_job *j, uint64_t *s, struct gm_err *err)
+{
+	const struct ldm_volume *v = j->v;
+	uint32_t n = v->sectors - *s < j->step ? (uint32_t)(v->sectors - *s) : j->step;
+	uint64_t off = (j->x->abs_start + *s) * SEC;
+	struct blkdev *sd;
+	uint64_t sabs, savail, run;
+
+	if (plex_map(m, &j->src.plex[0], *s, &sd, &sabs, &savail) == 0) {
+		int data = blk_run(sd, sabs * SEC, &run);
+		uint64_t rs = run / SEC;
+		if (rs > savail)
+			rs = savail;
+		if (rs > v->sectors - *s)
+			rs = v->sectors - *s;
+		if (data == 0 && rs > j->max_hole)
+			rs = j->max_hole;
+		if (data == 0 && rs > 0) {
+			if (blk_zero(j->dst->dev, off, rs * SEC) < 0)
+				return gm_fail(err, GM_E_IO, "writing the new plex failed");
+			*s += rs;
+			return 0;
+		}
+		if (data == 1 && rs > 0 && rs < n)
+			n = (uint32_t)rs;
+		if (savail < n)
+			n = (uint32_t)savail;
+		uint64_t nc = rs < j->max_copy ? rs : j->max_copy;
+		if (data == 1 && nc > 0 && blk_copy(j->dst->dev, off, sd, sabs * SEC, nc * SEC) == 0) {
+			*s += nc;
+			return 0;
+		}
+	}
+	int rc = ldm_vol_read(m, &j->src, *s, n, j->buf, err);
+	if (rc < 0)
+		return rc;
+	rc = zero(j->buf, (size_t)n * SEC) ? blk_zero(j->dst->dev, off, (size_t)n * SEC)
+					   : blk_write(j->dst->dev, off, j->buf, (size_t)n * SEC);
+	if (rc < 0)
+		return gm_fail(err, GM_E_IO, "writing the new plex failed");
+	*s += n;
+	return 0;
+}
+
 /* Copies the volume from a healthy plex onto extent x, from the
  * checkpoint on; the checkpoint is saved every GiB (every eighth of
- * smaller volumes). Zero runs become
- * holes on the target. */
+ * smaller volumes). Zero runs become holes on the target. */
 static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct ldm_extent *x,
 		     ldm_progress_fn progress, void *pctx, struct gm_err *err)
 {
 	const uint32_t chunk = 16384; /* 8 MiB */
-	uint8_t *buf = malloc((size_t)chunk * SEC);
-	struct disk *dst = machine_disk(m, x->slot);
 	uint64_t s = checkpoint_get(m, x->rec), last_ck = s;
 	/* A checkpoint every GiB, or every eighth of a smaller volume; the
 	 * background copy's, which list volume shows, every 64 MiB or
@@ -598,107 +654,54 @@ static int copy_plex(struct machine *m, const struct ldm_volume *v, const struct
 	uint64_t ck_every = v->sectors / ck_part < ck_max ? v->sectors / ck_part : ck_max;
 	if (ck_every < 2048)
 		ck_every = 2048;
+	/* The background copy goes in 4 MiB steps, so that a command's write
+	 * waits for one step at most; here, 8 MiB reads and 64 MiB kernel
+	 * copies. */
+	struct copy_job j = {.v = v, .x = x, .dst = machine_disk(m, x->slot),
+			     .step = m->rb_worker ? chunk / 2 : chunk};
+	j.max_hole = ck_every;
+	j.max_copy = m->rb_worker ? j.step : 131072;
+	if (j.max_copy > ck_every)
+		j.max_copy = ck_every;
 	int rc = 0;
 
-	if (!buf || !dst) {
-		free(buf);
+	j.buf = malloc((size_t)chunk * SEC);
+	if (!j.buf || !j.dst) {
+		free(j.buf);
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
 	}
 	/* The source: any complete plex other than the one being built. */
-	struct ldm_volume src = *v;
 	struct ldm_plex ok[8];
 	size_t nok = 0;
 	for (size_t p = 0; p < v->nplex && nok < 8; p++)
 		if (v->plex[p].complete && !ldm_plex_rebuilding(&v->plex[p]))
 			ok[nok++] = v->plex[p];
-	src.plex = ok;
-	src.nplex = nok;
+	j.src = *v;
+	j.src.plex = ok;
+	j.src.nplex = nok;
 	if (nok == 0) {
-		free(buf);
+		free(j.buf);
 		return gm_fail(err, GM_E_UNREADABLE, "%s has no healthy plex to copy from",
 			       v->rec->name);
 	}
-	/* The background copy goes in 4 MiB steps: a command's write waits
-	 * for one step at most. */
-	const uint32_t step = m->rb_worker ? chunk / 2 : chunk;
-	while (s < v->sectors) {
-		uint32_t n = v->sectors - s < step ? (uint32_t)(v->sectors - s) : step;
-		uint64_t off = (x->abs_start + s) * SEC;
+	while (s < v->sectors && rc == 0) {
 		/* Each step under the I/O lock, so that a write to the volume
 		 * (both plexes) never falls between its read and its write;
 		 * the background copy stops when the layout changed. */
 		rebuild_io_lock(m);
-		if (!rebuild_layout_same(m)) {
-			rebuild_io_unlock(m);
-			rc = gm_fail(err, GM_E_AGAIN, "the disks changed");
-			break;
-		}
-		/* Holes of the source stay holes, and are not read. */
-		struct blkdev *sd;
-		uint64_t sabs, savail, run;
-		if (plex_map(m, &ok[0], s, &sd, &sabs, &savail) == 0) {
-			int data = blk_run(sd, sabs * SEC, &run);
-			uint64_t rs = run / SEC;
-			if (rs > savail)
-				rs = savail;
-			if (rs > v->sectors - s)
-				rs = v->sectors - s;
-			if (data == 0 && rs > ck_every)
-				rs = ck_every;
-			if (data == 0 && rs > 0) {
-				if (blk_zero(dst->dev, off, rs * SEC) < 0) {
-					rebuild_io_unlock(m);
-					rc = gm_fail(err, GM_E_IO, "writing the new plex failed");
-					break;
-				}
-				s += rs;
-				goto advanced;
-			}
-			if (data == 1 && rs > 0 && rs < n)
-				n = (uint32_t)rs;
-			if (savail < n)
-				n = (uint32_t)savail;
-			/* Data: copied disk to disk in the kernel where it can be;
-			 * a source that fails is read through the volume below,
-			 * which falls over to another plex. */
-			uint64_t nc = rs < savail ? rs : savail;
-			if (nc > (m->rb_worker ? step : 131072)) /* 64 MiB per call */
-				nc = m->rb_worker ? step : 131072;
-			if (nc > ck_every)
-				nc = ck_every;
-			if (data == 1 && nc > 0 &&
-			    blk_copy(dst->dev, off, sd, sabs * SEC, nc * SEC) == 0) {
-				s += nc;
-				goto advanced;
-			}
-		}
-		if ((rc = ldm_vol_read(m, &src, s, n, buf, err)) < 0) {
-			rebuild_io_unlock(m);
-			break;
-		}
-		rc = zero(buf, (size_t)n * SEC) ? blk_zero(dst->dev, off, (size_t)n * SEC)
-						: blk_write(dst->dev, off, buf, (size_t)n * SEC);
-		if (rc < 0) {
-			rebuild_io_unlock(m);
-			rc = gm_fail(err, GM_E_IO, "writing the new plex failed");
-			break;
-		}
-		s += n;
-advanced:
-		if (progress)
+		rc = rebuild_layout_same(m) ? copy_step(m, &j, &s, err)
+					    : gm_fail(err, GM_E_AGAIN, "the disks changed");
+		if (rc == 0 && progress)
 			progress(pctx, s, v->sectors);
-		if (s - last_ck >= ck_every && s < v->sectors) {
-			if ((rc = blk_flush(dst->dev)) < 0 ||
-			    (rc = checkpoint_set(m, x->rec, s, false, err)) < 0) {
-				rebuild_io_unlock(m);
-				break;
-			}
+		if (rc == 0 && s - last_ck >= ck_every && s < v->sectors) {
+			if ((rc = blk_flush(j.dst->dev)) == 0)
+				rc = checkpoint_set(m, x->rec, s, false, err);
 			last_ck = s;
 		}
 		rebuild_io_unlock(m);
 	}
-	free(buf);
-	if (rc == 0 && (rc = blk_flush(dst->dev)) < 0)
+	free(j.buf);
+	if (rc == 0 && (rc = blk_flush(j.dst->dev)) < 0)
 		rc = gm_fail(err, GM_E_IO, "flush failed");
 	return rc;
 }

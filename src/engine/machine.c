@@ -698,8 +698,7 @@ int machine_create(const char *dir, const struct machine_spec *spec,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return gm_fail(err, GM_E_NOMEM, "out of memory");
-	crash_hook.after = env->crash_after_writes;
-	file_replace_crash_hook(&crash_hook);
+	machine_crash_hook(env);
 	m->lockfd = -1;
 	m->rbfd = -1;
 	m->env = *env;

@@ -10,8 +10,9 @@
  *                  one chunk at most; bytes 8-15: the layout generation,
  *                  bumped under the I/O lock.
  *   .rebuild       the worker's state and checkpoints, "key = value" lines,
- *                  replaced whole (file_replace): pid, state, why, and one
- *                  "ext.<extent> = <sectors done>" per plex extent.
+ *                  replaced whole (file_replace): state, why, and one
+ *                  "ext.<extent> = <sectors done>" per plex extent. (The
+ *                  worker's process is the one F_GETLK names on byte 0.)
  */
 #include "rebuild.h"
 
@@ -35,7 +36,6 @@
 #define MAX_EXT 32
 
 struct state_file {
-	long pid;
 	char state[16];
 	char why[200];
 	size_t n;
@@ -68,9 +68,7 @@ static bool state_read(const char *dir, struct state_file *s)
 		line[strcspn(line, "\n")] = '\0';
 		if (sscanf(line, "%99s = %259[^\n]", k, v) != 2)
 			continue;
-		if (strcmp(k, "pid") == 0)
-			s->pid = strtol(v, NULL, 10);
-		else if (strcmp(k, "state") == 0)
+		if (strcmp(k, "state") == 0)
 			snprintf(s->state, sizeof(s->state), "%.15s", v);
 		else if (strcmp(k, "why") == 0)
 			snprintf(s->why, sizeof(s->why), "%.199s", v);
@@ -92,7 +90,7 @@ static int state_write(const char *dir, const struct state_file *s)
 	if (!p)
 		return -ENOMEM;
 	/* Each line fits: the fields are bounded (see struct state_file). */
-	len = snprintf(buf, sizeof(buf), "pid = %ld\nstate = %.15s\n", s->pid, s->state);
+	len = snprintf(buf, sizeof(buf), "state = %.15s\n", s->state);
 	if (s->why[0])
 		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "why = %.199s\n", s->why);
 	for (size_t i = 0; i < s->n && i < MAX_EXT; i++)
@@ -139,9 +137,8 @@ void rebuild_get(struct machine *m, struct rebuild_state *st)
 	if (!state_read(m->dir, &s))
 		return;
 	st->present = true;
-	long w = worker_pid(m->rbfd);
-	st->running = w != 0;
-	st->pid = w > 0 ? w : s.pid;
+	st->pid = worker_pid(m->rbfd);
+	st->running = st->pid != 0;
 	snprintf(st->state, sizeof(st->state), "%s", s.state);
 	snprintf(st->why, sizeof(st->why), "%s", s.why);
 }
@@ -175,7 +172,6 @@ int rebuild_checkpoint_set(struct machine *m, const char *extent, uint64_t done,
 		snprintf(s.ext[s.n++], sizeof(s.ext[0]), "%s", extent);
 	}
 	s.done[i] = done;
-	s.pid = (long)getpid();
 	if (!s.state[0])
 		snprintf(s.state, sizeof(s.state), "copying");
 	if (state_write(m->dir, &s) < 0)
@@ -363,9 +359,10 @@ static void set_state(const char *dir, const char *state, const char *why)
 
 	if (!state_read(dir, &s))
 		return; /* finished and forgotten by a command meanwhile */
+	if (strcmp(s.state, state) == 0 && strcmp(s.why, why ? why : "") == 0)
+		return; /* nothing to write */
 	snprintf(s.state, sizeof(s.state), "%s", state);
 	snprintf(s.why, sizeof(s.why), "%s", why ? why : "");
-	s.pid = (long)getpid();
 	state_write(dir, &s);
 }
 
@@ -386,9 +383,7 @@ int rebuild_worker(const char *dir, const struct gm_env *env)
 		return 0;
 	}
 	machine_crash_hook(env);
-	struct state_file s0;
-	if (state_read(dir, &s0) && strcmp(s0.state, "copying") != 0)
-		set_state(dir, "copying", NULL);
+	set_state(dir, "copying", NULL);
 	for (;;) {
 		/* The generation first, then the disks: a change after this
 		 * read is seen before the first chunk. */

@@ -30,7 +30,7 @@ struct machine;
 struct rebuild_state {
 	bool present;   /* a background rebuild was started and not finished */
 	bool running;   /* a worker holds it now */
-	long pid;       /* the worker's process (the last one that ran) */
+	long pid;       /* running: the worker's process (-1: unknown) */
 	char state[16]; /* "copying", "done" or "stopped" */
 	char why[200];  /* stopped: why */
 };

@@ -24,22 +24,9 @@ restore() { rm -rf "$M"; cp -r --sparse=always "$T/base" "$M"; }
 
 plex_of() { # SLOT OUT: C:'s plex on disk SLOT, by its GPT entry (partition 2 of
 	# the LDM data area is not it: the extent is inside); read off ldmtool's offsets.
-	python3 - "$1" "$2" "$M"/disk*.img <<'PY'
-import json, subprocess, sys
-slot, out, imgs = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-def ldm(*a):
-    return json.loads(subprocess.run(['ldmtool'] + [x for i in imgs for x in ('-d', i)] + list(a),
-                                     capture_output=True, text=True).stdout)
-g = json.loads(subprocess.run(['ldmtool', '-d', '/dev/null', 'scan'] + imgs,
-                              capture_output=True, text=True).stdout)[0]
-for p in ldm('show', 'volume', g, 'Volume1')['partitions']:
-    pr = ldm('show', 'partition', g, p)
-    d = ldm('show', 'disk', g, pr['disk'])
-    if d['device'].endswith('disk%d.img' % slot):
-        with open(d['device'], 'rb') as f, open(out, 'wb') as o:
-            f.seek((d['data-start'] + pr['start']) * 512)
-            o.write(f.read(pr['size'] * 512))
-PY
+	local img off n
+	read -r img off n < <(plex_places Volume1 | grep "/disk$1.img ")
+	[ -n "${n:-}" ] && "$IMGTOOL" extract "$img" "$off" "$n" "$2"
 }
 holds_new() { # IMAGE
 	fsck_clean "$1" >/dev/null && cmp -s <(mtype -i "$1" ::/sub/a.bin) "$T/h/sub/a.bin" &&

@@ -28,23 +28,7 @@ wait_done() {
 	done
 	return 1
 }
-# Where ldmtool puts each plex of Volume1: "image byte-offset" lines.
-plex_offsets() {
-	python3 - "$M"/disk*.img <<'PY'
-import json, subprocess, sys
-imgs = sys.argv[1:]
-def ldm(*a):
-    return json.loads(subprocess.run(['ldmtool'] + [x for i in imgs for x in ('-d', i)] + list(a),
-                                     capture_output=True, text=True).stdout)
-g = json.loads(subprocess.run(['ldmtool', '-d', '/dev/null', 'scan'] + imgs,
-                              capture_output=True, text=True).stdout)[0]
-for p in ldm('show', 'volume', g, 'Volume1')['partitions']:
-    pr = ldm('show', 'partition', g, p)
-    d = ldm('show', 'disk', g, pr['disk'])
-    print(d['device'], (d['data-start'] + pr['start']) * 512, pr['size'] * 512)
-PY
-}
-# same_plexes PLACES: the two plexes at the places plex_offsets gave hold
+# same_plexes PLACES: the two plexes at the places plex_places gave hold
 # the same bytes (imgtool cmprange reads no hole that both have).
 same_plexes() {
 	local a ao n b bo
@@ -72,7 +56,7 @@ M=$T/m
 dp "select disk 1" "convert gpt" "select disk 1" "convert dynamic" "select disk 0" "convert dynamic"
 "$GM" -m "$M" machine reboot >/dev/null 2>&1
 # Where C: (a simple volume yet) starts in disk 0's image, by ldmtool.
-C0=$(plex_offsets | awk 'NR == 1 { print $2 }')
+C0=$(plex_places Volume1 | awk 'NR == 1 { print $2 }')
 # 768 MiB of data in C:'s free clusters (from 1 GiB into the volume), so
 # that the copy takes a while.
 yes gptmirror-rebuild-data | head -c 768M |
@@ -101,7 +85,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	wait_done || { why="round $r: still Rebuild after 120 s"; break; }
 	[ "$(state)" = Healthy ] || { why="round $r: the volume is $(state)"; break; }
 	# ldmtool's view of the mirror (the same places every round).
-	[ -s "$T/rplaces" ] || plex_offsets >"$T/rplaces"
+	[ -s "$T/rplaces" ] || plex_places Volume1 >"$T/rplaces"
 	same_plexes "$T/rplaces" >"$T/pa" 2>&1 || { why="round $r: $(cat "$T/pa")"; break; }
 	files_on_each_plex "R$r" "$T/in$r" "$T/rplaces" >"$T/fe" 2>&1 || { why="round $r: $(cat "$T/fe")"; break; }
 	[ ! -e "$M/.rebuild" ] || { why="round $r: .rebuild left behind"; break; }
@@ -179,7 +163,7 @@ fi
 # recorded by add disk=1 wait cut off just before its copy's first write.
 M=$T/small
 dynamic_pair 100
-SC=$(plex_offsets | awk 'NR == 1 { print $2 }')
+SC=$(plex_places Volume1 | awk 'NR == 1 { print $2 }')
 yes gptmirror-crash-data | head -c 32M |
 	dd of="$M/disk0.img" bs=1M seek=$(((SC + (48 << 20)) / 1048576)) conv=notrunc status=none
 # The plex recorded and no copy begun: add disk=1 (the background form)
@@ -193,7 +177,7 @@ crashed "$rec" "$GM" -m "$M" diskpart <"$T/add" >/dev/null 2>&1 || fail "record-
 save recorded
 # Where ldmtool puts the plexes, read while every database copy agrees
 # (between two disks' database writes ldmtool may refuse them).
-plex_offsets >"$T/places"
+plex_places Volume1 >"$T/places"
 W=$(writes_of volume resync --worker)
 tried=0 fired=0 lied=0 unhealed=0 detail=
 for k in $(seq 1 "${W:-0}"); do

@@ -275,8 +275,13 @@ int volume_main(const char *mdir, int argc, char **argv)
 
 	/* The background copy itself (rebuild.h), started by add disk or by
 	 * resync --background: no lock, no recovery of its own. */
-	if (argc == 2 && strcmp(argv[0], "resync") == 0 && strcmp(argv[1], "--worker") == 0)
-		return rebuild_worker(machine_dir_default(mdir, cli_env), cli_env);
+	if (argc == 2 && strcmp(argv[0], "resync") == 0 && strcmp(argv[1], "--worker") == 0) {
+		if (rebuild_worker(machine_dir_default(mdir, cli_env), cli_env, &err) < 0) {
+			cli_print_err("volume", &err);
+			return 1;
+		}
+		return 0;
+	}
 	if (argc == 2 && strcmp(argv[0], "resync") == 0 && strcmp(argv[1], "--background") == 0) {
 		if (cli_machine_open(mdir, &m, &err) < 0) {
 			cli_print_err("volume", &err);

@@ -366,18 +366,15 @@ static void set_state(const char *dir, const char *state, const char *why)
 	state_write(dir, &s);
 }
 
-int rebuild_worker(const char *dir, const struct gm_env *env)
+int rebuild_worker(const char *dir, const struct gm_env *env, struct gm_err *err)
 {
 	int fd = open_lock(dir, true);
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-	struct gm_err err;
 	struct machine *m;
 	int rc;
 
-	if (fd < 0) {
-		fprintf(stderr, "volume: %s/.rebuild.lock: %s\n", dir, strerror(errno));
-		return 1;
-	}
+	if (fd < 0)
+		return gm_fail(err, GM_E_MACHINE, "%s/.rebuild.lock: %s", dir, strerror(errno));
 	if (fcntl(fd, F_SETLK, &fl) < 0) {
 		close(fd); /* another worker is at it */
 		return 0;
@@ -390,22 +387,22 @@ int rebuild_worker(const char *dir, const struct gm_env *env)
 		io_lock(fd, F_WRLCK);
 		uint64_t gen = gen_read(fd);
 		io_lock(fd, F_UNLCK);
-		if ((rc = machine_open_unlocked(dir, env, &m, &err)) < 0)
+		if ((rc = machine_open_unlocked(dir, env, &m, err)) < 0)
 			break;
 		m->rb_worker = true;
 		m->rbfd = fd; /* the one descriptor: closing another would drop
 			       * this process's lock on byte 0 */
 		m->rb_gen = gen;
-		rc = ldm_resync(m, NULL, NULL, &err);
+		rc = ldm_resync(m, NULL, NULL, err);
 		m->rbfd = -1;
 		machine_close(m);
 		if (rc != -(int)GM_E_AGAIN)
 			break;
 	}
 	if (rc < 0) {
-		set_state(dir, "stopped", err.detail);
+		set_state(dir, "stopped", err ? err->detail : "the copy failed");
 		close(fd);
-		return 1;
+		return rc;
 	}
 	/* The copy is whole: whoever holds the machine lock first marks the
 	 * plex healthy, this process or a command (rebuild_poll). */
@@ -413,11 +410,11 @@ int rebuild_worker(const char *dir, const struct gm_env *env)
 	fl.l_type = F_UNLCK;
 	fcntl(fd, F_SETLK, &fl);
 	close(fd);
-	if (machine_open(dir, env, &m, &err) < 0)
-		return 1;
-	rc = rebuild_poll(m, &err);
+	if ((rc = machine_open(dir, env, &m, err)) < 0)
+		return rc;
+	rc = rebuild_poll(m, err);
 	if (rc >= 0)
-		rc = machine_save(m, &err);
+		rc = machine_save(m, err);
 	machine_close(m);
-	return rc < 0 ? 1 : 0;
+	return rc < 0 ? rc : 0;
 }

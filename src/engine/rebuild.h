@@ -72,7 +72,8 @@ void rebuild_layout_changed(struct machine *m);
 bool rebuild_layout_same(struct machine *m);
 
 /* The worker's main: copies every plex being rebuilt, then marks them
- * healthy under the machine lock. Returns the process exit status. */
-int rebuild_worker(const char *dir, const struct gm_env *env);
+ * healthy under the machine lock. 0 (also when another worker is at it),
+ * or < 0 (why in err, and in .rebuild as the state "stopped"). */
+int rebuild_worker(const char *dir, const struct gm_env *env, struct gm_err *err);
 
 #endif

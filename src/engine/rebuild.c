@@ -368,6 +368,13 @@ static void set_state(const char *dir, const char *state, const char *why)
 
 int rebuild_worker(const char *dir, const struct gm_env *env, struct gm_err *err)
 {
+	char *conf = path_of(dir, GM_CONF);
+	bool machine = conf && access(conf, F_OK) == 0;
+
+	free(conf);
+	/* Its lock file only in a machine directory. */
+	if (!machine)
+		return gm_fail(err, GM_E_MACHINE, "%s is not a machine (no %s)", dir, GM_CONF);
 	int fd = open_lock(dir, true);
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 	struct machine *m;

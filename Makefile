@@ -6,6 +6,7 @@
 #   make fuzz         libFuzzer targets (clang)
 #   make fuzz-long    each target for FUZZ_SECONDS (default 60)
 #   make demo         the KB procedure (as far as it exists) on a fresh machine
+#   make kb           the KB replayed literally, each answer compared with the KB's
 #   make golden-update  rewrite the golden transcripts from the current build
 #   make install PREFIX=/usr/local [DESTDIR=...]   binary, links, loader,
 #                     man pages, bash completion; make uninstall removes them
@@ -38,7 +39,7 @@ HDRS       := $(wildcard src/*/*.h)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check bench fuzz fuzz-long install uninstall deb clean deps demo demo-host golden-update clang-warnings
+.PHONY: all check bench fuzz fuzz-long install uninstall deb clean deps demo demo-host kb golden-update clang-warnings
 .SECONDARY:
 
 all: bin/gptmirror bin/diskpart bin/bootcfg bin/gptmirror-loader.efi
@@ -127,6 +128,11 @@ golden-update: build/san/bin/gptmirror build/imgtool bin/gptmirror-loader.efi
 # --- the main job ---------------------------------------------------------------
 demo: all
 	@scripts/demo.sh $(CURDIR)/bin/gptmirror
+
+# The KB typed literally, each answer against the KB's text (README: "Where
+# the KB contradicts itself").
+kb: all
+	@scripts/kb-replay.sh $(CURDIR)/bin/gptmirror
 
 # The KB on a real kernel and real firmware: a Linux guest under OVMF.
 demo-host: all

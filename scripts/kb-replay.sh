@@ -21,15 +21,44 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 GM=${1:-$HERE/../bin/gptmirror}
-GM=$(cd "$(dirname "$GM")" && pwd)/$(basename "$GM")
+[ "$GM" = --verdict ] || GM=$(cd "$(dirname "$GM")" && pwd)/$(basename "$GM")
 KB=${KB:-$HERE/../../shared/seed/000_565f4e7e6ef220e7.txt}
 README=${README:-$HERE/../README.md}
-export GPTMIRROR_LOADER=${GPTMIRROR_LOADER:-$(dirname "$GM")/gptmirror-loader.efi}
+export GPTMIRROR_LOADER=${GPTMIRROR_LOADER:-$(dirname -- "$GM")/gptmirror-loader.efi}
 export MTOOLS_SKIP_CHECK=1
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 for f in "$KB" "$README"; do
 	[ -r "$f" ] || { echo "kb-replay: cannot read $f" >&2; exit 2; }
 done
+# The README's list: hunks of "- KB line" / "+ our line", separated by
+# blank lines, in ```kbdiff fences; "= KB text => typed text" lines are
+# the KB's typos in commands, and what the replay types instead.
+read_list() { # README -> $W/listed (hunks), $W/typos
+	awk '/^```kbdiff$/ { f = 1; next } /^```$/ { if (f) print ""; f = 0; next } f' "$1" >"$W/listed.raw"
+	grep '^= ' "$W/listed.raw" >"$W/typos" || true
+	awk 'BEGIN { RS = ""; ORS = "\n\n" } { gsub(/\n?= [^\n]*/, ""); if ($0 != "") print }' "$W/listed.raw" >"$W/listed"
+}
+# verdict: every hunk met ($W/met) is listed, and every hunk listed is met.
+verdict() {
+	local unlisted stale
+	unlisted=$(awk -v listed="$W/listed" 'BEGIN { RS = ""; while ((getline h < listed) > 0) L[h] = 1 }
+		!($0 in L) { n++ } END { print n + 0 }' "$W/met")
+	stale=$(awk -v met="$W/met" 'BEGIN { RS = ""; while ((getline h < met) > 0) U[h] = 1 }
+		!($0 in U) { n++; printf "%s\n\n", $0 > "/dev/stderr" } END { print n + 0 }' "$W/listed" 2>"$W/stale")
+	echo "   hunks that differ: $(awk 'BEGIN { RS = "" } END { print NR }' "$W/met"), of them not listed in the README: $unlisted"
+	echo "   hunks listed in the README that the replay no longer meets: $stale"
+	[ "$stale" = 0 ] || sed 's/^/     /' "$W/stale"
+	[ "$unlisted" = 0 ] && [ "$stale" = 0 ]
+}
+# --verdict DIR: the verdict on a replay kept in DIR (DEMO_DIR) against
+# the README as it is now, without replaying.
+if [ "${1:-}" = --verdict ]; then
+	W=${2:?--verdict DIR}
+	[ -f "$W/met" ] || { echo "kb-replay: no replay kept in $W" >&2; exit 2; }
+	read_list "$README"
+	verdict
+	exit
+fi
 if [ -n "${DEMO_DIR:-}" ]; then
 	rm -rf "$DEMO_DIR"
 	mkdir -p "$DEMO_DIR"
@@ -41,8 +70,6 @@ fi
 M=$W/server
 bad=0          # actions or oracles that failed
 matched=0      # KB answer lines met exactly
-hunks=0        # differing hunks, each listed in the README
-unlisted=0     # differing hunks the README does not list
 declare -A GUIDMAP # KB GUID -> ours
 
 say() { printf '%s\n' "$*"; }
@@ -51,10 +78,8 @@ problem() { say "   PROBLEM: $*"; bad=$((bad + 1)); }
 # The README's list: hunks of "- KB line" / "+ our line", separated by
 # blank lines, in ```kbdiff fences; "= KB text => typed text" lines are
 # the KB's typos in commands, and what the replay types instead.
-awk '/^```kbdiff$/ { f = 1; next } /^```$/ { if (f) print ""; f = 0; next } f' "$README" >"$W/listed.raw"
-grep '^= ' "$W/listed.raw" >"$W/typos" || true
-awk 'BEGIN { RS = ""; ORS = "\n\n" } { gsub(/\n?= [^\n]*/, ""); if ($0 != "") print }' "$W/listed.raw" >"$W/listed"
-: >"$W/used"
+read_list "$README"
+: >"$W/met"
 
 # The comparison's folding: spaces, table rulers, GUIDs, serials.
 fold() {
@@ -91,16 +116,15 @@ compare() {
 	kbmiss=$(grep -c '^- ' "$W/hunks")
 	matched=$((matched + n - kbmiss))
 	[ -s "$W/hunks" ] || return 0
-	awk -v listed="$W/listed" -v used="$W/used" '
+	cat "$W/hunks" >>"$W/met"
+	awk -v listed="$W/listed" '
 		BEGIN { RS = ""; while ((getline h < listed) > 0) L[h] = 1; close(listed) }
 		{
-			if ($0 in L) { print "   KB differs (listed in the README):"; print $0 >> used }
+			if ($0 in L) print "   KB differs (listed in the README):"
 			else print "   KB DIFFERS, NOT LISTED in the README:"
 			n = split($0, l, "\n")
 			for (i = 1; i <= n; i++) print "     " l[i]
 		}' "$W/hunks"
-	hunks=$((hunks + $(awk 'BEGIN { RS = "" } END { print NR }' "$W/hunks")))
-	unlisted=$((unlisted + $(awk -v listed="$W/listed" 'BEGIN { RS = ""; while ((getline h < listed) > 0) L[h] = 1 } !($0 in L) { n++ } END { print n + 0 }' "$W/hunks")))
 }
 
 # learn KB-FILE OURS-FILE: after a bootcfg /list, each KB GUID is ours of
@@ -143,7 +167,13 @@ words() {
 
 # The pending diskpart session: the KB's commands and their answers.
 DPN=0
-dp_add() { DPC[DPN]=$1; : >"$W/exp.$DPN"; DPN=$((DPN + 1)); }
+# dp_add COMMAND [-]: "-" when the KB shows no answer to compare with.
+dp_add() {
+	DPC[DPN]=$1
+	rm -f "$W/exp.$DPN"
+	[ "${2:-}" = - ] || : >"$W/exp.$DPN"
+	DPN=$((DPN + 1))
+}
 dp_flush() {
 	[ "$DPN" -gt 0 ] || return 0
 	local i cmds=() last rc
@@ -160,8 +190,9 @@ dp_flush() {
 		say "DISKPART> ${DPC[i]}"
 		[ -f "$W/got.$i" ] || : >"$W/got.$i"
 		sed -e '/./,$!d' "$W/got.$i" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
-		compare "$W/exp.$i" "$W/got.$i"
-		rm -f "$W/got.$i"
+		if [ -f "$W/exp.$i" ]; then compare "$W/exp.$i" "$W/got.$i"
+		else say "   (the KB shows no answer here)"; fi
+		rm -f "$W/got.$i" "$W/exp.$i"
 	done
 	[ "$last" = exit ] || say "   (replay: the session ends here; its exit is not the KB's)"
 	[ "$rc" = 0 ] || problem "diskpart exited $rc"
@@ -331,8 +362,8 @@ for ((r = 0; r < ${#REC[@]}; r++)); do
 	I)
 		say "-- $body"
 		if [ "$body" = "Repeat the steps for the S volume." ]; then
-			dp_add "Select volume S"
-			dp_add "Remove"
+			dp_add "Select volume S" -
+			dp_add "Remove" -
 		fi ;;
 	C)
 		p=${body%%$'\t'*}
@@ -360,12 +391,9 @@ done
 dp_flush
 
 say ""
-say "== Summary"
+say "== Replay summary"
 say "   KB answer lines met exactly: $matched"
-say "   hunks that differ: $hunks, of them not listed in the README: $unlisted"
-# Every hunk the README lists must still be met somewhere.
-stale=$(awk -v used="$W/used" 'BEGIN { RS = ""; while ((getline h < used) > 0) U[h] = 1 } !($0 in U) { n++; print > "/dev/stderr" } END { print n + 0 }' "$W/listed" 2>"$W/stale")
-say "   hunks listed in the README that the replay no longer meets: $stale"
-[ "$stale" = 0 ] || sed 's/^/     /' "$W/stale"
+verdict
+ok=$?
 say "   actions and oracles that failed: $bad"
-[ "$unlisted" = 0 ] && [ "$stale" = 0 ] && [ "$bad" = 0 ]
+[ "$ok" = 0 ] && [ "$bad" = 0 ]

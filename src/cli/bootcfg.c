@@ -88,10 +88,12 @@ static bool dm_visible(struct machine *m)
 	return known;
 }
 
-/* \Device\HarddiskVolumeN: Windows numbers the partition volumes of all
- * disks in order (ESP, data and other partitions; not the MSR nor the LDM
- * database). LDM data partitions belong to dynamic volumes: not named by
- * partition. */
+/* \Device\HarddiskVolumeN: Windows numbers the partitions of basic
+ * meaning on all disks in order: ESP, MSR, data and other partitions; not
+ * the LDM database nor the LDM data partitions, which belong to dynamic
+ * volumes (named by volume, not partition). The KB shows both: disk 1's
+ * ESP is HarddiskVolume3 after disk 0's ESP and MSR once C: is dynamic,
+ * and Setup's C: is HarddiskVolume3 after its ESP and MSR. */
 static bool nt_volume(struct machine *m, int slot, size_t pos, char *out, size_t cap)
 {
 	int n = 0;
@@ -102,13 +104,13 @@ static bool nt_volume(struct machine *m, int slot, size_t pos, char *out, size_t
 			continue;
 		for (size_t p = 0; p < d->nparts; p++) {
 			enum part_kind k = d->parts[p].kind;
-			if (k == PK_MSR || k == PK_LDM_META || k == PK_MBR_EXTENDED)
+			if (s == slot && p == pos && k == PK_LDM_DATA)
+				return dm_visible(m) &&
+				       dm_volume(m, slot, d->parts[p].first_lba, out, cap);
+			if (k == PK_LDM_DATA || k == PK_LDM_META || k == PK_MBR_EXTENDED)
 				continue;
 			n++;
 			if (s == slot && p == pos) {
-				if (k == PK_LDM_DATA)
-					return dm_visible(m) &&
-					       dm_volume(m, slot, d->parts[p].first_lba, out, cap);
 				snprintf(out, cap, "\\Device\\HarddiskVolume%d", n);
 				return true;
 			}

@@ -314,8 +314,8 @@ int vol_num_basic(struct dp *dp, const struct volume *v)
 }
 
 /* At the start of a session: dynamic volumes first, then the CD-ROM drive,
- * then basic ones, as the KB's list after Setup shows (C: 0, CD-ROM 1,
- * then the partitions). */
+ * then basic ones, the ESPs last, as the KB's list after Setup shows (C: 0,
+ * CD-ROM 1, Setup's partition 2, its ESP 3). */
 void number_volumes(struct dp *dp)
 {
 	struct volume v[MAX_VOLS];
@@ -325,8 +325,10 @@ void number_volumes(struct dp *dp)
 		vol_num_ldm(dp, i);
 	if (machine_has_cdrom(dp->m))
 		vol_num_cdrom(dp);
-	for (int i = 0; i < n; i++)
-		vol_num_basic(dp, &v[i]);
+	for (int esp = 0; esp < 2; esp++)
+		for (int i = 0; i < n; i++)
+			if (v[i].system == (esp == 1))
+				vol_num_basic(dp, &v[i]);
 }
 
 /* Missing disk M<k>: known from the databases, not in any slot. */

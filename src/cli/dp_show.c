@@ -228,8 +228,13 @@ static void vline_text(struct dp *dp, const struct vline *l)
 	snprintf(name, sizeof(name), "Volume %d", l->num);
 	snprintf(ltr, sizeof(ltr), " %c ", l->letter ? l->letter : ' ');
 	dsize(dp, l->size, sz, sizeof(sz));
+	/* Server 2003's diskpart shows no file system nor label for a
+	 * partition without a drive letter (the KB's recovery lists Setup's
+	 * NTFS partition and the ESP so); --json still says what is there. */
+	bool bare = dp->m->profile == PROFILE_2003 && l->slot >= 0 && !l->letter;
 	row("%c %-10s  %-3s  %-11.11s  %-5s  %-10s  %7s  %-9s  %-8s", l->star ? '*' : ' ', name,
-	    ltr, l->fs.label, fs_kind_str(l->fs.kind), l->type, sz, l->status, l->info);
+	    ltr, bare ? "" : l->fs.label, bare ? "" : fs_kind_str(l->fs.kind), l->type, sz,
+	    l->status, l->info);
 }
 
 static void vline_json(FILE *f, const struct vline *l)
@@ -868,6 +873,13 @@ static void volume_props(struct dp *dp, const struct vline *l, bool no_default_l
 		if (l->rebuild_pct >= 0)
 			fprintf(dp->json, ", \"rebuild_percent\": %d", l->rebuild_pct);
 		fprintf(dp->json, "}\n");
+		return;
+	}
+	/* Server 2003's diskpart lists only the disks (the KB's detail
+	 * volume); the properties came with later Windows. */
+	if (dp->m->profile == PROFILE_2003) {
+		if (l->rebuild_pct >= 0)
+			printf("\nRebuild                : %5d %%\n", l->rebuild_pct);
 		return;
 	}
 	dsize(dp, l->size, cap, sizeof(cap));

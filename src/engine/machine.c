@@ -1,5 +1,6 @@
 /* machine.c - machine directory, machine.conf, slots and letters. */
 #include "machine.h"
+#include "boot.h"
 #include "rebuild.h"
 #include "ldm.h"
 #include "nvram.h"
@@ -1070,6 +1071,8 @@ int machine_set_letter(struct machine *m, char letter, const char *key,
 int machine_volumes(struct machine *m, struct volume *out, int max)
 {
 	int n = 0;
+	struct boot_running run;
+	bool have_run = false;
 
 	for (int s = 0; s < m->nslots; s++) {
 		struct disk *d = m->slots[s].disk;
@@ -1088,9 +1091,19 @@ int machine_volumes(struct machine *m, struct volume *out, int max)
 				vol = true;
 				break;
 			case PK_ESP:
-				/* Server 2003 has no volume object for an
-				 * unlettered ESP; current Windows lists it. */
+				/* Current Windows lists every ESP. Server 2003
+				 * lists an ESP with a letter, and the system
+				 * partition the running system booted from (the
+				 * KB's recovery: "Partition 102 MB Healthy
+				 * System"), but no other one. */
 				vol = m->profile == PROFILE_MODERN || l;
+				if (!vol) {
+					if (!have_run) {
+						boot_running(m, &run);
+						have_run = true;
+					}
+					vol = run.sys_slot == s && run.sys_pos == i;
+				}
 				break;
 			case PK_RECOVERY:
 			case PK_OTHER:

@@ -27,8 +27,8 @@ def vols(b):
     return {m.group(2).strip() or '-': int(m.group(1)) for m in re.finditer(r'^[ *] Volume (\d+) +(\S)? ', b, re.M)}
 lists = [vols(b) for b in blocks if b.startswith('list volume')]
 first, second = lists
-assert first == {'D': 0, 'P': 1, 'C': 2, 'S': 3}, first
-assert second == {'D': 0, 'C': 2, 'S': 3}, second
+assert first == {'D': 0, 'C': 1, 'P': 2, 'S': 3}, first
+assert second == {'D': 0, 'C': 1, 'S': 3}, second
 assert 'select volume 3\n\nVolume 3 is the selected volume.' in open(sys.argv[1]).read()
 print('ok')
 PY

@@ -26,8 +26,8 @@ mkfs.fat -F 32 -n SYSTEM --offset "$esp" "$M/disk0.img" $((100 * 1024)) >/dev/nu
 data=$(sgdisk -i 3 "$M/disk0.img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
 mkfs.fat -F 16 -n "WIN2003" --offset "$data" "$M/disk0.img" $((1000 * 1024)) >/dev/null 2>&1
 dp "select disk 0" "select partition 3" "assign letter=C" "list volume"
-if grep -q "  Volume 0         SYSTEM       FAT32  Partition    100 MB  Healthy    System" "$T/out" &&
-	grep -q "\* Volume 1     C   WIN2003      FAT    Partition   3979 MB  Healthy" "$T/out"; then
+if grep -q "  Volume 1         SYSTEM       FAT32  Partition    100 MB  Healthy    System" "$T/out" &&
+	grep -q "\* Volume 0     C   WIN2003      FAT    Partition   3979 MB  Healthy" "$T/out"; then
 	pass "list-volume-fs-and-label"
 else
 	fail "list-volume-fs-and-label" "$(cat "$T/out")"

@@ -33,6 +33,9 @@ LDR='\EFI\Microsoft\WINNT50\ia64ldr.efi'
 	"$GM" -m "$M" bootcfg /timeout 30
 } >"$T/setup" 2>&1 || fail setup "$(cat "$T/setup")"
 
+# Disk 0 is still basic here: its ESP, C: and MSR are HarddiskVolume1-3
+# and disk 1's ESP is HarddiskVolume4 (once C: is dynamic, as in the KB,
+# it is HarddiskVolume3: kb_literal).
 S=$("$GM" -m "$M" bootcfg /list 0 | sed -n '0,/^Partition GUID/s/^Partition GUID: *//p')
 TG=$("$GM" -m "$M" bootcfg /list 1 | sed -n '0,/^Partition GUID/s/^Partition GUID: *//p')
 {
@@ -53,7 +56,7 @@ golden_images seed_bootcfg "$M"
 if grep -q "INFO: Boot entry whose id is '1' successfully cloned." "$T/transcript" &&
 	grep -q "INFO: Boot entry whose id is '5' successfully cloned." "$T/transcript" &&
 	grep -q "OS Friendly Name:      Boot Mirror C: - secondary plex Cloned_Entry" "$T/transcript" &&
-	grep -q 'BootFilePath:          \\Device\\HarddiskVolume3\\EFI\\Microsoft\\WINNT50\\ia64ldr.efi' "$T/transcript"; then
+	grep -q 'BootFilePath:          \\Device\\HarddiskVolume4\\EFI\\Microsoft\\WINNT50\\ia64ldr.efi' "$T/transcript"; then
 	pass "clone-as-the-seed"
 else
 	fail "clone-as-the-seed" "$(tail -30 "$T/transcript")"

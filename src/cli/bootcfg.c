@@ -210,6 +210,25 @@ static int show(struct listing *L, bool verbose, bool json)
 	else
 		printf(LABEL "%u\n", "Timeout:", t);
 	printf(LABEL "%s\n", "Default:", def);
+	/* Windows' bootcfg names the entry by its paths, not by BootCurrent:
+	 * the last entry whose BootFilePath and OsFilePath are those of the
+	 * entry that booted. The KB shows it three times: 5 after add disk=1
+	 * (entries 1 and 5 have the same paths, 1 booted), 1 after Setup, 7 at
+	 * the end. --json gives the entry that booted. */
+	if (cur == curbuf) {
+		size_t c = strtoul(curbuf, NULL, 10) - 1;
+		if (L->e[c].windows) {
+			char cb[2048], co[2048];
+			entry_paths(L, &L->e[c], boot, os, sizeof(boot));
+			for (size_t i = c + 1; strcmp(boot, "(null)") && strcmp(os, "(null)") && i < L->n; i++) {
+				if (!L->e[i].windows)
+					continue;
+				entry_paths(L, &L->e[i], cb, co, sizeof(cb));
+				if (strcmp(cb, boot) == 0 && strcmp(co, os) == 0)
+					snprintf(curbuf, sizeof(curbuf), "%zu", i + 1);
+			}
+		}
+	}
 	printf(LABEL "%s\n", "CurrentBootEntryID:", cur);
 	printf("\nBoot Entries\n------------\n");
 	for (size_t i = 0; i < L->n; i++) {

@@ -19,14 +19,9 @@ export GPTMIRROR_LOADER=${GPTMIRROR_LOADER:-$(dirname "$GM")/gptmirror-loader.ef
 export MTOOLS_SKIP_CHECK=1
 # The oracles (sgdisk, fsck.fat) live in sbin, which a bare PATH leaves out.
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
-if [ -n "${DEMO_DIR:-}" ]; then
-	rm -rf "$DEMO_DIR"
-	mkdir -p "$DEMO_DIR"
-	WORK=$DEMO_DIR
-else
-	WORK=$(mktemp -d /tmp/gptmirror-demo.XXXXXX)
-	trap 'rm -rf "$WORK"' EXIT
-fi
+. "$(dirname "$0")/common.sh"
+workdir gptmirror-demo
+WORK=$W
 M=$WORK/server
 START=$(date +%s)
 passed=0 failed=0 results=()
@@ -34,11 +29,6 @@ bold() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\
 cmd() { printf 'C:\\> %s\n' "$*"; }
 verdict() { # NAME OK?
 	if [ "$2" = 0 ]; then passed=$((passed + 1)); results+=("PASS  $1"); else failed=$((failed + 1)); results+=("FAIL  $1"); fi
-}
-sgdisk_clean() {
-	local out
-	out=$(sgdisk -v "$1" 2>&1)
-	grep -q '^No problems found' <<<"$out" && ! grep -qiE 'caution|warning|error|corrupt|invalid' <<<"$out"
 }
 images_clean() {
 	local img ok=0

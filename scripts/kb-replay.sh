@@ -20,6 +20,7 @@
 # KB's or a listed contradiction, and every oracle agrees.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/common.sh"
 GM=${1:-$HERE/../bin/gptmirror}
 [ "$GM" = --verdict ] || GM=$(cd "$(dirname "$GM")" && pwd)/$(basename "$GM")
 KB=${KB:-$HERE/../../shared/seed/000_565f4e7e6ef220e7.txt}
@@ -59,14 +60,7 @@ if [ "${1:-}" = --verdict ]; then
 	verdict
 	exit
 fi
-if [ -n "${DEMO_DIR:-}" ]; then
-	rm -rf "$DEMO_DIR"
-	mkdir -p "$DEMO_DIR"
-	W=$DEMO_DIR
-else
-	W=$(mktemp -d /tmp/gptmirror-kb.XXXXXX)
-	trap 'rm -rf "$W"' EXIT
-fi
+workdir gptmirror-kb
 M=$W/server
 bad=0          # actions or oracles that failed
 matched=0      # KB answer lines met exactly
@@ -250,10 +244,8 @@ wait_healthy() {
 oracles() { # the independent tools' word on the machine's disks
 	local img ok=0 d first
 	for img in "$M"/disk*.img; do
-		out=$(sgdisk -v "$img" 2>&1)
-		if grep -q '^No problems found' <<<"$out" && ! grep -qiE 'caution|warning|error|corrupt|invalid' <<<"$out"; then
-			say "   sgdisk -v $(basename "$img"): No problems found"
-		else problem "sgdisk -v $(basename "$img"): $out"; fi
+		if sgdisk_clean "$img"; then say "   sgdisk -v $(basename "$img"): No problems found"
+		else problem "sgdisk -v $(basename "$img"): $(sgdisk -v "$img" 2>&1)"; fi
 	done
 	for d in 0 1; do
 		first=$(sgdisk -p "$M/disk$d.img" 2>/dev/null | awk '$6 == "EF00" { print $2; exit }')

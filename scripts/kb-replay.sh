@@ -64,6 +64,7 @@ workdir gptmirror-kb
 M=$W/server
 bad=0          # actions or oracles that failed
 matched=0      # KB answer lines met exactly
+compared=0     # KB answer lines compared
 declare -A GUIDMAP # KB GUID -> ours
 
 say() { printf '%s\n' "$*"; }
@@ -109,6 +110,7 @@ compare() {
 	local kbmiss
 	kbmiss=$(grep -c '^- ' "$W/hunks")
 	matched=$((matched + n - kbmiss))
+	compared=$((compared + n))
 	[ -s "$W/hunks" ] || return 0
 	cat "$W/hunks" >>"$W/met"
 	awk -v listed="$W/listed" '
@@ -384,7 +386,7 @@ dp_flush
 
 say ""
 say "== Replay summary"
-say "   KB answer lines met exactly: $matched"
+say "   KB answer lines compared: $compared, met exactly: $matched"
 verdict
 ok=$?
 say "   actions and oracles that failed: $bad"

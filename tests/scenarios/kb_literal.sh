@@ -21,7 +21,8 @@ GPTMIRROR_SEED=814070 DEMO_DIR=$T/kb bash "$REPLAY" "$GM" >"$T/raw" 2>&1
 rc=$?
 sed -e "s|$T|<T>|g" "$T/raw" >"$T/transcript"
 if [ "$rc" = 0 ] && grep -q "not listed in the README: 0$" "$T/transcript" &&
-	grep -q "no longer meets: 0$" "$T/transcript" && grep -q "oracles that failed: 0$" "$T/transcript"; then
+	grep -q "no longer meets: 0$" "$T/transcript" && grep -q "oracles that failed: 0$" "$T/transcript" &&
+	grep -q "KB answer lines compared: [1-9][0-9]*, met exactly: [1-9]" "$T/transcript"; then
 	pass "replay-matches-kb"
 else
 	fail "replay-matches-kb" "rc $rc" "$(grep -A8 'NOT LISTED\|PROBLEM' "$T/transcript" | head -40)" "$(tail -8 "$T/transcript")"

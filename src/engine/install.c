@@ -1,8 +1,8 @@
 /*
  * install.c - what Windows Setup leaves on a disk, as the machine's stand-in
  * for an installed server: an EFI system partition with the loader at the
- * profile's path and at the removable-media path \EFI\BOOT\BOOTX64.EFI, an
- * MSR, the boot volume C: (NTFS as Setup makes it, or FAT32 on request,
+ * profile's path (and on the modern profile at the removable-media path
+ * \EFI\BOOT\BOOTX64.EFI, as Windows 8 and later write it), an MSR, the boot volume C: (NTFS as Setup makes it, or FAT32 on request,
  * with \WINDOWS) and its NVRAM entry.
  *
  * The loader is gptmirror's own EFI application; the other files the seed
@@ -289,8 +289,10 @@ static bool letter_c_taken(struct machine *m)
 	return hit;
 }
 
-/* Setup's ESP: FAT, with the loader where the profile's Windows has it,
- * the removable-media copy, and (2003) the seed's other files. */
+/* Setup's ESP: FAT, with the loader where the profile's Windows has it;
+ * on 2003 the seed's other files and nothing else (the KB's xcopy copies 7
+ * files: Server 2003 Setup wrote no removable-media loader), on the modern
+ * profile the removable-media copy. */
 static int fill_esp(struct machine *m, struct disk *d, size_t esp, const char *ldir,
 		    const char *lname, const uint8_t *loader, size_t loader_len,
 		    struct gm_err *err)
@@ -309,8 +311,6 @@ static int fill_esp(struct machine *m, struct disk *d, size_t esp, const char *l
 			rc = put_file(m, fs, ldir, lname, loader, loader_len, err);
 		if (rc == 0)
 			rc = put_standin(m, fs, "EFI\\Microsoft\\EFIDrivers", "fpswa.efi", err);
-		if (rc == 0)
-			rc = put_file(m, fs, "EFI\\BOOT", "BOOTX64.EFI", loader, loader_len, err);
 		static const char *const tools[] = {"diskpart.efi", "fdisk.efi", "format.efi",
 						    "nvrboot.efi"};
 		for (size_t i = 0; rc == 0 && i < 4; i++)

@@ -97,20 +97,20 @@ fi
 # The Windows entries on the shadow's ESP load, but the OS volume their
 # OsFilePath names is on the pulled disk (and the shadow's plex is not
 # whole): the loader says so in Windows' words and returns, in the
-# emulation and under OVMF alike; what the firmware then starts is the
-# shadow ESP's removable-media path, no Windows entry.
+# emulation and under OVMF alike; then nothing boots (a 2003 ESP has no
+# removable-media loader), said clearly by both.
 "$GM" -m "$M" machine boot >"$T/emu" 2>&1
 erc=$?
 "$GM" -m "$M" machine boot --qemu >"$T/qemu" 2>&1
 qrc=$?
-if [ "$erc" = 0 ] && [ "$qrc" = 0 ] &&
+if [ "$erc" != 0 ] && [ "$qrc" != 0 ] &&
 	grep -A1 -x "LOADING.: Windows 2003 Server, Enterprise Cloned_Entry" "$T/emu" |
 	grep -q "Windows could not start because of a computer disk hardware configuration problem." &&
-	! grep -q '^Booted Boot' "$T/emu" &&
-	grep -q "^Booted removable media, disk 1 .*{$G1}: .EFI.BOOT.BOOTX64.EFI" "$T/emu" &&
+	! grep -q '^Booted ' "$T/emu" &&
+	grep -q "No bootable option or device was found." "$T/emu" &&
 	grep -q "loader: OS NO-DISK" "$T/qemu" &&
 	grep -q 'failed to start Boot0004 "Windows 2003 Server, Enterprise Cloned_Entry"' "$T/qemu" &&
-	grep -q "^QEMU: the loader booted: Boot[0-9A-F]* from partition {$G1}: .EFI.BOOT.BOOTX64.EFI" "$T/qemu"; then
+	! grep -q "^QEMU: the loader booted" "$T/qemu" && grep -q "QEMU: nothing booted." "$T/qemu"; then
 	pass "disk-0-pulled-mid-resync-no-windows-entry-boots"
 else
 	fail "disk-0-pulled-mid-resync-no-windows-entry-boots" "rc $erc / $qrc" "$(cat "$T/emu" "$T/qemu")"
@@ -189,9 +189,9 @@ mmove -i "$M/disk0.img@@$((cfirst * 512))" ::/WINDOWS ::/WINDOWS.OLD
 erc=$?
 "$GM" -m "$M" machine boot --qemu >"$T/qemu" 2>&1
 qrc=$?
-if [ "$erc" = 0 ] && [ "$qrc" = 0 ] && ! grep -q '^Booted Boot' "$T/emu" &&
-	grep -q "^Booted removable media, disk 0 .*{$FG}: .EFI.BOOT.BOOTX64.EFI" "$T/emu" &&
-	grep -q "^QEMU: the loader booted: Boot[0-9A-F]* from partition {$FG}: .EFI.BOOT.BOOTX64.EFI" "$T/qemu"; then
+if [ "$erc" != 0 ] && [ "$qrc" != 0 ] && ! grep -q '^Booted ' "$T/emu" &&
+	grep -q "No bootable option or device was found." "$T/emu" &&
+	! grep -q "^QEMU: the loader booted" "$T/qemu" && grep -q "QEMU: nothing booted." "$T/qemu"; then
 	pass "windows-directory-gone-no-windows-entry-boots"
 else
 	fail "windows-directory-gone-no-windows-entry-boots" "rc $erc / $qrc" "$(cat "$T/emu" "$T/qemu")"

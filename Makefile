@@ -34,7 +34,7 @@ ENGINE_SRC := $(wildcard src/engine/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 LIB_SRC    := $(FMT_SRC) $(IO_SRC) $(ENGINE_SRC)
 ALL_SRC    := $(LIB_SRC) $(CLI_SRC)
-HDRS       := $(wildcard src/*/*.h)
+HDRS       := $(wildcard src/*/*.h tests/fuzz/*.h)
 
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # common.sh - what the KB scripts (demo.sh, kb-replay.sh) share; sourced.
 
 # workdir PREFIX: the run's directory in W: $DEMO_DIR (made afresh and

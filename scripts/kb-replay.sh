@@ -195,10 +195,9 @@ dp_flush() {
 	DPN=0
 }
 
-# run_c KB-COMMAND: a command at the C:\> prompt.
-CEXP=""
+# run_c KB-COMMAND KB-ANSWER-FILE: a command at the C:\> prompt.
 run_c() {
-	local kbcmd=$1 t rc
+	local kbcmd=$1 exp=$2 t rc
 	t=$(typed "$kbcmd")
 	say "C:\\> $kbcmd"
 	[ "$t" = "$kbcmd" ] || say "   (replay types: $t)"
@@ -206,9 +205,9 @@ run_c() {
 	"$GM" -m "$M" "${ARGS[@]}" >"$W/cout" 2>&1
 	rc=$?
 	sed -e '/./,$!d' "$W/cout"
-	compare "$CEXP" "$W/cout"
+	compare "$exp" "$W/cout"
 	[ "$rc" = 0 ] || problem "exit status $rc"
-	case "$t" in "bootcfg /list "*) learn "$CEXP" "$W/cout" ;; esac
+	case "$t" in "bootcfg /list "*) learn "$exp" "$W/cout" ;; esac
 }
 
 machine() { # a step done by hand in the KB
@@ -375,10 +374,7 @@ for ((r = 0; r < ${#REC[@]}; r++)); do
 			r=$((r + 1))
 			printf '%s\n' "${REC[r]:2}" >>"$exp"
 		done
-		if [ "$p" != DISKPART ]; then
-			CEXP=$exp
-			run_c "$c"
-		fi ;;
+		[ "$p" = DISKPART ] || run_c "$c" "$exp" ;;
 	Q) printf '%s\n' "$body" >>"$QUOTE" ;;
 	esac
 done

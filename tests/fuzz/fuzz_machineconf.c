@@ -14,36 +14,22 @@
 #include "../../src/engine/ldm.h"
 #include "../../src/engine/machine.h"
 #include "../../src/engine/verbs.h"
-
-static char dir[64];
+#include "scratch.h"
 
 /* The scratch machine goes with the process. */
-static void cleanup(void)
-{
-	char p[128];
-	static const char *const names[] = {"machine.conf", "machine.conf.tmp", ".lock"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
+static const char *const files[] = {"machine.conf", "machine.conf.tmp", ".lock", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	char *dir = scratch_dir("conf", files);
 	char path[128], key[32];
 	struct gm_env env;
 	struct machine *m;
 	FILE *f;
 
-	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/tmp/gptmirror-fuzz-conf.XXXXXX");
-		if (!mkdtemp(dir))
-			return 0;
-		atexit(cleanup);
-	}
+	if (!dir)
+		return 0;
 	memset(&env, 0, sizeof(env));
 	snprintf(path, sizeof(path), "%s/machine.conf", dir);
 	if (!(f = fopen(path, "wb")))

@@ -11,36 +11,22 @@
 
 #include "../../src/engine/machine.h"
 #include "../../src/engine/rebuild.h"
+#include "scratch.h"
 
-static char dir[64];
-
-static void cleanup(void)
-{
-	char p[128];
-	static const char *const names[] = {".rebuild", ".rebuild.tmp"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
+static const char *const files[] = {".rebuild", ".rebuild.tmp", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	char *dir = scratch_dir("rebuild", files);
 	char path[128];
 	struct machine m;
 	struct rebuild_state st;
 	uint64_t done;
 	FILE *f;
 
-	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/tmp/gptmirror-fuzz-rebuild.XXXXXX");
-		if (!mkdtemp(dir))
-			return 0;
-		atexit(cleanup);
-	}
+	if (!dir)
+		return 0;
 	snprintf(path, sizeof(path), "%s/.rebuild", dir);
 	if (!(f = fopen(path, "wb")))
 		return 0;
